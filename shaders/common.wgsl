@@ -1,0 +1,75 @@
+// Declarations shared by every hebbnet kernel. The host prepends the per-network constants:
+//   const N: u32             neurons per replica
+//   const WG: u32            threads per workgroup of the neuron kernel
+//   const RPT: u32           rows (neurons) per thread = ceil(N / WG)
+//   const STATS_CHUNKS: u32  workgroups per replica in the weight-statistics kernel
+//
+// Weights are column-major per replica: W_ij of replica r at r*N*N + j*N + i.
+// CPU twins: src/model/network.rs, src/model/hebbian.rs, src/backend/cpu.rs.
+
+// Must match `GpuReplicaParams` in src/backend/gpu/mod.rs (48 bytes).
+struct ReplicaParams {
+    gain: f32,
+    leak: f32,
+    threshold: f32,
+    learning_rate: f32,
+    forgetting: f32,
+    activity_threshold: f32,
+    form: u32,
+    activation: u32,
+    flags: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+// Must match `DispatchParams` in src/backend/gpu/mod.rs (32 bytes, bound with a dynamic offset).
+struct DispatchParams {
+    steps: u32,           // time steps this dispatch advances
+    mode: u32,            // MODE_*
+    replicas: u32,        // replicas in the batch
+    grid_x: u32,          // workgroups along x (the grid is 2-D to pass 65535 per dimension)
+    recorded_steps: u32,  // τ, for the Hebbian kernel
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+const FORM_RATE: u32 = 0u;
+const FORM_CURRENT: u32 = 1u;
+const ACT_SIRI: u32 = 0u;
+const ACT_TANH: u32 = 1u;
+const ACT_RELU: u32 = 2u;
+const FLAG_HEAVISIDE: u32 = 1u;
+const FLAG_SIGN_PRESERVING: u32 = 2u;
+const FLAG_KEEP_ABSENT: u32 = 4u;
+const MODE_TRANSIENT: u32 = 0u;
+const MODE_RECORD: u32 = 1u;
+const MODE_RECORD_BEGIN: u32 = 2u;
+
+@group(0) @binding(0) var<storage, read> params: array<ReplicaParams>;
+@group(0) @binding(1) var<storage, read_write> weights: array<f32>;
+@group(0) @binding(2) var<storage, read> inputs: array<f32>;
+@group(0) @binding(3) var<storage, read_write> states: array<f32>;
+// Three sections of replicas*N: reference activity, shifted sum, shifted sum of squares.
+@group(0) @binding(4) var<storage, read_write> accum: array<f32>;
+// Per (replica, chunk): partial sum of W and of W².
+@group(0) @binding(5) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(6) var<uniform> dispatch: DispatchParams;
+
+// f(u) with gain g (src/model/activation.rs).
+fn activation(kind: u32, gain: f32, u: f32) -> f32 {
+    switch kind {
+        case ACT_SIRI: { return 0.5 * (1.0 + tanh(gain * u)); }
+        case ACT_TANH: { return tanh(gain * u); }
+        default: { return max(gain * u, 0.0); }
+    }
+}
+
+// The activity a neuron in state v sends: x (rate form) or φ(h) (current form).
+fn activity(p: ReplicaParams, v: f32) -> f32 {
+    if (p.form == FORM_RATE) {
+        return v;
+    }
+    return activation(p.activation, p.gain, v);
+}

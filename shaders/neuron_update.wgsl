@@ -1,0 +1,123 @@
+// Neuron update: one workgroup per replica advances it by `dispatch.steps` time steps.
+//
+//   u_i = (ξ_i − θ) + Σ_j W_ij s_j                 (summed j = 0..N−1, as on the CPU)
+//   rate:    x_i ← (1 − a) x_i + a f(u_i),  s_i = x_i
+//   current: h_i ← (1 − a) h_i + a u_i,     s_i = φ(h_i)
+//
+// The signal s lives in workgroup memory; each thread owns RPT neurons and keeps their state
+// and recording sums in registers for the whole dispatch. When recording, the shifted sums
+// S1_i += s_i − ref_i and S2_i += (s_i − ref_i)² are accumulated (src/model/hebbian.rs).
+//
+// The host bounds `dispatch.steps` so that the loop back-edges of one invocation stay far below
+// lavapipe's silent cap of 65,535 (see GpuBackend::steps_per_dispatch).
+
+var<workgroup> signal: array<f32, N>;
+
+@compute @workgroup_size(WG)
+fn neuron_update(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let r = wg.y * dispatch.grid_x + wg.x;
+    if (r >= dispatch.replicas) {
+        return;
+    }
+    let p = params[r];
+    let base = r * N;
+    let wbase = r * N * N;
+    let section = dispatch.replicas * N;
+    let mode = dispatch.mode;
+    let recording = mode != MODE_TRANSIENT;
+    let a = p.leak;
+    let one_minus_a = 1.0 - a;
+
+    var state: array<f32, RPT>;
+    var bias: array<f32, RPT>;
+    var reference: array<f32, RPT>;
+    var s1: array<f32, RPT>;
+    var s2: array<f32, RPT>;
+    for (var k = 0u; k < RPT; k++) {
+        let i = lid + k * WG;
+        if (i < N) {
+            let v = states[base + i];
+            state[k] = v;
+            bias[k] = inputs[base + i] - p.threshold;
+            let s = activity(p, v);
+            signal[i] = s;
+            if (mode == MODE_RECORD_BEGIN) {
+                reference[k] = s;
+                s1[k] = 0.0;
+                s2[k] = 0.0;
+            } else if (mode == MODE_RECORD) {
+                reference[k] = accum[base + i];
+                s1[k] = accum[section + base + i];
+                s2[k] = accum[2u * section + base + i];
+            }
+        }
+    }
+    workgroupBarrier();
+
+    for (var t = 0u; t < dispatch.steps; t++) {
+        var field: array<f32, RPT>;
+        for (var k = 0u; k < RPT; k++) {
+            let i = lid + k * WG;
+            if (i < N) {
+                var acc = bias[k];
+                var w = wbase + i;
+                var j = 0u;
+                // Unrolled by 4 (same summation order) to quarter the loop back-edges.
+                loop {
+                    if (j + 4u > N) {
+                        break;
+                    }
+                    acc = acc + weights[w] * signal[j];
+                    acc = acc + weights[w + N] * signal[j + 1u];
+                    acc = acc + weights[w + 2u * N] * signal[j + 2u];
+                    acc = acc + weights[w + 3u * N] * signal[j + 3u];
+                    w = w + 4u * N;
+                    j = j + 4u;
+                }
+                for (; j < N; j++) {
+                    acc = acc + weights[w] * signal[j];
+                    w = w + N;
+                }
+                field[k] = acc;
+            }
+        }
+        workgroupBarrier();
+        for (var k = 0u; k < RPT; k++) {
+            let i = lid + k * WG;
+            if (i < N) {
+                var s: f32;
+                if (p.form == FORM_RATE) {
+                    let x = one_minus_a * state[k] + a * activation(p.activation, p.gain, field[k]);
+                    state[k] = x;
+                    s = x;
+                } else {
+                    let h = one_minus_a * state[k] + a * field[k];
+                    state[k] = h;
+                    s = activation(p.activation, p.gain, h);
+                }
+                signal[i] = s;
+                if (recording) {
+                    let d = s - reference[k];
+                    s1[k] = s1[k] + d;
+                    s2[k] = s2[k] + d * d;
+                }
+            }
+        }
+        workgroupBarrier();
+    }
+
+    for (var k = 0u; k < RPT; k++) {
+        let i = lid + k * WG;
+        if (i < N) {
+            states[base + i] = state[k];
+            if (recording) {
+                accum[base + i] = reference[k];
+                accum[section + base + i] = s1[k];
+                accum[2u * section + base + i] = s2[k];
+            }
+        }
+    }
+}

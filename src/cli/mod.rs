@@ -1,0 +1,236 @@
+//! The `hebbnet` command line: cheap argument parsing, then one validated plan.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::backend::gpu::context;
+use crate::config::{BackendKind, Config, Precision, SavedArray, DEFAULT_CONFIG_NAME};
+use crate::experiment::{self, RunOptions};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "hebbnet",
+    version,
+    about = "Ensembles of random recurrent neural networks with Hebbian learning, on CPU and GPU",
+    long_about = None,
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run an ensemble (the embedded Siri 2008 demo when no config is given).
+    Run(RunArgs),
+    /// List GPU adapters, their type and the limits that matter.
+    Devices,
+    /// Print the resolved config (defaults filled in, overrides applied) as JSON.
+    Config(ConfigArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ConfigSource {
+    /// Config file (JSON, keys in docs/config.md); default: the embedded configs/siri2008.json.
+    pub config: Option<PathBuf>,
+    /// Override a config value, e.g. --set learning.forgetting=0.8 (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ConfigArgs {
+    #[command(flatten)]
+    pub source: ConfigSource,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum BackendArg {
+    Auto,
+    Cpu,
+    Gpu,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum PrecisionArg {
+    F32,
+    F64,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SaveArg {
+    Weights,
+    Input,
+    State,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub source: ConfigSource,
+    /// Output directory (default: runs/<config name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// auto: a hardware GPU if there is one, else the CPU.
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendArg>,
+    /// Number of replicas (ensemble.replicas).
+    #[arg(long)]
+    pub replicas: Option<usize>,
+    /// Ensemble seed (ensemble.seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Number of epochs (schedule.epochs).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// f64 is a CPU-only reference mode.
+    #[arg(long, value_enum)]
+    pub precision: Option<PrecisionArg>,
+    /// CPU threads (0: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Replicas per batch (0: derived from the device).
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Arrays to save at the end, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub save: Vec<SaveArg>,
+    /// Replace the results of a different run in --out instead of refusing.
+    #[arg(long)]
+    pub force: bool,
+    /// Only errors on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl ConfigSource {
+    fn load(&self, extra: Vec<String>) -> crate::error::Result<Config> {
+        let mut overrides = self.overrides.clone();
+        overrides.extend(extra);
+        Config::load(self.config.as_deref(), &overrides)
+    }
+}
+
+/// Run the parsed command.
+pub fn execute(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Run(args) => run(args),
+        Command::Devices => devices(),
+        Command::Config(args) => {
+            let config = args.source.load(Vec::new())?;
+            println!("{}", serde_json::to_string_pretty(&config)?);
+            Ok(())
+        }
+    }
+}
+
+fn run(args: RunArgs) -> Result<()> {
+    // Flags are overrides like any other, so they are validated the same way.
+    let mut extra = Vec::new();
+    if let Some(b) = args.backend {
+        extra.push(format!("backend.kind={}", format!("{b:?}").to_lowercase()));
+    }
+    if let Some(r) = args.replicas {
+        extra.push(format!("ensemble.replicas={r}"));
+    }
+    if let Some(s) = args.seed {
+        extra.push(format!("ensemble.seed={s}"));
+    }
+    if let Some(e) = args.epochs {
+        extra.push(format!("schedule.epochs={e}"));
+    }
+    if let Some(p) = args.precision {
+        extra.push(format!(
+            "backend.precision={}",
+            format!("{p:?}").to_lowercase()
+        ));
+    }
+    if let Some(t) = args.threads {
+        extra.push(format!("backend.threads={t}"));
+    }
+    if let Some(b) = args.batch {
+        extra.push(format!("backend.batch_replicas={b}"));
+    }
+    let mut config = args.source.load(extra)?;
+    for s in &args.save {
+        let a = match s {
+            SaveArg::Weights => SavedArray::Weights,
+            SaveArg::Input => SavedArray::Input,
+            SaveArg::State => SavedArray::State,
+        };
+        if !config.output.save.contains(&a) {
+            config.output.save.push(a);
+        }
+    }
+    let out = args.out.clone().unwrap_or_else(|| {
+        let stem = args
+            .source
+            .config
+            .as_ref()
+            .and_then(|p| p.file_stem())
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| "siri2008".into());
+        PathBuf::from("runs").join(stem)
+    });
+    let kind = config.backend.kind;
+    if kind != BackendKind::Cpu && config.backend.precision == Precision::F64 {
+        // auto with f64: the CPU is the only backend that can.
+        config.backend.kind = BackendKind::Cpu;
+    }
+    let (mut backend, note) =
+        experiment::open_backend(config.backend.kind, config.backend.threads)?;
+    let options = RunOptions {
+        out,
+        config_source: args
+            .source
+            .config
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| DEFAULT_CONFIG_NAME.to_string()),
+        command_line: std::env::args().collect(),
+        quiet: args.quiet,
+        force: args.force,
+    };
+    experiment::run(&config, backend.as_mut(), &note, &options)?;
+    Ok(())
+}
+
+fn devices() -> Result<()> {
+    let adapters = context::adapters();
+    if adapters.is_empty() {
+        println!("no GPU adapter found: {}", context::NO_ADAPTER_HINT);
+    }
+    for (k, (_, a)) in adapters.iter().enumerate() {
+        let chosen = if k == 0 {
+            "  ← --backend gpu uses this"
+        } else {
+            ""
+        };
+        println!("[{k}] {}{chosen}", a.line());
+        println!("    driver: {} {}", a.driver, a.driver_info);
+        println!(
+            "    max storage binding: {} MiB, max buffer: {} MiB, workgroup memory: {} KiB, \
+             invocations/workgroup: {}, workgroups/dimension: {}, subgroup size: {}–{}",
+            a.max_storage_buffer_binding_size >> 20,
+            a.max_buffer_size >> 20,
+            a.max_compute_workgroup_storage_size >> 10,
+            a.max_compute_invocations_per_workgroup,
+            a.max_compute_workgroups_per_dimension,
+            a.subgroup_min_size,
+            a.subgroup_max_size,
+        );
+    }
+    let auto = if adapters.iter().any(|(_, a)| !a.software) {
+        "gpu"
+    } else {
+        "cpu (no hardware adapter)"
+    };
+    println!("--backend auto would use: {auto}");
+    println!(
+        "cpu backend: {} threads",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    Ok(())
+}

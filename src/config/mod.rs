@@ -1,0 +1,665 @@
+//! The run configuration: JSON with every key documented in `docs/config.md`.
+//!
+//! Parsing is strict (unknown keys are rejected with their full path), every value is validated
+//! by [`Config::validate`], and `--set path=value` overrides apply to the JSON tree before it is
+//! parsed, so an override is checked exactly like the file.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::model::{Activation, Form, HebbianRule, NeuronParams, PresynapticGate, ReplicaParams};
+
+/// The embedded default: the Siri-style learning demo (`configs/siri2008.json`).
+pub const DEFAULT_CONFIG: &str = include_str!("../../configs/siri2008.json");
+/// Name under which the embedded default is reported.
+pub const DEFAULT_CONFIG_NAME: &str = "configs/siri2008.json (embedded default)";
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Free text: where the parameters come from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub network: NetworkConfig,
+    pub weights: WeightsConfig,
+    pub input: VectorInit,
+    pub initial_state: VectorInit,
+    pub schedule: ScheduleConfig,
+    pub learning: LearningConfig,
+    pub ensemble: EnsembleConfig,
+    pub backend: BackendConfig,
+    pub output: OutputConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// N.
+    pub neurons: usize,
+    pub form: Form,
+    pub activation: Activation,
+    /// g.
+    pub gain: f64,
+    /// a ∈ (0, 1].
+    pub leak: f64,
+    /// θ, the same for all neurons.
+    pub threshold: f64,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig {
+            neurons: 100,
+            form: Form::Rate,
+            activation: Activation::Siri,
+            gain: 10.0,
+            leak: 1.0,
+            threshold: 0.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WeightsConfig {
+    /// μ: weights have mean μ/N.
+    pub mean: f64,
+    /// σ: weights have variance σ²/N (σ²/(cN) when sparse).
+    pub std: f64,
+    /// c ∈ (0, 1]: probability that a synapse exists.
+    pub connectivity: f64,
+    /// Whether `W_ii` may be non-zero.
+    pub autapses: bool,
+    /// `.npy` of shape (N, N) shared by all replicas or (R, N, N) per replica; replaces the
+    /// Gaussian draw.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+}
+
+impl Default for WeightsConfig {
+    fn default() -> Self {
+        WeightsConfig {
+            mean: 0.0,
+            std: 1.0,
+            connectivity: 1.0,
+            autapses: true,
+            file: None,
+        }
+    }
+}
+
+/// How a per-neuron vector (the input ξ or the initial state) is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Distribution {
+    Gaussian,
+    Uniform,
+}
+
+/// A per-neuron vector: i.i.d. draws, or a `.npy` of shape (N) or (R, N).
+///
+/// `gaussian` uses `mean`, `std`; `uniform` uses `low`, `high`. Unset fields take the defaults of
+/// the vector (input ξ: Gaussian, mean 0, std 0; initial state: uniform in [0, 1] for the rate
+/// form, Gaussian with mean 0 and std 1 for the current form — science.md §1).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VectorInit {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distribution: Option<Distribution>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub std: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub low: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub high: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+}
+
+/// A resolved draw rule for a per-neuron vector.
+#[derive(Clone, Debug, PartialEq)]
+pub enum VectorSource {
+    Gaussian { mean: f64, std: f64 },
+    Uniform { low: f64, high: f64 },
+    File(PathBuf),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// Number of epochs (with learning on, each ends with a weight update).
+    pub epochs: usize,
+    /// T_0: steps run before recording in each epoch.
+    pub transient_steps: usize,
+    /// τ: recorded steps per epoch.
+    pub recorded_steps: usize,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig {
+            epochs: 25,
+            transient_steps: 200,
+            recorded_steps: 400,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LearningConfig {
+    /// With `false`, the weights stay frozen: epochs are blocks of plain dynamics.
+    pub enabled: bool,
+    /// α.
+    pub learning_rate: f64,
+    /// λ ∈ (0, 1].
+    pub forgetting: f64,
+    /// d.
+    pub activity_threshold: f64,
+    pub presynaptic_gate: PresynapticGate,
+    pub sign_preserving: bool,
+    pub keep_absent_synapses: bool,
+}
+
+impl Default for LearningConfig {
+    fn default() -> Self {
+        LearningConfig {
+            enabled: true,
+            learning_rate: 0.1,
+            forgetting: 0.9,
+            activity_threshold: 0.1,
+            presynaptic_gate: PresynapticGate::Heaviside,
+            sign_preserving: false,
+            keep_absent_synapses: true,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EnsembleConfig {
+    /// R: independent replicas (networks, inputs and initial states).
+    pub replicas: usize,
+    /// Replica r of seed s is the same network whatever the backend, batch or thread count.
+    pub seed: u64,
+}
+
+impl Default for EnsembleConfig {
+    fn default() -> Self {
+        EnsembleConfig {
+            replicas: 32,
+            seed: 1,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// A hardware GPU if one exists, else the CPU (a software adapter such as lavapipe is never
+    /// chosen automatically: it is slower than the CPU backend).
+    Auto,
+    Cpu,
+    Gpu,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    F32,
+    F64,
+}
+
+impl Precision {
+    pub fn bytes(self) -> usize {
+        match self {
+            Precision::F32 => 4,
+            Precision::F64 => 8,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F64 => "f64",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackendConfig {
+    pub kind: BackendKind,
+    /// `f64` is a CPU-only reference mode.
+    pub precision: Precision,
+    /// CPU worker threads; 0 = all cores.
+    pub threads: usize,
+    /// Replicas per batch; 0 = derived from the device limits and memory.
+    pub batch_replicas: usize,
+}
+
+impl Default for BackendConfig {
+    fn default() -> Self {
+        BackendConfig {
+            kind: BackendKind::Auto,
+            precision: Precision::F32,
+            threads: 0,
+            batch_replicas: 0,
+        }
+    }
+}
+
+/// Arrays that can be saved at the end of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SavedArray {
+    /// Final weights, `weights.npy`, shape (R, N, N), `W[r, i, j] = W_ij`.
+    Weights,
+    /// The input pattern ξ, `input.npy`, shape (R, N).
+    Input,
+    /// The final state (x or h), `state.npy`, shape (R, N).
+    State,
+}
+
+impl SavedArray {
+    pub fn file_stem(self) -> &'static str {
+        match self {
+            SavedArray::Weights => "weights",
+            SavedArray::Input => "input",
+            SavedArray::State => "state",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutputConfig {
+    pub save: Vec<SavedArray>,
+}
+
+impl Config {
+    /// Parse a config file, apply `--set` overrides, validate.
+    pub fn load(path: Option<&Path>, overrides: &[String]) -> Result<Config> {
+        let (text, origin) = match path {
+            Some(p) => (
+                std::fs::read_to_string(p)
+                    .map_err(|e| Error::input(p, format!("cannot read the config file: {e}")))?,
+                p.display().to_string(),
+            ),
+            None => (DEFAULT_CONFIG.to_string(), DEFAULT_CONFIG_NAME.to_string()),
+        };
+        let mut tree: Value = serde_json::from_str(&text).map_err(|e| {
+            Error::config(
+                "(file)",
+                format!("{origin} is not valid JSON: {e} — check commas and quotes at that line"),
+            )
+        })?;
+        for o in overrides {
+            apply_override(&mut tree, o)?;
+        }
+        let mut config = Config::from_value(tree)?;
+        // Relative file paths in a config are relative to the config file.
+        if let Some(base) = path.and_then(Path::parent) {
+            config.resolve_paths(base);
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parse a JSON tree, naming the key path of any error.
+    pub fn from_value(tree: Value) -> Result<Config> {
+        serde_path_to_error::deserialize(tree).map_err(|e| {
+            let path = e.path().to_string();
+            Error::config(
+                if path.is_empty() { "." } else { &path }.to_string(),
+                format!("{} (see docs/config.md)", e.inner()),
+            )
+        })
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        for file in [
+            &mut self.weights.file,
+            &mut self.input.file,
+            &mut self.initial_state.file,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if file.is_relative() {
+                *file = base.join(&*file);
+            }
+        }
+    }
+
+    /// Check every value; the first violation is reported with its key path and the rule.
+    pub fn validate(&self) -> Result<()> {
+        let n = &self.network;
+        check(
+            "network.neurons",
+            n.neurons >= 1 && n.neurons <= 1 << 16,
+            "must be between 1 and 65536",
+        )?;
+        finite("network.gain", n.gain)?;
+        check("network.gain", n.gain > 0.0, "must be > 0")?;
+        finite("network.leak", n.leak)?;
+        check(
+            "network.leak",
+            n.leak > 0.0 && n.leak <= 1.0,
+            "must be in (0, 1] (a = 1: pure map; a = dt/τ: Euler step)",
+        )?;
+        finite("network.threshold", n.threshold)?;
+
+        let w = &self.weights;
+        finite("weights.mean", w.mean)?;
+        finite("weights.std", w.std)?;
+        check("weights.std", w.std >= 0.0, "must be ≥ 0")?;
+        finite("weights.connectivity", w.connectivity)?;
+        check(
+            "weights.connectivity",
+            w.connectivity > 0.0 && w.connectivity <= 1.0,
+            "must be in (0, 1]",
+        )?;
+
+        self.input_source()?;
+        self.initial_state_source()?;
+
+        let s = &self.schedule;
+        check("schedule.epochs", s.epochs >= 1, "must be ≥ 1")?;
+        check(
+            "schedule.recorded_steps",
+            s.recorded_steps >= 1,
+            "must be ≥ 1",
+        )?;
+        check(
+            "schedule.transient_steps",
+            s.transient_steps
+                .checked_add(s.recorded_steps)
+                .and_then(|t| t.checked_mul(s.epochs))
+                .is_some_and(|t| t < u32::MAX as usize),
+            "epochs × (transient_steps + recorded_steps) must be below 2³²",
+        )?;
+
+        let l = &self.learning;
+        finite("learning.learning_rate", l.learning_rate)?;
+        finite("learning.forgetting", l.forgetting)?;
+        check(
+            "learning.forgetting",
+            l.forgetting > 0.0 && l.forgetting <= 1.0,
+            "must be in (0, 1] (λ = 1: no passive forgetting)",
+        )?;
+        finite("learning.activity_threshold", l.activity_threshold)?;
+
+        check(
+            "ensemble.replicas",
+            self.ensemble.replicas >= 1,
+            "must be ≥ 1",
+        )?;
+        check(
+            "backend.precision",
+            !(self.backend.kind == BackendKind::Gpu && self.backend.precision == Precision::F64),
+            "f64 is a CPU reference mode; use \"f32\" with the GPU backend or --backend cpu",
+        )?;
+        Ok(())
+    }
+
+    /// The draw rule of the input ξ.
+    pub fn input_source(&self) -> Result<VectorSource> {
+        self.input
+            .resolve("input", Distribution::Gaussian, (0.0, 0.0), (0.0, 0.0))
+    }
+
+    /// The draw rule of the initial state.
+    pub fn initial_state_source(&self) -> Result<VectorSource> {
+        let default = match self.network.form {
+            Form::Rate => Distribution::Uniform,
+            Form::Current => Distribution::Gaussian,
+        };
+        self.initial_state
+            .resolve("initial_state", default, (0.0, 1.0), (0.0, 1.0))
+    }
+
+    /// Parameters of every replica (before any sweep changes them).
+    pub fn replica_params(&self) -> ReplicaParams {
+        let n = &self.network;
+        let l = &self.learning;
+        ReplicaParams {
+            neuron: NeuronParams {
+                form: n.form,
+                activation: n.activation,
+                gain: n.gain,
+                leak: n.leak,
+                threshold: n.threshold,
+            },
+            learning: HebbianRule {
+                learning_rate: l.learning_rate,
+                forgetting: l.forgetting,
+                activity_threshold: l.activity_threshold,
+                presynaptic_gate: l.presynaptic_gate,
+                sign_preserving: l.sign_preserving,
+                keep_absent_synapses: l.keep_absent_synapses,
+            },
+        }
+    }
+}
+
+impl VectorInit {
+    fn resolve(
+        &self,
+        key: &str,
+        default: Distribution,
+        gaussian_default: (f64, f64),
+        uniform_default: (f64, f64),
+    ) -> Result<VectorSource> {
+        if let Some(file) = &self.file {
+            if self.distribution.is_some()
+                || self.mean.is_some()
+                || self.std.is_some()
+                || self.low.is_some()
+                || self.high.is_some()
+            {
+                return Err(Error::config(
+                    format!("{key}.file"),
+                    "a file replaces the random draw: remove distribution/mean/std/low/high",
+                ));
+            }
+            return Ok(VectorSource::File(file.clone()));
+        }
+        match self.distribution.unwrap_or(default) {
+            Distribution::Gaussian => {
+                unused(key, "low", self.low, "gaussian")?;
+                unused(key, "high", self.high, "gaussian")?;
+                let mean = self.mean.unwrap_or(gaussian_default.0);
+                let std = self.std.unwrap_or(gaussian_default.1);
+                finite(&format!("{key}.mean"), mean)?;
+                finite(&format!("{key}.std"), std)?;
+                check(&format!("{key}.std"), std >= 0.0, "must be ≥ 0")?;
+                Ok(VectorSource::Gaussian { mean, std })
+            }
+            Distribution::Uniform => {
+                unused(key, "mean", self.mean, "uniform")?;
+                unused(key, "std", self.std, "uniform")?;
+                let low = self.low.unwrap_or(uniform_default.0);
+                let high = self.high.unwrap_or(uniform_default.1);
+                finite(&format!("{key}.low"), low)?;
+                finite(&format!("{key}.high"), high)?;
+                check(&format!("{key}.high"), high >= low, "must be ≥ low")?;
+                Ok(VectorSource::Uniform { low, high })
+            }
+        }
+    }
+}
+
+fn unused(key: &str, field: &str, value: Option<f64>, dist: &str) -> Result<()> {
+    match value {
+        Some(_) => Err(Error::config(
+            format!("{key}.{field}"),
+            format!("not used by distribution \"{dist}\": remove it or change {key}.distribution"),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn check(path: &str, ok: bool, rule: &str) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config(path, rule))
+    }
+}
+
+fn finite(path: &str, x: f64) -> Result<()> {
+    check(path, x.is_finite(), &format!("{x} is not a finite number"))
+}
+
+/// Apply one `path=value` override to a JSON tree. The value is parsed as JSON when it can be
+/// (`3`, `true`, `[1,2]`, `"x"`), else taken as a string (`rate`). Missing objects are created;
+/// an unknown key is then rejected by the strict parse, naming its path.
+pub fn apply_override(tree: &mut Value, assignment: &str) -> Result<()> {
+    let (path, raw) = assignment.split_once('=').ok_or_else(|| {
+        Error::config(
+            assignment,
+            "an override must look like path=value, e.g. --set learning.forgetting=0.8",
+        )
+    })?;
+    let path = path.trim();
+    if path.is_empty() || path.split('.').any(str::is_empty) {
+        return Err(Error::config(
+            path,
+            "empty key in override path (write e.g. network.gain=5)",
+        ));
+    }
+    let value = serde_json::from_str::<Value>(raw.trim())
+        .unwrap_or_else(|_| Value::String(raw.trim().to_string()));
+    let mut node = tree;
+    let keys: Vec<&str> = path.split('.').collect();
+    for (depth, key) in keys.iter().enumerate() {
+        if !node.is_object() {
+            return Err(Error::config(
+                keys[..depth].join("."),
+                format!("is not a section, so `{path}` cannot be set"),
+            ));
+        }
+        let map = node.as_object_mut().expect("checked object");
+        if depth + 1 == keys.len() {
+            map.insert(key.to_string(), value);
+            return Ok(());
+        }
+        node = map
+            .entry(key.to_string())
+            .or_insert_with(|| Value::Object(Default::default()));
+    }
+    unreachable!("the loop returns at the last key")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(text: &str, overrides: &[&str]) -> Result<Config> {
+        let mut tree: Value = serde_json::from_str(text).unwrap();
+        for o in overrides {
+            apply_override(&mut tree, o)?;
+        }
+        let c = Config::from_value(tree)?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    fn path_of(e: Error) -> String {
+        match e {
+            Error::Config { path, .. } => path,
+            other => panic!("expected a config error, got {other}"),
+        }
+    }
+
+    #[test]
+    fn embedded_default_parses_and_validates() {
+        let c = Config::load(None, &[]).unwrap();
+        assert_eq!(c.network.neurons, 100);
+        assert!(c.learning.enabled);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_path() {
+        let e = load_str(r#"{"learning": {"forgeting": 0.5}}"#, &[]).unwrap_err();
+        assert_eq!(path_of(e), "learning.forgeting");
+        let e = load_str(r#"{"netwrk": {}}"#, &[]).unwrap_err();
+        assert_eq!(path_of(e), "netwrk");
+    }
+
+    #[test]
+    fn invalid_values_name_the_key() {
+        for (text, key) in [
+            (r#"{"network": {"leak": 0}}"#, "network.leak"),
+            (r#"{"network": {"neurons": 0}}"#, "network.neurons"),
+            (
+                r#"{"learning": {"forgetting": 1.5}}"#,
+                "learning.forgetting",
+            ),
+            (r#"{"weights": {"std": -1}}"#, "weights.std"),
+            (
+                r#"{"schedule": {"recorded_steps": 0}}"#,
+                "schedule.recorded_steps",
+            ),
+            (
+                r#"{"input": {"distribution": "uniform", "low": 1, "high": 0}}"#,
+                "input.high",
+            ),
+            (
+                r#"{"input": {"distribution": "uniform", "std": 1}}"#,
+                "input.std",
+            ),
+            (r#"{"network": {"form": "spiking"}}"#, "network.form"),
+            (
+                r#"{"backend": {"kind": "gpu", "precision": "f64"}}"#,
+                "backend.precision",
+            ),
+        ] {
+            let e = load_str(text, &[]).unwrap_err();
+            assert_eq!(path_of(e), key, "{text}");
+        }
+    }
+
+    #[test]
+    fn overrides_set_values_and_are_validated() {
+        let c = load_str("{}", &["learning.epochs=3", "network.form=current"]);
+        // `learning.epochs` does not exist: it is `schedule.epochs`.
+        assert_eq!(path_of(c.unwrap_err()), "learning.epochs");
+        let c = load_str("{}", &["schedule.epochs=3", "network.form=current"]).unwrap();
+        assert_eq!(c.schedule.epochs, 3);
+        assert_eq!(c.network.form, Form::Current);
+        assert_eq!(
+            path_of(load_str("{}", &["network.gain=NaN"]).unwrap_err()),
+            "network.gain"
+        );
+        assert_eq!(
+            path_of(load_str("{}", &["network.gain"]).unwrap_err()),
+            "network.gain"
+        );
+    }
+
+    #[test]
+    fn initial_state_defaults_follow_the_form() {
+        let c = load_str("{}", &[]).unwrap();
+        assert_eq!(
+            c.initial_state_source().unwrap(),
+            VectorSource::Uniform {
+                low: 0.0,
+                high: 1.0
+            }
+        );
+        let c = load_str(r#"{"network": {"form": "current"}}"#, &[]).unwrap();
+        assert_eq!(
+            c.initial_state_source().unwrap(),
+            VectorSource::Gaussian {
+                mean: 0.0,
+                std: 1.0
+            }
+        );
+    }
+}

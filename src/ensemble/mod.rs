@@ -1,0 +1,326 @@
+//! Initial ensembles: per replica, the weights `W`, the input `ξ` and the initial state, drawn
+//! from seeded per-replica streams or loaded from `.npy` files (science.md §1).
+//!
+//! Replica `r` of seed `s` depends on `(s, r)` only: each replica owns independent ChaCha8
+//! streams keyed by `(seed, replica, purpose)` (see [`stream`]), and all draws happen on the CPU
+//! in `f64` before a backend sees them. So the network is the same whatever the backend, the
+//! batch size, the thread count or the shard.
+
+use rand::RngExt;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+
+use crate::config::{Config, VectorSource};
+use crate::error::{Error, Result};
+use crate::model::ReplicaParams;
+use crate::npy;
+
+/// What a stream is used for; part of its key, so one draw never shifts another.
+#[derive(Clone, Copy, Debug)]
+#[repr(u64)]
+pub enum Purpose {
+    Weights = 1,
+    Connectivity = 2,
+    Input = 3,
+    InitialState = 4,
+}
+
+/// The random stream `purpose` of replica `replica` under `seed`.
+///
+/// The 256-bit ChaCha key is `(seed, replica, purpose, "hebbnet1")` laid out little-endian, so
+/// distinct triples give distinct, independent streams (no hashing, no collisions).
+pub fn stream(seed: u64, replica: u64, purpose: Purpose) -> ChaCha8Rng {
+    let mut key = [0u8; 32];
+    key[0..8].copy_from_slice(&seed.to_le_bytes());
+    key[8..16].copy_from_slice(&replica.to_le_bytes());
+    key[16..24].copy_from_slice(&(purpose as u64).to_le_bytes());
+    key[24..32].copy_from_slice(b"hebbnet1");
+    ChaCha8Rng::from_seed(key)
+}
+
+/// The initial condition of one replica, in `f64` (backends convert to their precision).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplicaInit {
+    /// Index of the replica in the ensemble.
+    pub index: u64,
+    pub params: ReplicaParams,
+    /// `W`, column-major (`W_ij` at `j * N + i`).
+    pub weights: Vec<f64>,
+    /// `ξ`.
+    pub input: Vec<f64>,
+    /// `x(0)` (rate form) or `h(0)` (current form).
+    pub state: Vec<f64>,
+}
+
+/// Rule for the weights of every replica.
+#[derive(Clone, Debug)]
+enum WeightSource {
+    /// `W_ij ~ N(μ/(cN), σ²/(cN))` where the synapse exists (probability c), else 0.
+    Gaussian {
+        mean: f64,
+        std: f64,
+        connectivity: f64,
+        autapses: bool,
+    },
+    Loaded(Loaded),
+}
+
+#[derive(Clone, Debug)]
+enum VectorRule {
+    Gaussian { mean: f64, std: f64 },
+    Uniform { low: f64, high: f64 },
+    Loaded(Loaded),
+}
+
+/// Array loaded from file: shared by all replicas, or one slice per replica.
+#[derive(Clone, Debug)]
+struct Loaded {
+    per_replica: bool,
+    /// C order: row-major `W[i, j]` or the vector.
+    data: Vec<f64>,
+}
+
+impl Loaded {
+    fn slice(&self, replica: u64, len: usize) -> &[f64] {
+        if self.per_replica {
+            let r = replica as usize;
+            &self.data[r * len..(r + 1) * len]
+        } else {
+            &self.data
+        }
+    }
+}
+
+/// Everything needed to produce any replica's initial condition on demand.
+#[derive(Clone, Debug)]
+pub struct EnsembleSpec {
+    pub neurons: usize,
+    pub replicas: usize,
+    pub seed: u64,
+    pub params: ReplicaParams,
+    weights: WeightSource,
+    input: VectorRule,
+    state: VectorRule,
+}
+
+impl EnsembleSpec {
+    /// Build from a validated config; loads and checks the `.npy` files it names.
+    pub fn from_config(config: &Config) -> Result<EnsembleSpec> {
+        let n = config.network.neurons;
+        let r = config.ensemble.replicas;
+        let w = &config.weights;
+        let weights = match &w.file {
+            Some(path) => WeightSource::Loaded(load(path, n, r, true)?),
+            None => WeightSource::Gaussian {
+                mean: w.mean,
+                std: w.std,
+                connectivity: w.connectivity,
+                autapses: w.autapses,
+            },
+        };
+        let vector = |source: VectorSource| -> Result<VectorRule> {
+            Ok(match source {
+                VectorSource::Gaussian { mean, std } => VectorRule::Gaussian { mean, std },
+                VectorSource::Uniform { low, high } => VectorRule::Uniform { low, high },
+                VectorSource::File(path) => VectorRule::Loaded(load(&path, n, r, false)?),
+            })
+        };
+        Ok(EnsembleSpec {
+            neurons: n,
+            replicas: r,
+            seed: config.ensemble.seed,
+            params: config.replica_params(),
+            weights,
+            input: vector(config.input_source()?)?,
+            state: vector(config.initial_state_source()?)?,
+        })
+    }
+
+    /// The initial condition of replica `index`.
+    pub fn replica(&self, index: u64) -> ReplicaInit {
+        let n = self.neurons;
+        let weights = match &self.weights {
+            WeightSource::Gaussian {
+                mean,
+                std,
+                connectivity,
+                autapses,
+            } => gaussian_weights(self.seed, index, n, *mean, *std, *connectivity, *autapses),
+            WeightSource::Loaded(l) => {
+                let rows = l.slice(index, n * n);
+                let mut w = vec![0.0; n * n];
+                for i in 0..n {
+                    for j in 0..n {
+                        w[j * n + i] = rows[i * n + j];
+                    }
+                }
+                w
+            }
+        };
+        ReplicaInit {
+            index,
+            params: self.params,
+            weights,
+            input: draw_vector(&self.input, self.seed, index, n, Purpose::Input),
+            state: draw_vector(&self.state, self.seed, index, n, Purpose::InitialState),
+        }
+    }
+}
+
+/// Dense or sparse Gaussian weights, drawn in row-major order `(i, j)`.
+///
+/// Every `(i, j)` consumes one normal from the weight stream and (when `c < 1`) one uniform from
+/// the connectivity stream, whether or not the synapse exists, so changing `c` or the autapse
+/// option never reshuffles the other weights. With sparse connectivity both mean and variance are
+/// divided by `c` (`μ/(cN)`, `σ²/(cN)`), keeping the statistics of the summed input of the dense
+/// network (science.md gives the variance; the mean follows the same rationale).
+fn gaussian_weights(
+    seed: u64,
+    replica: u64,
+    n: usize,
+    mean: f64,
+    std: f64,
+    connectivity: f64,
+    autapses: bool,
+) -> Vec<f64> {
+    let mut values = stream(seed, replica, Purpose::Weights);
+    let mut links = stream(seed, replica, Purpose::Connectivity);
+    let scale = connectivity * n as f64;
+    let (mu, sigma) = (mean / scale, std / scale.sqrt());
+    let mut w = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            let z: f64 = values.sample(StandardNormal);
+            let present = connectivity >= 1.0 || links.random::<f64>() < connectivity;
+            if present && (autapses || i != j) {
+                w[j * n + i] = mu + sigma * z;
+            }
+        }
+    }
+    w
+}
+
+fn draw_vector(rule: &VectorRule, seed: u64, replica: u64, n: usize, purpose: Purpose) -> Vec<f64> {
+    let mut rng = stream(seed, replica, purpose);
+    match rule {
+        VectorRule::Gaussian { mean, std } => (0..n)
+            .map(|_| mean + std * rng.sample::<f64, _>(StandardNormal))
+            .collect(),
+        VectorRule::Uniform { low, high } => (0..n)
+            .map(|_| low + (high - low) * rng.random::<f64>())
+            .collect(),
+        VectorRule::Loaded(l) => l.slice(replica, n).to_vec(),
+    }
+}
+
+/// Load a `.npy` of shape (N, N)/(R, N, N) for a matrix or (N)/(R, N) for a vector.
+fn load(path: &std::path::Path, n: usize, replicas: usize, matrix: bool) -> Result<Loaded> {
+    let bytes = std::fs::metadata(path)
+        .map_err(|e| Error::input(path, format!("cannot open: {e}")))?
+        .len();
+    crate::experiment::memory::check_fits(
+        bytes.saturating_mul(2),
+        &format!("loading {}", path.display()),
+    )?;
+    let a = npy::read(path)?;
+    let (shared, per): (Vec<usize>, Vec<usize>) = if matrix {
+        (vec![n, n], vec![replicas, n, n])
+    } else {
+        (vec![n], vec![replicas, n])
+    };
+    if a.shape == shared {
+        Ok(Loaded {
+            per_replica: false,
+            data: a.data,
+        })
+    } else if a.shape == per {
+        Ok(Loaded {
+            per_replica: true,
+            data: a.data,
+        })
+    } else {
+        Err(Error::input(
+            path,
+            format!(
+                "shape {:?} does not fit this run: expected {:?} (shared by all replicas) or {:?} \
+                 (one per replica) for network.neurons = {n}, ensemble.replicas = {replicas}",
+                a.shape, shared, per
+            ),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(text: &str) -> EnsembleSpec {
+        let mut c = Config::from_value(serde_json::from_str(text).unwrap()).unwrap();
+        c.ensemble.replicas = 4;
+        c.validate().unwrap();
+        EnsembleSpec::from_config(&c).unwrap()
+    }
+
+    #[test]
+    fn replicas_depend_on_seed_and_index_only() {
+        let s = spec(r#"{"network": {"neurons": 20}}"#);
+        assert_eq!(s.replica(2), s.replica(2));
+        assert_ne!(s.replica(1).weights, s.replica(2).weights);
+        let mut other_seed = s.clone();
+        other_seed.seed += 1;
+        assert_ne!(s.replica(1).weights, other_seed.replica(1).weights);
+    }
+
+    #[test]
+    fn gaussian_weights_have_the_requested_moments() {
+        // N = 400: 160000 weights, mean μ/N = 0.005, variance σ²/N = 0.0025.
+        let w = gaussian_weights(7, 0, 400, 2.0, 1.0, 1.0, true);
+        let m = w.iter().sum::<f64>() / w.len() as f64;
+        let v = w.iter().map(|x| (x - m).powi(2)).sum::<f64>() / w.len() as f64;
+        assert!(
+            (m - 0.005).abs() < 4.0 * (0.0025f64 / 160000.0).sqrt(),
+            "mean {m}"
+        );
+        assert!((v / 0.0025 - 1.0).abs() < 0.02, "variance {v}");
+    }
+
+    #[test]
+    fn sparse_and_autapse_options() {
+        let n = 300;
+        let w = gaussian_weights(3, 1, n, 0.0, 1.0, 0.2, false);
+        assert!((0..n).all(|i| w[i * n + i] == 0.0));
+        let present = w.iter().filter(|&&x| x != 0.0).count() as f64 / (n * (n - 1)) as f64;
+        assert!((present - 0.2).abs() < 0.01, "{present}");
+        let v = w.iter().filter(|&&x| x != 0.0).map(|x| x * x).sum::<f64>()
+            / w.iter().filter(|&&x| x != 0.0).count() as f64;
+        assert!(
+            (v * 0.2 * n as f64 - 1.0).abs() < 0.05,
+            "variance × cN = {}",
+            v * 60.0
+        );
+        // Present synapses keep the values they have in the dense network.
+        let dense = gaussian_weights(3, 1, n, 0.0, 1.0, 1.0, true);
+        let k = w.iter().position(|&x| x != 0.0).unwrap();
+        assert!((w[k] - dense[k] * (1.0f64 / 0.2).sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn loaded_arrays_are_checked_and_transposed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.npy");
+        let mut wr = npy::Writer::create(&p, npy::Dtype::F32, &[2, 2]).unwrap();
+        wr.push(&[1.0, 2.0, 3.0, 4.0]).unwrap(); // W = [[1, 2], [3, 4]]
+        wr.finish().unwrap();
+        let l = load(&p, 2, 4, true).unwrap();
+        assert!(!l.per_replica);
+        let text = format!(
+            r#"{{"network": {{"neurons": 2}}, "weights": {{"file": "{}"}}}}"#,
+            p.display()
+        );
+        let s = spec(&text);
+        assert_eq!(s.replica(3).weights, vec![1.0, 3.0, 2.0, 4.0]); // column-major
+        let e = load(&p, 3, 4, true).unwrap_err().to_string();
+        assert!(e.contains("shape [2, 2] does not fit"), "{e}");
+    }
+}

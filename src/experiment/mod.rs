@@ -1,0 +1,591 @@
+//! Orchestration: config → ensemble → backend (in batches) → records → files.
+//!
+//! A run is split into batches of replicas sized to the backend. Each finished batch is written
+//! to `DIR/parts/` at once (atomically), so a killed run loses at most the batch in flight; a
+//! rerun with the same config finds the finished parts and computes only what is missing, and
+//! the merged outputs are the same whatever the batching.
+
+pub mod memory;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::analysis::{EpochRecord, EPOCH_COLUMNS};
+use crate::backend::cpu::CpuBackend;
+use crate::backend::gpu::{context, GpuBackend};
+use crate::backend::{Backend, BackendInfo, BatchOutput, Schedule};
+use crate::config::{BackendKind, Config, Precision, SavedArray};
+use crate::ensemble::{EnsembleSpec, ReplicaInit};
+use crate::error::{Error, Result};
+use crate::npy;
+use crate::output;
+
+/// Open the backend `kind` names. `auto` takes a hardware GPU if there is one, else the CPU;
+/// the returned note says why.
+pub fn open_backend(kind: BackendKind, threads: usize) -> Result<(Box<dyn Backend>, String)> {
+    match kind {
+        BackendKind::Cpu => Ok((Box::new(CpuBackend::new(threads)?), "requested".into())),
+        BackendKind::Gpu => {
+            let gpu = GpuBackend::new()?;
+            let note = if gpu.adapter().software {
+                "requested; this is a software adapter, for correctness checks, not speed".into()
+            } else {
+                "requested".into()
+            };
+            Ok((Box::new(gpu), note))
+        }
+        BackendKind::Auto => match context::hardware_adapter() {
+            Some(a) => Ok((
+                Box::new(GpuBackend::new()?),
+                format!("auto: hardware adapter {}", a.name),
+            )),
+            None => {
+                let why = match context::adapters().first() {
+                    Some((_, s)) => format!(
+                        "auto: the only GPU adapter is {} (software, slower than the CPU \
+                         backend; --backend gpu forces it)",
+                        s.name
+                    ),
+                    None => "auto: no GPU adapter found".into(),
+                };
+                Ok((Box::new(CpuBackend::new(threads)?), why))
+            }
+        },
+    }
+}
+
+/// How a run is invoked.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub out: PathBuf,
+    /// Where the config came from (a path, or the embedded default).
+    pub config_source: String,
+    pub command_line: Vec<String>,
+    pub quiet: bool,
+    /// Discard results of a different run in `out` instead of refusing.
+    pub force: bool,
+}
+
+/// What a finished run reports.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunSummary {
+    pub out: PathBuf,
+    pub backend: BackendInfo,
+    pub backend_note: String,
+    pub replicas: usize,
+    pub neurons: usize,
+    pub steps_per_replica: u64,
+    /// Replicas found finished in `parts/` and not recomputed.
+    pub resumed_replicas: usize,
+    pub batches: usize,
+    pub batch_replicas: usize,
+    pub wall_seconds: f64,
+    pub simulate_seconds: f64,
+    /// `N² · R · steps / simulate_seconds` over the replicas computed in this invocation.
+    pub synapse_updates_per_second: f64,
+    pub already_complete: bool,
+}
+
+fn schedule_of(config: &Config) -> Schedule {
+    Schedule {
+        epochs: config.schedule.epochs,
+        transient_steps: config.schedule.transient_steps,
+        recorded_steps: config.schedule.recorded_steps,
+        learning: config.learning.enabled,
+    }
+}
+
+/// What identifies a run's results: everything that changes a number in them.
+fn fingerprint(config: &Config, backend: &BackendInfo) -> Value {
+    let mut c = config.clone();
+    // Thread count and batch size never change results.
+    c.backend.threads = 0;
+    c.backend.batch_replicas = 0;
+    c.backend.kind = BackendKind::Auto;
+    let mut save = c.output.save.clone();
+    save.sort();
+    save.dedup();
+    c.output.save = save;
+    json!({ "config": c, "backend": backend.kind, "hebbnet_version": env!("CARGO_PKG_VERSION") })
+}
+
+fn part_name(start: u64, end: u64) -> String {
+    format!("r{start:010}-{end:010}")
+}
+
+/// Finished parts: start → end (exclusive), from `parts/r*.csv`.
+fn finished_parts(parts: &Path) -> Result<BTreeMap<u64, u64>> {
+    let mut done = BTreeMap::new();
+    let entries = match std::fs::read_dir(parts) {
+        Ok(e) => e,
+        Err(_) => return Ok(done),
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let Some(stem) = name.strip_suffix(".csv") else {
+            continue;
+        };
+        let Some((a, b)) = stem.strip_prefix('r').and_then(|s| s.split_once('-')) else {
+            continue;
+        };
+        if let (Ok(a), Ok(b)) = (a.parse::<u64>(), b.parse::<u64>()) {
+            done.insert(a, b);
+        }
+    }
+    Ok(done)
+}
+
+/// Replica ranges still to compute, each at most `batch` long.
+fn pending_batches(replicas: u64, done: &BTreeMap<u64, u64>, batch: u64) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    let mut next = 0;
+    let mut gaps = Vec::new();
+    for (&a, &b) in done {
+        if a > next {
+            gaps.push((next, a.min(replicas)));
+        }
+        next = next.max(b);
+    }
+    if next < replicas {
+        gaps.push((next, replicas));
+    }
+    for (a, b) in gaps {
+        let mut s = a;
+        while s < b {
+            let e = (s + batch).min(b);
+            out.push((s, e));
+            s = e;
+        }
+    }
+    out
+}
+
+/// Run a config on a backend, writing into `options.out`.
+pub fn run(
+    config: &Config,
+    backend: &mut dyn Backend,
+    backend_note: &str,
+    options: &RunOptions,
+) -> Result<RunSummary> {
+    let started = Instant::now();
+    let started_unix = unix_now();
+    let spec = EnsembleSpec::from_config(config)?;
+    let schedule = schedule_of(config);
+    let n = config.network.neurons;
+    let replicas = config.ensemble.replicas;
+    let precision = config.backend.precision;
+    let capacity = backend.batch_capacity(n, precision)?;
+    let batch = match config.backend.batch_replicas {
+        0 => capacity,
+        b if b <= capacity => b,
+        b => {
+            return Err(Error::config(
+                "backend.batch_replicas",
+                format!("{b} replicas do not fit one batch on this backend (at most {capacity})"),
+            ))
+        }
+    }
+    .min(replicas);
+    let mut save: Vec<SavedArray> = config.output.save.clone();
+    save.sort();
+    save.dedup();
+    if save.contains(&SavedArray::Weights) {
+        // The merged weights file is written by streaming parts; check the disk can take it.
+        let bytes = (replicas * n * n * precision.bytes()) as u64;
+        if bytes > 64 << 30 {
+            eprintln!(
+                "note: weights.npy will take {}; make sure {} has room",
+                memory::human(bytes),
+                options.out.display()
+            );
+        }
+    }
+
+    let out = &options.out;
+    let parts = out.join("parts");
+    let manifest_path = out.join("manifest.json");
+    let print = |msg: String| {
+        if !options.quiet {
+            eprintln!("{msg}");
+        }
+    };
+    let fp = fingerprint(config, backend.info());
+    std::fs::create_dir_all(out).map_err(|e| Error::output(out, e))?;
+    prepare_out_dir(out, &parts, &manifest_path, &fp, options.force)?;
+    if is_complete(&manifest_path, &fp) {
+        print(format!(
+            "{} already holds this run, complete; nothing to do (use --force to recompute)",
+            out.display()
+        ));
+        return Ok(RunSummary {
+            out: out.clone(),
+            backend: backend.info().clone(),
+            backend_note: backend_note.to_string(),
+            replicas,
+            neurons: n,
+            steps_per_replica: steps_per_replica(&schedule),
+            resumed_replicas: replicas,
+            batches: 0,
+            batch_replicas: batch,
+            wall_seconds: started.elapsed().as_secs_f64(),
+            simulate_seconds: 0.0,
+            synapse_updates_per_second: 0.0,
+            already_complete: true,
+        });
+    }
+    std::fs::create_dir_all(&parts).map_err(|e| Error::output(&parts, e))?;
+    output::write_json(&parts.join("run.json"), &fp)?;
+
+    let done = finished_parts(&parts)?;
+    let resumed: u64 = done.iter().map(|(a, b)| b - a).sum();
+    let todo = pending_batches(replicas as u64, &done, batch as u64);
+    let mut manifest = Manifest {
+        hebbnet_version: env!("CARGO_PKG_VERSION"),
+        status: "running",
+        config_source: options.config_source.clone(),
+        command_line: options.command_line.clone(),
+        seed: config.ensemble.seed,
+        replicas,
+        neurons: n,
+        precision: precision.name(),
+        backend: backend.info().clone(),
+        backend_note: backend_note.to_string(),
+        batch_replicas: batch,
+        started_unix,
+        finished_unix: None,
+        wall_seconds: None,
+        simulate_seconds: None,
+        synapse_updates_per_second: None,
+        files: Vec::new(),
+        config: config.clone(),
+        fingerprint: fp.clone(),
+    };
+    output::write_json(&manifest_path, &manifest)?;
+    print(format!(
+        "backend: {} ({backend_note})\nrun: N = {n}, R = {replicas}, {} epochs × ({} + {}) steps, \
+         learning {}, {} → {}",
+        backend.info().description,
+        schedule.epochs,
+        schedule.transient_steps,
+        schedule.recorded_steps,
+        if schedule.learning { "on" } else { "off" },
+        precision.name(),
+        out.display()
+    ));
+    if resumed > 0 {
+        print(format!(
+            "resuming: {resumed} of {replicas} replicas already finished in {}",
+            parts.display()
+        ));
+    }
+
+    let mut simulate = 0.0;
+    let mut computed: u64 = 0;
+    let keep_final = save.iter().any(|s| *s != SavedArray::Input);
+    for (k, &(a, b)) in todo.iter().enumerate() {
+        let inits: Vec<ReplicaInit> = (a..b).into_par_iter().map(|r| spec.replica(r)).collect();
+        let t = Instant::now();
+        let result = backend.run_batch(&schedule, precision, &inits, keep_final)?;
+        simulate += t.elapsed().as_secs_f64();
+        computed += b - a;
+        write_part(&parts, a, b, &inits, &result, config, &save)?;
+        print(format!(
+            "batch {}/{}: replicas {a}..{b} done ({:.1} s)",
+            k + 1,
+            todo.len(),
+            started.elapsed().as_secs_f64()
+        ));
+    }
+
+    let files = merge_parts(out, &parts, config, &save)?;
+    let steps = steps_per_replica(&schedule);
+    let sups = if simulate > 0.0 {
+        (n * n) as f64 * computed as f64 * steps as f64 / simulate
+    } else {
+        0.0
+    };
+    manifest.status = "complete";
+    manifest.finished_unix = Some(unix_now());
+    manifest.wall_seconds = Some(started.elapsed().as_secs_f64());
+    manifest.simulate_seconds = Some(simulate);
+    manifest.synapse_updates_per_second = Some(sups);
+    manifest.files = files;
+    output::write_json(&manifest_path, &manifest)?;
+    std::fs::remove_dir_all(&parts).map_err(|e| Error::output(&parts, e))?;
+    let summary = RunSummary {
+        out: out.clone(),
+        backend: backend.info().clone(),
+        backend_note: backend_note.to_string(),
+        replicas,
+        neurons: n,
+        steps_per_replica: steps,
+        resumed_replicas: resumed as usize,
+        batches: todo.len(),
+        batch_replicas: batch,
+        wall_seconds: started.elapsed().as_secs_f64(),
+        simulate_seconds: simulate,
+        synapse_updates_per_second: sups,
+        already_complete: false,
+    };
+    print(format!(
+        "done in {:.2} s (simulation {:.2} s, {:.3e} synapse updates/s); results in {}",
+        summary.wall_seconds,
+        simulate,
+        sups,
+        out.display()
+    ));
+    Ok(summary)
+}
+
+fn steps_per_replica(s: &Schedule) -> u64 {
+    (s.epochs * (s.transient_steps + s.recorded_steps)) as u64
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+#[derive(Serialize)]
+struct Manifest {
+    hebbnet_version: &'static str,
+    status: &'static str,
+    config_source: String,
+    command_line: Vec<String>,
+    seed: u64,
+    replicas: usize,
+    neurons: usize,
+    precision: &'static str,
+    backend: BackendInfo,
+    backend_note: String,
+    batch_replicas: usize,
+    started_unix: f64,
+    finished_unix: Option<f64>,
+    wall_seconds: Option<f64>,
+    simulate_seconds: Option<f64>,
+    synapse_updates_per_second: Option<f64>,
+    files: Vec<String>,
+    config: Config,
+    /// What a rerun compares to decide whether it may resume.
+    fingerprint: Value,
+}
+
+/// Files a run owns in its output directory (removed by `--force`).
+const OWNED: [&str; 5] = [
+    "manifest.json",
+    "epochs.csv",
+    "weights.npy",
+    "input.npy",
+    "state.npy",
+];
+
+fn prepare_out_dir(
+    out: &Path,
+    parts: &Path,
+    manifest_path: &Path,
+    fp: &Value,
+    force: bool,
+) -> Result<()> {
+    if force {
+        for name in OWNED {
+            let p = out.join(name);
+            if p.exists() {
+                std::fs::remove_file(&p).map_err(|e| Error::output(&p, e))?;
+            }
+        }
+        if parts.exists() {
+            std::fs::remove_dir_all(parts).map_err(|e| Error::output(parts, e))?;
+        }
+        return Ok(());
+    }
+    let differs = |path: &Path, key: Option<&str>| -> bool {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return false;
+        };
+        let Ok(v) = serde_json::from_str::<Value>(&text) else {
+            return true;
+        };
+        let found = match key {
+            Some(k) => v.get(k).cloned().unwrap_or(Value::Null),
+            None => v,
+        };
+        &found != fp
+    };
+    if differs(&parts.join("run.json"), None) {
+        return Err(Error::Conflict(format!(
+            "{} holds unfinished parts of a different run (config, backend or version differ); \
+             use another --out, or --force to discard them",
+            out.display()
+        )));
+    }
+    if differs(manifest_path, Some("fingerprint")) {
+        return Err(Error::Conflict(format!(
+            "{} holds the results of a different run (config, backend or version differ); \
+             use another --out, or --force to replace them",
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
+fn is_complete(manifest_path: &Path, fp: &Value) -> bool {
+    let Ok(text) = std::fs::read_to_string(manifest_path) else {
+        return false;
+    };
+    let Ok(v) = serde_json::from_str::<Value>(&text) else {
+        return false;
+    };
+    v.get("status").and_then(Value::as_str) == Some("complete")
+        && v.get("fingerprint") == Some(fp)
+        && manifest_path.with_file_name("epochs.csv").exists()
+}
+
+fn dtype(precision: Precision) -> npy::Dtype {
+    match precision {
+        Precision::F32 => npy::Dtype::F32,
+        Precision::F64 => npy::Dtype::F64,
+    }
+}
+
+/// Column-major `W` → row-major `W[i, j]`.
+fn row_major(n: usize, w: &[f64]) -> Vec<f64> {
+    let mut out = vec![0.0; n * n];
+    for j in 0..n {
+        for i in 0..n {
+            out[i * n + j] = w[j * n + i];
+        }
+    }
+    out
+}
+
+/// Write one finished batch: arrays first, the CSV (the completion marker) last.
+fn write_part(
+    parts: &Path,
+    a: u64,
+    b: u64,
+    inits: &[ReplicaInit],
+    result: &BatchOutput,
+    config: &Config,
+    save: &[SavedArray],
+) -> Result<()> {
+    let n = config.network.neurons;
+    let name = part_name(a, b);
+    let count = (b - a) as usize;
+    for &array in save {
+        let path = parts.join(format!("{name}.{}.npy", array.file_stem()));
+        let tmp = output::tmp_path(&path);
+        let shape = match array {
+            SavedArray::Weights => vec![count, n, n],
+            _ => vec![count, n],
+        };
+        let mut w = npy::Writer::create(&tmp, dtype(config.backend.precision), &shape)?;
+        for k in 0..count {
+            let data = match array {
+                SavedArray::Weights => row_major(n, &result.finals[k].weights),
+                SavedArray::Input => inits[k].input.clone(),
+                SavedArray::State => result.finals[k].state.clone(),
+            };
+            w.push(&data).map_err(|e| Error::output(&tmp, e))?;
+        }
+        w.finish().map_err(|e| Error::output(&tmp, e))?;
+        output::commit(&tmp, &path)?;
+    }
+    let mut csv = String::new();
+    for (k, init) in inits.iter().enumerate() {
+        for (epoch, out) in result.epochs.iter().enumerate() {
+            csv.push_str(
+                &EpochRecord::from_output(
+                    out,
+                    k,
+                    init.index,
+                    epoch,
+                    n,
+                    config.schedule.recorded_steps,
+                    init.params.learning.activity_threshold,
+                )
+                .csv_line(),
+            );
+        }
+    }
+    output::write_atomic(&parts.join(format!("{name}.csv")), csv.as_bytes())
+}
+
+/// Concatenate the parts into the run's files; returns their names.
+fn merge_parts(
+    out: &Path,
+    parts: &Path,
+    config: &Config,
+    save: &[SavedArray],
+) -> Result<Vec<String>> {
+    let done = finished_parts(parts)?;
+    let replicas = config.ensemble.replicas as u64;
+    let mut next = 0;
+    for (&a, &b) in &done {
+        if a != next {
+            return Err(Error::Conflict(format!(
+                "{}: parts do not cover replicas {next}..{a}; rerun to compute them",
+                parts.display()
+            )));
+        }
+        next = b;
+    }
+    if next != replicas {
+        return Err(Error::Conflict(format!(
+            "{}: parts end at replica {next} of {replicas}; rerun to compute the rest",
+            parts.display()
+        )));
+    }
+    let mut csv = EPOCH_COLUMNS.join(",");
+    csv.push('\n');
+    for (&a, &b) in &done {
+        let p = parts.join(format!("{}.csv", part_name(a, b)));
+        csv.push_str(&std::fs::read_to_string(&p).map_err(|e| Error::output(&p, e))?);
+    }
+    output::write_atomic(&out.join("epochs.csv"), csv.as_bytes())?;
+    let mut files = vec!["manifest.json".to_string(), "epochs.csv".to_string()];
+    let n = config.network.neurons;
+    for &array in save {
+        let name = format!("{}.npy", array.file_stem());
+        let path = out.join(&name);
+        let tmp = output::tmp_path(&path);
+        let shape = match array {
+            SavedArray::Weights => vec![replicas as usize, n, n],
+            _ => vec![replicas as usize, n],
+        };
+        let mut w = npy::Writer::create(&tmp, dtype(config.backend.precision), &shape)?;
+        for (&a, &b) in &done {
+            let p = parts.join(format!("{}.{}.npy", part_name(a, b), array.file_stem()));
+            let part = npy::read(&p)?;
+            w.push(&part.data).map_err(|e| Error::output(&tmp, e))?;
+        }
+        w.finish().map_err(|e| Error::output(&tmp, e))?;
+        output::commit(&tmp, &path)?;
+        files.push(name);
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_batches_fill_the_gaps() {
+        let mut done = BTreeMap::new();
+        assert_eq!(pending_batches(10, &done, 4), vec![(0, 4), (4, 8), (8, 10)]);
+        done.insert(2, 5);
+        done.insert(7, 8);
+        assert_eq!(pending_batches(10, &done, 4), vec![(0, 2), (5, 7), (8, 10)]);
+        done.insert(0, 2);
+        done.insert(5, 7);
+        done.insert(8, 10);
+        assert!(pending_batches(10, &done, 4).is_empty());
+    }
+}

@@ -1,0 +1,18 @@
+//! hebbnet: ensembles of discrete-time random recurrent neural networks with Hebbian learning,
+//! advanced on the CPU or on a GPU (wgpu), analysed on the CPU.
+//!
+//! Data flows one way: [`config`] → [`ensemble`] → [`backend`] → [`analysis`] → [`output`],
+//! orchestrated by [`experiment`]. The equations live in [`model`].
+
+pub mod analysis;
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod ensemble;
+pub mod error;
+pub mod experiment;
+pub mod model;
+pub mod npy;
+pub mod output;
+
+pub use error::{Error, Result};
