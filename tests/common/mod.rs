@@ -1,0 +1,83 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use hebbnet::backend::gpu::GpuBackend;
+use hebbnet::ensemble::ReplicaInit;
+use hebbnet::model::{Activation, Form, HebbianRule, NeuronParams, PresynapticGate, ReplicaParams};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+
+/// The GPU backend, or `None` with a printed reason when this machine has no adapter.
+/// In CI (`CI` set to anything but `false`/`0`) a missing adapter is a failure: `.ci/run`
+/// installs lavapipe, so the GPU tests must run there.
+pub fn gpu() -> Option<GpuBackend> {
+    match GpuBackend::new() {
+        Ok(g) => Some(g),
+        Err(e) => {
+            let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+            if ci {
+                panic!("CI requires a GPU adapter (lavapipe is installed by .ci/run): {e}");
+            }
+            eprintln!("SKIPPED (no GPU adapter on this machine): {e}");
+            None
+        }
+    }
+}
+
+pub fn params(form: Form, activation: Activation, gain: f64, leak: f64) -> ReplicaParams {
+    ReplicaParams {
+        neuron: NeuronParams {
+            form,
+            activation,
+            gain,
+            leak,
+            threshold: 0.05,
+        },
+        learning: HebbianRule {
+            learning_rate: 0.5,
+            forgetting: 0.9,
+            activity_threshold: 0.1,
+            presynaptic_gate: PresynapticGate::Heaviside,
+            sign_preserving: false,
+            keep_absent_synapses: true,
+        },
+    }
+}
+
+/// A replica with random W (std `w_std/√N`), input and state, drawn from `seed`.
+pub fn random_init(
+    index: u64,
+    n: usize,
+    params: ReplicaParams,
+    w_std: f64,
+    seed: u64,
+) -> ReplicaInit {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let s = w_std / (n as f64).sqrt();
+    let mut normal = |scale: f64| scale * rng.sample::<f64, _>(StandardNormal);
+    let weights = (0..n * n).map(|_| normal(s)).collect();
+    let input = (0..n).map(|_| normal(0.2)).collect();
+    let state = (0..n)
+        .map(|_| match params.neuron.form {
+            Form::Rate => normal(0.3) + 0.5,
+            Form::Current => normal(1.0),
+        })
+        .collect();
+    ReplicaInit {
+        index,
+        params,
+        weights,
+        input,
+        state,
+    }
+}
+
+/// Largest absolute difference.
+pub fn max_diff(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
