@@ -486,10 +486,10 @@ fn write_part(
             _ => vec![count, n],
         };
         let mut w = npy::Writer::create(&tmp, dtype(config.backend.precision), &shape)?;
-        for k in 0..count {
+        for (k, init) in inits.iter().enumerate() {
             let data = match array {
                 SavedArray::Weights => row_major(n, &result.finals[k].weights),
-                SavedArray::Input => inits[k].input.clone(),
+                SavedArray::Input => init.input.clone(),
                 SavedArray::State => result.finals[k].state.clone(),
             };
             w.push(&data).map_err(|e| Error::output(&tmp, e))?;

@@ -89,7 +89,9 @@ impl HebbianRule {
         let alpha_over_n = T::from_f64(self.learning_rate) / T::from_f64(n as f64);
         let gated = self.presynaptic_gate == PresynapticGate::Heaviside;
         for (column, &m_j) in weights.chunks_exact_mut(n).zip(m) {
-            let coef = if gated && !(m_j > T::ZERO) {
+            // H(m_j) = 0 for m_j ≤ 0 (and for NaN, as in the shader).
+            let presynaptic_active = m_j > T::ZERO;
+            let coef = if gated && !presynaptic_active {
                 T::ZERO
             } else {
                 alpha_over_n
