@@ -57,11 +57,29 @@ const MODE_RECORD_BEGIN: u32 = 2u;
 @group(0) @binding(5) var<storage, read_write> partials: array<f32>;
 @group(0) @binding(6) var<uniform> dispatch: DispatchParams;
 
+// tanh as the rational function of src/model/real.rs (`tanh_f32`), so every backend and driver
+// computes the same activation: WGSL leaves the precision of the built-in tanh to the driver.
+fn tanh_f32(x: f32) -> f32 {
+    let c = clamp(x, -7.905311, 7.905311);
+    let x2 = c * c;
+    var p = x2 * -2.7607685e-16 + 2.000188e-13;
+    p = x2 * p + -8.6046715e-11;
+    p = x2 * p + 5.122297e-8;
+    p = x2 * p + 1.4857224e-5;
+    p = x2 * p + 6.3726193e-4;
+    p = x2 * p + 4.8935246e-3;
+    p = p * c;
+    var q = x2 * 1.1982584e-6 + 1.1853471e-4;
+    q = x2 * q + 2.2684346e-3;
+    q = x2 * q + 4.8935252e-3;
+    return select(p / q, c, abs(c) < 4e-4);
+}
+
 // f(u) with gain g (src/model/activation.rs).
 fn activation(kind: u32, gain: f32, u: f32) -> f32 {
     switch kind {
-        case ACT_SIRI: { return 0.5 * (1.0 + tanh(gain * u)); }
-        case ACT_TANH: { return tanh(gain * u); }
+        case ACT_SIRI: { return 0.5 * (1.0 + tanh_f32(gain * u)); }
+        case ACT_TANH: { return tanh_f32(gain * u); }
         default: { return max(gain * u, 0.0); }
     }
 }
