@@ -66,7 +66,7 @@ fn batch(c: &mut Criterion) {
         g.throughput(Throughput::Elements((n * n * replicas * 600) as u64));
         g.bench_function(BenchmarkId::new(format!("N{n}"), replicas), |b| {
             b.iter(|| {
-                cpu.run_batch(&schedule, Precision::F32, &inits, false)
+                cpu.run_batch(&schedule, Precision::F32, &inits, false, &mut [])
                     .expect("run")
             })
         });

@@ -30,9 +30,9 @@ struct DispatchParams {
     replicas: u32,        // replicas in the batch
     grid_x: u32,          // workgroups along x (the grid is 2-D to pass 65535 per dimension)
     recorded_steps: u32,  // τ, for the Hebbian kernel
+    trace: u32,           // 1: neuron_update writes D(t) and the state of every step to `trace`
     _pad0: u32,
     _pad1: u32,
-    _pad2: u32,
 }
 
 const FORM_RATE: u32 = 0u;
@@ -56,6 +56,8 @@ const MODE_RECORD_BEGIN: u32 = 2u;
 // Per (replica, chunk): partial sum of W and of W².
 @group(0) @binding(5) var<storage, read_write> partials: array<f32>;
 @group(0) @binding(6) var<uniform> dispatch: DispatchParams;
+// Trace of a dispatch, [step][replica][D(t) | state][N], for the CPU-side analysis.
+@group(0) @binding(7) var<storage, read_write> trace: array<f32>;
 
 // tanh as the rational function of src/model/real.rs (`tanh_f32`), so every backend and driver
 // computes the same activation: WGSL leaves the precision of the built-in tanh to the driver.
@@ -81,6 +83,15 @@ fn activation(kind: u32, gain: f32, u: f32) -> f32 {
         case ACT_SIRI: { return 0.5 * (1.0 + tanh_f32(gain * u)); }
         case ACT_TANH: { return tanh_f32(gain * u); }
         default: { return max(gain * u, 0.0); }
+    }
+}
+
+// f' through the value v = f(u) (src/model/activation.rs, derivative_from_value).
+fn derivative_from_value(kind: u32, gain: f32, v: f32) -> f32 {
+    switch kind {
+        case ACT_SIRI: { return 2.0 * gain * v * (1.0 - v); }
+        case ACT_TANH: { return gain * (1.0 - v * v); }
+        default: { return select(0.0, gain, v > 0.0); }
     }
 }
 

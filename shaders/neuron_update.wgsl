@@ -8,6 +8,9 @@
 // and recording sums in registers for the whole dispatch. When recording, the shifted sums
 // S1_i += s_i − ref_i and S2_i += (s_i − ref_i)² are accumulated (src/model/hebbian.rs).
 //
+// With `dispatch.trace`, every step also writes D(t) (f'(u(t)) rate, φ'(h(t)) current) and the
+// new state to `trace` for the Lyapunov/attractor analysis on the CPU.
+//
 // The host bounds `dispatch.steps` so that the loop back-edges of one invocation stay far below
 // lavapipe's silent cap of 65,535 (see GpuBackend::steps_per_dispatch).
 
@@ -28,6 +31,7 @@ fn neuron_update(
     let section = dispatch.replicas * N;
     let mode = dispatch.mode;
     let recording = mode != MODE_TRANSIENT;
+    let tracing = dispatch.trace != 0u;
     let a = p.leak;
     let one_minus_a = 1.0 - a;
 
@@ -89,16 +93,25 @@ fn neuron_update(
             let i = lid + k * WG;
             if (i < N) {
                 var s: f32;
+                var d: f32;
                 if (p.form == FORM_RATE) {
-                    let x = one_minus_a * state[k] + a * activation(p.activation, p.gain, field[k]);
+                    let f = activation(p.activation, p.gain, field[k]);
+                    let x = one_minus_a * state[k] + a * f;
                     state[k] = x;
                     s = x;
+                    d = f;
                 } else {
+                    d = signal[i]; // φ(h(t)), this thread's own entry
                     let h = one_minus_a * state[k] + a * field[k];
                     state[k] = h;
                     s = activation(p.activation, p.gain, h);
                 }
                 signal[i] = s;
+                if (tracing) {
+                    let at = (t * dispatch.replicas + r) * 2u * N;
+                    trace[at + i] = derivative_from_value(p.activation, p.gain, d);
+                    trace[at + N + i] = state[k];
+                }
                 if (recording) {
                     let d = s - reference[k];
                     s1[k] = s1[k] + d;

@@ -16,6 +16,21 @@ pub struct Array {
     pub data: Vec<f64>,
 }
 
+/// Load a user's float32/float64 `.npy` as `f64`, refusing NaN and infinities.
+pub fn read_finite(path: &Path) -> Result<Array> {
+    let a = read(path)?;
+    if let Some(bad) = a.data.iter().position(|x| !x.is_finite()) {
+        return Err(Error::input(
+            path,
+            format!(
+                "element {bad} is {} (NaN or infinite values are not allowed)",
+                a.data[bad]
+            ),
+        ));
+    }
+    Ok(a)
+}
+
 /// Load a float32/float64 `.npy` (either byte order, C or Fortran order) as `f64`.
 pub fn read(path: &Path) -> Result<Array> {
     let file = File::open(path).map_err(|e| Error::input(path, format!("cannot open: {e}")))?;
@@ -52,15 +67,6 @@ pub fn read(path: &Path) -> Result<Array> {
             .collect(),
         _ => return Err(bad_dtype()),
     };
-    if let Some(bad) = data.iter().position(|x| !x.is_finite()) {
-        return Err(Error::input(
-            path,
-            format!(
-                "element {bad} is {} (NaN or infinite values are not allowed)",
-                data[bad]
-            ),
-        ));
-    }
     let data = match order {
         Order::C => data,
         Order::Fortran => fortran_to_c(&shape, &data),
@@ -92,6 +98,8 @@ fn fortran_to_c(shape: &[usize], data: &[f64]) -> Vec<f64> {
 pub enum Dtype {
     F32,
     F64,
+    /// complex128, written from (re, im) pairs.
+    C128,
 }
 
 /// Writes one C-order array of a known shape, appended in pieces.
@@ -104,6 +112,7 @@ pub struct Writer {
 enum WriterInner {
     F32(npyz::NpyWriter<f32, BufWriter<File>>),
     F64(npyz::NpyWriter<f64, BufWriter<File>>),
+    C128(npyz::NpyWriter<num_complex::Complex<f64>, BufWriter<File>>),
 }
 
 impl Writer {
@@ -128,6 +137,14 @@ impl Writer {
                     .begin_nd()
                     .map_err(|e| Error::output(path, e))?,
             ),
+            Dtype::C128 => WriterInner::C128(
+                npyz::WriteOptions::new()
+                    .default_dtype()
+                    .shape(&shape64)
+                    .writer(out)
+                    .begin_nd()
+                    .map_err(|e| Error::output(path, e))?,
+            ),
         };
         Ok(Writer {
             inner,
@@ -136,12 +153,26 @@ impl Writer {
         })
     }
 
-    /// Append elements (converted to the file's dtype; f64 → f32 rounds to nearest).
+    /// Append elements (converted to the file's dtype; f64 → f32 rounds to nearest; a complex
+    /// file takes (re, im) pairs).
     pub fn push(&mut self, values: &[f64]) -> std::io::Result<()> {
-        self.written += values.len();
         match &mut self.inner {
-            WriterInner::F32(w) => w.extend(values.iter().map(|&v| v as f32)),
-            WriterInner::F64(w) => w.extend(values.iter().copied()),
+            WriterInner::F32(w) => {
+                self.written += values.len();
+                w.extend(values.iter().map(|&v| v as f32))
+            }
+            WriterInner::F64(w) => {
+                self.written += values.len();
+                w.extend(values.iter().copied())
+            }
+            WriterInner::C128(w) => {
+                self.written += values.len() / 2;
+                w.extend(
+                    values
+                        .chunks_exact(2)
+                        .map(|p| num_complex::Complex::new(p[0], p[1])),
+                )
+            }
         }
     }
 
@@ -155,6 +186,7 @@ impl Writer {
         match self.inner {
             WriterInner::F32(w) => w.finish(),
             WriterInner::F64(w) => w.finish(),
+            WriterInner::C128(w) => w.finish(),
         }
     }
 }

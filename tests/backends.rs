@@ -61,7 +61,7 @@ fn mixed_batch(n: usize) -> Vec<ReplicaInit> {
 }
 
 fn run(b: &mut dyn Backend, s: &Schedule, p: Precision, r: &[ReplicaInit]) -> BatchOutput {
-    b.run_batch(s, p, r, true).expect("run_batch")
+    b.run_batch(s, p, r, true, &mut []).expect("run_batch")
 }
 
 #[test]

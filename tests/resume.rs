@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use hebbnet::backend::cpu::CpuBackend;
-use hebbnet::backend::{Backend, BackendInfo, BatchOutput, Schedule};
+use hebbnet::backend::{Backend, BackendInfo, BatchOutput, Schedule, TraceObserver};
 use hebbnet::config::{Config, Precision, SavedArray};
 use hebbnet::ensemble::ReplicaInit;
 use hebbnet::experiment::{run, RunOptions};
@@ -30,12 +30,13 @@ impl Backend for Flaky {
         p: Precision,
         r: &[ReplicaInit],
         keep: bool,
+        observers: &mut [&mut dyn TraceObserver],
     ) -> Result<BatchOutput> {
         if self.batches == self.fail_after {
             return Err(Error::Gpu("simulated crash".into()));
         }
         self.batches += 1;
-        self.inner.run_batch(s, p, r, keep)
+        self.inner.run_batch(s, p, r, keep, observers)
     }
 }
 

@@ -1,11 +1,20 @@
-//! What is measured, on the CPU, from what the backends produce.
-//!
-//! For now: the per-epoch observables of each replica ([`EpochRecord`]). Lyapunov exponents,
-//! eigenvalue spectra and attractor classes come next (issue 3) and plug in here.
+//! What is measured, on the CPU, from what the backends produce: per-epoch observables of each
+//! replica ([`EpochRecord`]) from the raw sums, and — from the trace of each recorded window —
+//! Lyapunov exponents ([`lyapunov`]), spectra ([`spectrum`]) and attractor classes
+//! ([`attractor`]), gathered per replica by [`observer::ReplicaAnalysis`]; ensemble statistics
+//! in [`summary`]; mean-field predictions in [`mean_field`].
+
+pub mod attractor;
+pub mod lyapunov;
+pub mod mean_field;
+pub mod observer;
+pub mod spectrum;
+pub mod summary;
 
 use serde::Serialize;
 
 use crate::backend::EpochOutput;
+use observer::AnalysisEpoch;
 
 /// One row of `epochs.csv`: replica `replica` during epoch `epoch` (weights `W^(epoch)`).
 ///
@@ -31,10 +40,26 @@ pub struct EpochRecord {
     pub weight_std: f64,
     /// `‖W‖_F = sqrt(Σ_ij W_ij²)`.
     pub weight_frobenius: f64,
+    /// λ₁ per step (NaN when not computed).
+    pub lyapunov_max: f64,
+    /// Σ of the k computed exponents.
+    pub lyapunov_sum: f64,
+    pub kaplan_yorke: f64,
+    /// Largest condition number of the tangent basis before a QR (warns above 1e4).
+    pub tangent_condition: f64,
+    /// Spectral radius of `W^(T)`.
+    pub spectral_radius_w: f64,
+    /// Spectral radius of the Jacobian at the last recorded step.
+    pub spectral_radius_j: f64,
+    /// `fixed_point`, `periodic`, `quasi_periodic`, `chaotic`, `transient`, `aperiodic` or
+    /// empty when not classified.
+    pub attractor: &'static str,
+    /// The period found (1 for a fixed point), 0 if none.
+    pub period: usize,
 }
 
 /// Column names of `epochs.csv`, in order.
-pub const EPOCH_COLUMNS: [&str; 10] = [
+pub const EPOCH_COLUMNS: [&str; 18] = [
     "replica",
     "epoch",
     "mean_activity",
@@ -45,6 +70,14 @@ pub const EPOCH_COLUMNS: [&str; 10] = [
     "weight_mean",
     "weight_std",
     "weight_frobenius",
+    "lyapunov_max",
+    "lyapunov_sum",
+    "kaplan_yorke",
+    "tangent_condition",
+    "spectral_radius_w",
+    "spectral_radius_j",
+    "attractor",
+    "period",
 ];
 
 impl EpochRecord {
@@ -57,6 +90,7 @@ impl EpochRecord {
         n: usize,
         tau: usize,
         activity_threshold: f64,
+        analysis: Option<&AnalysisEpoch>,
     ) -> EpochRecord {
         let range = k * n..(k + 1) * n;
         let tau = tau as f64;
@@ -90,13 +124,27 @@ impl EpochRecord {
             weight_mean: w_mean,
             weight_std: w_var.sqrt(),
             weight_frobenius: out.weight_sq_sum[k].sqrt(),
+            lyapunov_max: analysis.map_or(f64::NAN, AnalysisEpoch::largest_lyapunov),
+            lyapunov_sum: lyap(analysis, |l| l.sum()),
+            kaplan_yorke: lyap(analysis, |l| l.kaplan_yorke()),
+            tangent_condition: lyap(analysis, |l| l.max_condition),
+            spectral_radius_w: analysis
+                .and_then(|a| a.eigenvalues_weights.as_deref())
+                .map_or(f64::NAN, spectrum::spectral_radius),
+            spectral_radius_j: analysis
+                .and_then(|a| a.eigenvalues_jacobian.as_deref())
+                .map_or(f64::NAN, spectrum::spectral_radius),
+            attractor: analysis
+                .and_then(|a| a.attractor)
+                .map_or("", attractor::Attractor::name),
+            period: analysis.and_then(|a| a.period).unwrap_or(0),
         }
     }
 
     /// The CSV line (shortest round-trip decimal for every float).
     pub fn csv_line(&self) -> String {
         format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             self.replica,
             self.epoch,
             self.mean_activity,
@@ -106,9 +154,21 @@ impl EpochRecord {
             self.active_fraction,
             self.weight_mean,
             self.weight_std,
-            self.weight_frobenius
+            self.weight_frobenius,
+            self.lyapunov_max,
+            self.lyapunov_sum,
+            self.kaplan_yorke,
+            self.tangent_condition,
+            self.spectral_radius_w,
+            self.spectral_radius_j,
+            self.attractor,
+            self.period
         )
     }
+}
+
+fn lyap(a: Option<&AnalysisEpoch>, f: impl Fn(&lyapunov::LyapunovResult) -> f64) -> f64 {
+    a.and_then(|a| a.lyapunov.as_ref()).map_or(f64::NAN, f)
 }
 
 #[cfg(test)]
@@ -127,7 +187,7 @@ mod tests {
             weight_sum: vec![4.0],
             weight_sq_sum: vec![18.0],
         };
-        let r = EpochRecord::from_output(&out, 0, 7, 3, 2, 4, 0.1);
+        let r = EpochRecord::from_output(&out, 0, 7, 3, 2, 4, 0.1, None);
         assert!((r.mean_activity - (0.3 + 0.05) / 2.0).abs() < 1e-15);
         assert!((r.activity_temporal_std - 0.05).abs() < 1e-12); // std of neuron 0 is 0.1
         assert!((r.mean_m - (0.2 - 0.05) / 2.0).abs() < 1e-15);
@@ -137,7 +197,10 @@ mod tests {
         assert!((r.weight_std - (4.5f64 - 1.0).sqrt()).abs() < 1e-15);
         assert!((r.weight_frobenius - 18f64.sqrt()).abs() < 1e-15);
         let line = r.csv_line();
-        assert!(line.starts_with("7,3,") && line.ends_with('\n'), "{line}");
+        assert!(
+            line.starts_with("7,3,") && line.ends_with(",NaN,,0\n"),
+            "{line}"
+        );
         assert_eq!(line.split(',').count(), EPOCH_COLUMNS.len());
     }
 }

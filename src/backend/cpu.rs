@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use super::{Backend, BackendInfo, BatchOutput, EpochOutput, FinalState, Schedule};
+use super::{Backend, BackendInfo, BatchOutput, EpochOutput, FinalState, Schedule, TraceObserver};
 use crate::config::Precision;
 use crate::ensemble::ReplicaInit;
 use crate::error::{Error, Result};
@@ -85,15 +85,23 @@ impl Backend for CpuBackend {
         precision: Precision,
         replicas: &[ReplicaInit],
         keep_final: bool,
+        observers: &mut [&mut dyn TraceObserver],
     ) -> Result<BatchOutput> {
+        assert!(observers.is_empty() || observers.len() == replicas.len());
+        let one = |init: &ReplicaInit, observer: Option<&mut dyn TraceObserver>| match precision {
+            Precision::F32 => run_replica::<f32>(schedule, init, keep_final, observer),
+            Precision::F64 => run_replica::<f64>(schedule, init, keep_final, observer),
+        };
         let per_replica: Vec<(Vec<ReplicaEpoch>, Option<FinalState>)> = self.pool.install(|| {
-            replicas
-                .par_iter()
-                .map(|init| match precision {
-                    Precision::F32 => run_replica::<f32>(schedule, init, keep_final),
-                    Precision::F64 => run_replica::<f64>(schedule, init, keep_final),
-                })
-                .collect()
+            if observers.is_empty() {
+                replicas.par_iter().map(|init| one(init, None)).collect()
+            } else {
+                replicas
+                    .par_iter()
+                    .zip(observers.par_iter_mut())
+                    .map(|(init, o)| one(init, Some(&mut **o)))
+                    .collect()
+            }
         });
         Ok(gather(schedule.epochs, replicas, per_replica))
     }
@@ -144,11 +152,13 @@ fn widen<T: Real>(v: &[T]) -> Vec<f64> {
     v.iter().map(|x| x.to_f64()).collect()
 }
 
-/// Run the full schedule on one replica in precision `T`.
+/// Run the full schedule on one replica in precision `T`, feeding `observer` (if any) the
+/// recorded window of every epoch.
 pub(crate) fn run_replica<T: Real>(
     schedule: &Schedule,
     init: &ReplicaInit,
     keep_final: bool,
+    mut observer: Option<&mut dyn TraceObserver>,
 ) -> (Vec<ReplicaEpoch>, Option<FinalState>) {
     let n = init.state.len();
     let params: TypedNeuronParams<T> = init.params.neuron.typed();
@@ -165,8 +175,17 @@ pub(crate) fn run_replica<T: Real>(
     let mut s2 = vec![T::ZERO; n];
     let mut m = vec![T::ZERO; n];
     let mut epochs = Vec::with_capacity(schedule.epochs);
+    let mut derivative = vec![T::ZERO; n];
+    let (mut d64, mut x64) = (vec![0.0; n], vec![0.0; n]);
+    let traced_from = observer.as_ref().map_or(usize::MAX, |o| {
+        if o.needs_full_window() {
+            0
+        } else {
+            schedule.recorded_steps.saturating_sub(o.tail_steps())
+        }
+    });
 
-    for _ in 0..schedule.epochs {
+    for epoch in 0..schedule.epochs {
         let (weight_sum, weight_sq_sum) = weights.iter().fold((0.0, 0.0), |(s, q), w| {
             let w = w.to_f64();
             (s + w, q + w * w)
@@ -184,20 +203,44 @@ pub(crate) fn run_replica<T: Real>(
         reference.copy_from_slice(&signal);
         s1.fill(T::ZERO);
         s2.fill(T::ZERO);
-        for _ in 0..schedule.recorded_steps {
-            network::step(
-                &params,
-                &weights,
-                &bias,
-                &mut state,
-                &mut signal,
-                &mut field,
-            );
+        if let Some(o) = observer.as_mut() {
+            o.begin_epoch(epoch, &widen(&weights));
+        }
+        for t in 0..schedule.recorded_steps {
+            match observer.as_mut() {
+                Some(o) if t >= traced_from => {
+                    network::step_with_derivative(
+                        &params,
+                        &weights,
+                        &bias,
+                        &mut state,
+                        &mut signal,
+                        &mut field,
+                        Some(&mut derivative),
+                    );
+                    for i in 0..n {
+                        d64[i] = derivative[i].to_f64();
+                        x64[i] = state[i].to_f64();
+                    }
+                    o.step(&d64, &x64);
+                }
+                _ => network::step(
+                    &params,
+                    &weights,
+                    &bias,
+                    &mut state,
+                    &mut signal,
+                    &mut field,
+                ),
+            }
             for i in 0..n {
                 let d = signal[i] - reference[i];
                 s1[i] += d;
                 s2[i] += d * d;
             }
+        }
+        if let Some(o) = observer.as_mut() {
+            o.end_epoch();
         }
         epochs.push(ReplicaEpoch {
             reference: widen(&reference),

@@ -94,6 +94,22 @@ pub struct BackendInfo {
     pub adapter: Option<gpu::AdapterSummary>,
 }
 
+/// Receives the trajectory of one replica's recorded windows, for the analysis
+/// (Lyapunov exponents, spectra, attractor class) that runs on the CPU.
+pub trait TraceObserver: Send {
+    /// Epoch `epoch` starts its recorded window with weights `W^(T)` (column-major).
+    fn begin_epoch(&mut self, epoch: usize, weights: &[f64]);
+    /// One recorded step `t → t+1`: `derivative` is `D(t)` of `DF(t)` (`f'(u(t))` in the rate
+    /// form, `φ'(h(t))` in the current form), `state` the state after the step.
+    fn step(&mut self, derivative: &[f64], state: &[f64]);
+    /// The recorded window of the epoch is over.
+    fn end_epoch(&mut self);
+    /// Whether every step of the window is needed (else only the last `tail_steps()`).
+    fn needs_full_window(&self) -> bool;
+    /// Steps at the end of the window the observer needs when not the full window.
+    fn tail_steps(&self) -> usize;
+}
+
 /// The common interface of the CPU and GPU backends.
 pub trait Backend {
     fn info(&self) -> &BackendInfo;
@@ -102,12 +118,14 @@ pub trait Backend {
     /// memory). An error when not even one fits.
     fn batch_capacity(&self, neurons: usize, precision: Precision) -> Result<usize>;
 
-    /// Run `schedule` on every replica of the batch (all with the same N).
+    /// Run `schedule` on every replica of the batch (all with the same N). `observers` is empty
+    /// (no analysis) or holds one observer per replica, fed each epoch's recorded window.
     fn run_batch(
         &mut self,
         schedule: &Schedule,
         precision: Precision,
         replicas: &[ReplicaInit],
         keep_final: bool,
+        observers: &mut [&mut dyn TraceObserver],
     ) -> Result<BatchOutput>;
 }

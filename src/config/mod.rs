@@ -32,6 +32,123 @@ pub struct Config {
     pub ensemble: EnsembleConfig,
     pub backend: BackendConfig,
     pub output: OutputConfig,
+    pub analysis: AnalysisConfig,
+}
+
+/// What is measured on each epoch's recorded window (science.md §3).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnalysisConfig {
+    pub lyapunov: LyapunovConfig,
+    pub eigenvalues: EigenvaluesConfig,
+    pub attractor: AttractorConfig,
+}
+
+/// How many Lyapunov exponents: a count (0 = none, 1 = the largest) or `"all"` (N).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exponents {
+    Count(usize),
+    All,
+}
+
+impl Exponents {
+    pub fn count(self, neurons: usize) -> usize {
+        match self {
+            Exponents::Count(k) => k,
+            Exponents::All => neurons,
+        }
+    }
+}
+
+impl Serialize for Exponents {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Exponents::Count(k) => s.serialize_u64(*k as u64),
+            Exponents::All => s.serialize_str("all"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Exponents {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Exponents;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number of exponents (0 = none, 1 = the largest) or \"all\"")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Exponents, E> {
+                Ok(Exponents::Count(v as usize))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Exponents, E> {
+                match v {
+                    "all" => Ok(Exponents::All),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LyapunovConfig {
+    /// k: 0 (off), 1 (the largest), any k ≤ N, or "all".
+    pub exponents: Exponents,
+    /// m: steps between QR re-orthonormalisations.
+    pub reorthonormalize_every: usize,
+    /// Steps at the start of each recorded window before the logs are accumulated.
+    pub tangent_transient: usize,
+    /// Precision of the tangent propagation (QR and logs are always f64); default: the run's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<Precision>,
+    /// Points of the convergence trace of λ₁ kept per replica and epoch.
+    pub trace_points: usize,
+}
+
+impl Default for LyapunovConfig {
+    fn default() -> Self {
+        LyapunovConfig {
+            exponents: Exponents::Count(0),
+            reorthonormalize_every: 10,
+            tangent_transient: 100,
+            precision: None,
+            trace_points: 50,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EigenvaluesConfig {
+    /// Eigenvalues of W^(T) every epoch.
+    pub weights: bool,
+    /// Eigenvalues of the Jacobian at the last recorded step of every epoch.
+    pub jacobian: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AttractorConfig {
+    pub enabled: bool,
+    /// Longest period looked for (the last 2P states are compared).
+    pub max_period: usize,
+    /// States repeat when every component agrees within tolerance · max(1, |x|).
+    pub tolerance: f64,
+    /// ε: |λ₁| ≤ ε counts as λ₁ ≈ 0 (quasi-periodic).
+    pub zero_band: f64,
+}
+
+impl Default for AttractorConfig {
+    fn default() -> Self {
+        AttractorConfig {
+            enabled: true,
+            max_period: 64,
+            tolerance: 1e-5,
+            zero_band: 0.01,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

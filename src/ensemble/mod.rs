@@ -24,6 +24,8 @@ pub enum Purpose {
     Connectivity = 2,
     Input = 3,
     InitialState = 4,
+    /// The initial tangent basis of the Lyapunov analysis (one stream per epoch).
+    Tangent = 5,
 }
 
 /// The random stream `purpose` of replica `replica` under `seed`.
@@ -31,11 +33,17 @@ pub enum Purpose {
 /// The 256-bit ChaCha key is `(seed, replica, purpose, "hebbnet1")` laid out little-endian, so
 /// distinct triples give distinct, independent streams (no hashing, no collisions).
 pub fn stream(seed: u64, replica: u64, purpose: Purpose) -> ChaCha8Rng {
+    numbered_stream(seed, replica, purpose, 0)
+}
+
+/// Stream number `counter` of a purpose (e.g. one per epoch); counter 0 is [`stream`].
+pub fn numbered_stream(seed: u64, replica: u64, purpose: Purpose, counter: u64) -> ChaCha8Rng {
     let mut key = [0u8; 32];
     key[0..8].copy_from_slice(&seed.to_le_bytes());
     key[8..16].copy_from_slice(&replica.to_le_bytes());
     key[16..24].copy_from_slice(&(purpose as u64).to_le_bytes());
-    key[24..32].copy_from_slice(b"hebbnet1");
+    let tag = u64::from_le_bytes(*b"hebbnet1") ^ counter;
+    key[24..32].copy_from_slice(&tag.to_le_bytes());
     ChaCha8Rng::from_seed(key)
 }
 
@@ -223,7 +231,7 @@ fn load(path: &std::path::Path, n: usize, replicas: usize, matrix: bool) -> Resu
         bytes.saturating_mul(2),
         &format!("loading {}", path.display()),
     )?;
-    let a = npy::read(path)?;
+    let a = npy::read_finite(path)?;
     let (shared, per): (Vec<usize>, Vec<usize>) = if matrix {
         (vec![n, n], vec![replicas, n, n])
     } else {

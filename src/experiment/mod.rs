@@ -15,10 +15,12 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::analysis::{EpochRecord, EPOCH_COLUMNS};
+use crate::analysis::lyapunov::CONDITION_WARNING;
+use crate::analysis::observer::{AnalysisPlan, ReplicaAnalysis};
+use crate::analysis::{summary, EpochRecord, EPOCH_COLUMNS};
 use crate::backend::cpu::CpuBackend;
 use crate::backend::gpu::{context, GpuBackend};
-use crate::backend::{Backend, BackendInfo, BatchOutput, Schedule};
+use crate::backend::{Backend, BackendInfo, BatchOutput, Schedule, TraceObserver};
 use crate::config::{BackendKind, Config, Precision, SavedArray};
 use crate::ensemble::{EnsembleSpec, ReplicaInit};
 use crate::error::{Error, Result};
@@ -287,13 +289,51 @@ pub fn run(
     let mut simulate = 0.0;
     let mut computed: u64 = 0;
     let keep_final = save.iter().any(|s| *s != SavedArray::Input);
+    let plan = AnalysisPlan::from_config(config);
+    let mut warned_condition = false;
     for (k, &(a, b)) in todo.iter().enumerate() {
         let inits: Vec<ReplicaInit> = (a..b).into_par_iter().map(|r| spec.replica(r)).collect();
         let t = Instant::now();
-        let result = backend.run_batch(&schedule, precision, &inits, keep_final)?;
+        let mut analyses: Vec<ReplicaAnalysis> = match &plan {
+            Some(p) => inits
+                .iter()
+                .map(|i| ReplicaAnalysis::new(p, config.ensemble.seed, i.index, i.params.neuron))
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut observers: Vec<&mut dyn TraceObserver> = analyses
+            .iter_mut()
+            .map(|a| a as &mut dyn TraceObserver)
+            .collect();
+        let result = backend.run_batch(&schedule, precision, &inits, keep_final, &mut observers)?;
+        drop(observers);
         simulate += t.elapsed().as_secs_f64();
         computed += b - a;
-        write_part(&parts, a, b, &inits, &result, config, &save)?;
+        write_part(
+            &parts,
+            a,
+            b,
+            &inits,
+            &result,
+            &analyses,
+            config,
+            plan.as_ref(),
+            &save,
+        )?;
+        let worst = analyses
+            .iter()
+            .flat_map(|a| &a.epochs)
+            .filter_map(|e| e.lyapunov.as_ref().map(|l| l.max_condition))
+            .fold(0.0, f64::max);
+        if worst > CONDITION_WARNING && !warned_condition {
+            warned_condition = true;
+            eprintln!(
+                "warning: the tangent basis reached condition number {worst:.1e} between QRs \
+                 (above {CONDITION_WARNING:.0e}): f32 propagation loses accuracy; lower \
+                 analysis.lyapunov.reorthonormalize_every or set analysis.lyapunov.precision \
+                 = \"f64\" (column tangent_condition in epochs.csv)"
+            );
+        }
         print(format!(
             "batch {}/{}: replicas {a}..{b} done ({:.1} s)",
             k + 1,
@@ -302,7 +342,7 @@ pub fn run(
         ));
     }
 
-    let files = merge_parts(out, &parts, config, &save)?;
+    let files = merge_parts(out, &parts, config, plan.as_ref(), &save)?;
     let steps = steps_per_replica(&schedule);
     let sups = if simulate > 0.0 {
         (n * n) as f64 * computed as f64 * steps as f64 / simulate
@@ -378,13 +418,94 @@ struct Manifest {
 }
 
 /// Files a run owns in its output directory (removed by `--force`).
-const OWNED: [&str; 5] = [
+const OWNED: [&str; 10] = [
     "manifest.json",
     "epochs.csv",
+    "summary.csv",
     "weights.npy",
     "input.npy",
     "state.npy",
+    "lyapunov.npy",
+    "lyapunov_trace.npy",
+    "eigenvalues_W.npy",
+    "eigenvalues_J.npy",
 ];
+
+/// An array of the analysis: its file stem, its full shape (R, E, …), and how one epoch of
+/// one replica is flattened (complex arrays as (re, im) pairs, `pair`).
+struct AnalysisArray {
+    stem: &'static str,
+    shape: Vec<usize>,
+    pair: bool,
+    values: Box<dyn Fn(&crate::analysis::observer::AnalysisEpoch) -> Vec<f64>>,
+}
+
+fn analysis_arrays(config: &Config, plan: Option<&AnalysisPlan>) -> Vec<AnalysisArray> {
+    let Some(plan) = plan else {
+        return Vec::new();
+    };
+    let (r, e, n) = (
+        config.ensemble.replicas,
+        config.schedule.epochs,
+        config.network.neurons,
+    );
+    let complex = move |z: Option<&Vec<faer::c64>>| -> Vec<f64> {
+        match z {
+            Some(z) => z.iter().flat_map(|z| [z.re, z.im]).collect(),
+            None => vec![f64::NAN; 2 * n],
+        }
+    };
+    let mut out = Vec::new();
+    if plan.exponents > 0 {
+        let k = plan.exponents;
+        out.push(AnalysisArray {
+            stem: "lyapunov",
+            shape: vec![r, e, k],
+            pair: false,
+            values: Box::new(move |a| {
+                a.lyapunov
+                    .as_ref()
+                    .map_or(vec![f64::NAN; k], |l| l.exponents.clone())
+            }),
+        });
+        let points = plan.trace_points;
+        if points > 0 {
+            // (step, running λ₁) pairs, NaN-padded to `points`.
+            out.push(AnalysisArray {
+                stem: "lyapunov_trace",
+                shape: vec![r, e, points, 2],
+                pair: false,
+                values: Box::new(move |a| {
+                    let mut v = vec![f64::NAN; 2 * points];
+                    if let Some(l) = &a.lyapunov {
+                        for (slot, &(step, value)) in v.chunks_exact_mut(2).zip(&l.trace) {
+                            slot[0] = step as f64;
+                            slot[1] = value;
+                        }
+                    }
+                    v
+                }),
+            });
+        }
+    }
+    if plan.eigenvalues_weights {
+        out.push(AnalysisArray {
+            stem: "eigenvalues_W",
+            shape: vec![r, e, n],
+            pair: true,
+            values: Box::new(move |a| complex(a.eigenvalues_weights.as_ref())),
+        });
+    }
+    if plan.eigenvalues_jacobian {
+        out.push(AnalysisArray {
+            stem: "eigenvalues_J",
+            shape: vec![r, e, n],
+            pair: true,
+            values: Box::new(move |a| complex(a.eigenvalues_jacobian.as_ref())),
+        });
+    }
+    out
+}
 
 fn prepare_out_dir(
     out: &Path,
@@ -466,13 +587,16 @@ fn row_major(n: usize, w: &[f64]) -> Vec<f64> {
 }
 
 /// Write one finished batch: arrays first, the CSV (the completion marker) last.
+#[allow(clippy::too_many_arguments)]
 fn write_part(
     parts: &Path,
     a: u64,
     b: u64,
     inits: &[ReplicaInit],
     result: &BatchOutput,
+    analyses: &[ReplicaAnalysis],
     config: &Config,
+    plan: Option<&AnalysisPlan>,
     save: &[SavedArray],
 ) -> Result<()> {
     let n = config.network.neurons;
@@ -497,6 +621,22 @@ fn write_part(
         w.finish().map_err(|e| Error::output(&tmp, e))?;
         output::commit(&tmp, &path)?;
     }
+    for array in analysis_arrays(config, plan) {
+        let path = parts.join(format!("{name}.{}.npy", array.stem));
+        let tmp = output::tmp_path(&path);
+        let mut shape = vec![count];
+        shape.extend(&array.shape[1..]);
+        shape.extend(array.pair.then_some(2));
+        let mut w = npy::Writer::create(&tmp, npy::Dtype::F64, &shape)?;
+        for analysis in analyses {
+            for e in &analysis.epochs {
+                w.push(&(array.values)(e))
+                    .map_err(|err| Error::output(&tmp, err))?;
+            }
+        }
+        w.finish().map_err(|e| Error::output(&tmp, e))?;
+        output::commit(&tmp, &path)?;
+    }
     let mut csv = String::new();
     for (k, init) in inits.iter().enumerate() {
         for (epoch, out) in result.epochs.iter().enumerate() {
@@ -509,6 +649,7 @@ fn write_part(
                     n,
                     config.schedule.recorded_steps,
                     init.params.learning.activity_threshold,
+                    analyses.get(k).map(|a| &a.epochs[epoch]),
                 )
                 .csv_line(),
             );
@@ -522,6 +663,7 @@ fn merge_parts(
     out: &Path,
     parts: &Path,
     config: &Config,
+    plan: Option<&AnalysisPlan>,
     save: &[SavedArray],
 ) -> Result<Vec<String>> {
     let done = finished_parts(parts)?;
@@ -549,7 +691,34 @@ fn merge_parts(
         csv.push_str(&std::fs::read_to_string(&p).map_err(|e| Error::output(&p, e))?);
     }
     output::write_atomic(&out.join("epochs.csv"), csv.as_bytes())?;
-    let mut files = vec!["manifest.json".to_string(), "epochs.csv".to_string()];
+    output::write_atomic(
+        &out.join("summary.csv"),
+        summary::summarize(&csv).as_bytes(),
+    )?;
+    let mut files = vec![
+        "manifest.json".to_string(),
+        "epochs.csv".to_string(),
+        "summary.csv".to_string(),
+    ];
+    for array in analysis_arrays(config, plan) {
+        let name = format!("{}.npy", array.stem);
+        let path = out.join(&name);
+        let tmp = output::tmp_path(&path);
+        let dtype = if array.pair {
+            npy::Dtype::C128
+        } else {
+            npy::Dtype::F64
+        };
+        let mut w = npy::Writer::create(&tmp, dtype, &array.shape)?;
+        for (&a, &b) in &done {
+            let p = parts.join(format!("{}.{}.npy", part_name(a, b), array.stem));
+            let part = npy::read(&p)?;
+            w.push(&part.data).map_err(|e| Error::output(&tmp, e))?;
+        }
+        w.finish().map_err(|e| Error::output(&tmp, e))?;
+        output::commit(&tmp, &path)?;
+        files.push(name);
+    }
     let n = config.network.neurons;
     for &array in save {
         let name = format!("{}.npy", array.file_stem());

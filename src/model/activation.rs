@@ -57,6 +57,24 @@ impl Activation {
         }
     }
 
+    /// `f'` expressed through the value `v = f(u)`: `2 g v (1 − v)` (siri), `g (1 − v²)` (tanh),
+    /// `g H(v)` (relu, for g > 0). What the backends stream for the Jacobian: no second
+    /// evaluation of `tanh`. The GPU twin is `derivative_from_value` in `shaders/common.wgsl`.
+    #[inline(always)]
+    pub fn derivative_from_value<T: Real>(self, gain: T, v: T) -> T {
+        match self {
+            Activation::Siri => (gain + gain) * v * (T::ONE - v),
+            Activation::Tanh => gain * (T::ONE - v * v),
+            Activation::Relu => {
+                if v > T::ZERO {
+                    gain
+                } else {
+                    T::ZERO
+                }
+            }
+        }
+    }
+
     /// The code the shaders switch on.
     pub fn gpu_code(self) -> u32 {
         match self {
@@ -99,6 +117,20 @@ mod tests {
                 let fd = (act.value(g, u + h) - act.value(g, u - h)) / (2.0 * h);
                 let d = act.derivative(g, u);
                 assert!((fd - d).abs() < 1e-6, "{act:?} at u={u}: {fd} vs {d}");
+            }
+        }
+    }
+
+    #[test]
+    fn derivative_from_value_agrees_with_derivative() {
+        for act in Activation::ALL {
+            for &u in &[-0.8f64, -0.1, 0.03, 0.4, 1.1] {
+                let v = act.value(1.7, u);
+                let d = act.derivative(1.7, u);
+                assert!(
+                    (act.derivative_from_value(1.7, v) - d).abs() < 1e-12,
+                    "{act:?}"
+                );
             }
         }
     }

@@ -181,15 +181,29 @@ pub fn step<T: Real>(
     signal: &mut [T],
     field: &mut [T],
 ) {
+    step_with_derivative(params, weights, bias, state, signal, field, None)
+}
+
+/// [`step`], also writing the activation derivative of the step's Jacobian `DF(t)`:
+/// `f'(u(t))` (rate form) or `φ'(h(t))` (current form).
+pub fn step_with_derivative<T: Real>(
+    params: &TypedNeuronParams<T>,
+    weights: &[T],
+    bias: &[T],
+    state: &mut [T],
+    signal: &mut [T],
+    field: &mut [T],
+    derivative: Option<&mut [T]>,
+) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked above); the function only changes codegen.
-            unsafe { step_avx2(params, weights, bias, state, signal, field) };
+            unsafe { step_avx2(params, weights, bias, state, signal, field, derivative) };
             return;
         }
     }
-    step_portable(params, weights, bias, state, signal, field)
+    step_portable(params, weights, bias, state, signal, field, derivative)
 }
 
 /// [`step`] compiled with AVX2 enabled; the same arithmetic (no FMA contraction).
@@ -202,8 +216,9 @@ unsafe fn step_avx2<T: Real>(
     state: &mut [T],
     signal: &mut [T],
     field: &mut [T],
+    derivative: Option<&mut [T]>,
 ) {
-    step_portable(params, weights, bias, state, signal, field)
+    step_portable(params, weights, bias, state, signal, field, derivative)
 }
 
 #[inline(always)]
@@ -214,9 +229,27 @@ fn step_portable<T: Real>(
     state: &mut [T],
     signal: &mut [T],
     field: &mut [T],
+    derivative: Option<&mut [T]>,
 ) {
     let n = state.len();
     local_field_portable(n, weights, signal, bias, field);
+    if let Some(d) = derivative {
+        // D(t) from the activation values of this step (Activation::derivative_from_value):
+        // f(u(t)) for the rate form, φ(h(t)) = s(t) for the current form.
+        let (act, g) = (params.activation, params.gain);
+        match params.form {
+            Form::Rate => {
+                for (d, &u) in d.iter_mut().zip(field.iter()) {
+                    *d = act.derivative_from_value(g, act.value(g, u));
+                }
+            }
+            Form::Current => {
+                for (d, &s) in d.iter_mut().zip(signal.iter()) {
+                    *d = act.derivative_from_value(g, s);
+                }
+            }
+        }
+    }
     // One loop per activation, so each is a straight vectorisable loop.
     match params.activation {
         Activation::Siri => update(params, state, signal, field, |g, u| {

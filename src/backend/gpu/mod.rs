@@ -20,7 +20,9 @@ use wgpu::util::DeviceExt;
 
 pub use context::AdapterSummary;
 
-use super::{Backend, BackendInfo, BatchOutput, EpochOutput, FinalState, Schedule};
+use rayon::prelude::*;
+
+use super::{Backend, BackendInfo, BatchOutput, EpochOutput, FinalState, Schedule, TraceObserver};
 use crate::config::Precision;
 use crate::ensemble::ReplicaInit;
 use crate::error::{Error, Result};
@@ -37,6 +39,8 @@ const WEIGHT_STATS: &str = include_str!("../../../shaders/weight_stats.wgsl");
 pub const BACKEDGE_BUDGET: u64 = 32_768;
 /// Per-epoch readback goes through buffers of at most this size.
 const READBACK_BYTES: u64 = 64 << 20;
+/// Trace chunks (D(t) and states for the analysis) are at most this size.
+const TRACE_BYTES: u64 = 32 << 20;
 const HEBBIAN_WG: u32 = 256;
 const STATS_WG: u32 = 256;
 /// Elements each thread of `weight_stats` sums at most.
@@ -85,7 +89,8 @@ struct DispatchParams {
     replicas: u32,
     grid_x: u32,
     recorded_steps: u32,
-    _pad: [u32; 3],
+    trace: u32,
+    _pad: [u32; 2],
 }
 
 const MODE_TRANSIENT: u32 = 0;
@@ -193,6 +198,7 @@ impl GpuBackend {
                 storage(3, false),
                 storage(4, false),
                 storage(5, false),
+                storage(7, false),
                 wgpu::BindGroupLayoutEntry {
                     binding: 6,
                     visibility: wgpu::ShaderStages::COMPUTE,
@@ -353,10 +359,12 @@ impl Backend for GpuBackend {
         precision: Precision,
         replicas: &[ReplicaInit],
         keep_final: bool,
+        observers: &mut [&mut dyn TraceObserver],
     ) -> Result<BatchOutput> {
         if replicas.is_empty() {
             return Ok(BatchOutput::default());
         }
+        assert!(observers.is_empty() || observers.len() == replicas.len());
         let n = replicas[0].state.len();
         let capacity = self.batch_capacity(n, precision)?;
         if replicas.len() > capacity {
@@ -405,6 +413,27 @@ impl Backend for GpuBackend {
         let accum_buf = zeros("accum", 3 * r * n);
         let partials_buf = zeros("partials", 2 * r * shape.stats_chunks);
 
+        // Tracing: which recorded steps go to the observers, in chunks of at most `trace_chunk`.
+        let tracing = !observers.is_empty();
+        let traced_from = if !tracing {
+            schedule.recorded_steps
+        } else if observers.iter().any(|o| o.needs_full_window()) {
+            0
+        } else {
+            let tail = observers.iter().map(|o| o.tail_steps()).max().unwrap_or(1);
+            schedule.recorded_steps.saturating_sub(tail)
+        };
+        let step_bytes = (r * 2 * n * 4) as u64;
+        let trace_chunk = (TRACE_BYTES / step_bytes).clamp(1, shape.steps_per_dispatch());
+        let trace_buf = zeros(
+            "trace",
+            if tracing {
+                trace_chunk as usize * r * 2 * n
+            } else {
+                1
+            },
+        );
+
         // The table of dispatch parameters, bound with dynamic offsets.
         let align = self.limits.min_uniform_buffer_offset_alignment.max(32) as usize;
         let mut table: Vec<DispatchParams> = Vec::new();
@@ -415,39 +444,58 @@ impl Backend for GpuBackend {
             });
             (k * align) as u32
         };
-        let dispatch = |steps: u64, mode: u32, grid_x: u32| DispatchParams {
+        let dispatch = |steps: u64, mode: u32, grid_x: u32, trace: bool| DispatchParams {
             steps: steps as u32,
             mode,
             replicas: r as u32,
             grid_x,
             recorded_steps: schedule.recorded_steps as u32,
-            _pad: [0; 3],
+            trace: trace as u32,
+            _pad: [0; 2],
         };
         let neuron_grid = self.grid(r as u64);
         let hebbian_grid = self.grid(((r * n * n) as u64).div_ceil(HEBBIAN_WG as u64));
         let stats_grid = self.grid((r * shape.stats_chunks) as u64);
-        let chunk = shape.steps_per_dispatch();
-        let mut chunks = |steps: usize, record: bool| -> Vec<u32> {
+        // Dispatches covering `steps` steps in chunks of `chunk`: (offset, steps).
+        let mut chunks = |steps: usize, chunk: u64, mode_first: u32, mode: u32, trace: bool| {
             let mut out = Vec::new();
             let mut left = steps as u64;
             let mut first = true;
             while left > 0 {
                 let s = left.min(chunk);
-                let mode = match (record, first) {
-                    (false, _) => MODE_TRANSIENT,
-                    (true, true) => MODE_RECORD_BEGIN,
-                    (true, false) => MODE_RECORD,
-                };
-                out.push(offset_of(dispatch(s, mode, neuron_grid.0)));
+                let m = if first { mode_first } else { mode };
+                out.push((offset_of(dispatch(s, m, neuron_grid.0, trace)), s));
                 left -= s;
                 first = false;
             }
             out
         };
-        let transient_offsets = chunks(schedule.transient_steps, false);
-        let record_offsets = chunks(schedule.recorded_steps, true);
-        let stats_offset = offset_of(dispatch(0, 0, stats_grid.0));
-        let hebbian_offset = offset_of(dispatch(0, 0, hebbian_grid.0));
+        let full = shape.steps_per_dispatch();
+        let transient = chunks(
+            schedule.transient_steps,
+            full,
+            MODE_TRANSIENT,
+            MODE_TRANSIENT,
+            false,
+        );
+        let mut untraced = chunks(traced_from, full, MODE_RECORD_BEGIN, MODE_RECORD, false);
+        let traced_first = if traced_from == 0 {
+            MODE_RECORD_BEGIN
+        } else {
+            MODE_RECORD
+        };
+        let traced = chunks(
+            schedule.recorded_steps - traced_from,
+            trace_chunk,
+            traced_first,
+            MODE_RECORD,
+            true,
+        );
+        if !tracing {
+            untraced.extend(traced.iter().copied());
+        }
+        let stats_offset = offset_of(dispatch(0, 0, stats_grid.0, false));
+        let hebbian_offset = offset_of(dispatch(0, 0, hebbian_grid.0, false));
         let mut table_bytes = vec![0u8; table.len() * align];
         for (k, p) in table.iter().enumerate() {
             table_bytes[k * align..k * align + 32].copy_from_slice(bytemuck::bytes_of(p));
@@ -475,18 +523,30 @@ impl Backend for GpuBackend {
                         size: wgpu::BufferSize::new(32),
                     }),
                 },
+                entry(7, &trace_buf),
             ],
         });
 
-        // Epochs, in groups that share one readback buffer.
+        // Epochs, in groups that share one readback buffer (one epoch per group when tracing).
         let per_epoch = epoch_bytes(r, &shape);
-        let group = ((READBACK_BYTES / per_epoch).max(1) as usize).min(schedule.epochs);
-        let readback = dev.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback"),
-            size: per_epoch * group as u64,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
+        let group = if tracing {
+            1
+        } else {
+            ((READBACK_BYTES / per_epoch).max(1) as usize).min(schedule.epochs)
+        };
+        let readback = staging(dev, "readback", per_epoch * group as u64);
+        let trace_staging = [0, 1].map(|_| {
+            staging(
+                dev,
+                "trace_staging",
+                if tracing { trace_chunk * step_bytes } else { 4 },
+            )
         });
+        let weights_staging = staging(
+            dev,
+            "weights_staging",
+            if tracing { (r * n * n * 4) as u64 } else { 4 },
+        );
         if let Some(e) = pollster::block_on(oom.pop()) {
             return Err(Error::Gpu(format!(
                 "the GPU ran out of memory allocating a batch of {r} replicas at N = {n} ({e}); \
@@ -494,46 +554,108 @@ impl Backend for GpuBackend {
             )));
         }
         let kernels = &self.kernels[&n];
+        let queue = &self.queue;
         let (rn4, accum_bytes) = ((r * n * 4) as u64, (3 * r * n * 4) as u64);
         let partial_bytes = (2 * r * shape.stats_chunks * 4) as u64;
+        let neuron = |encoder: &mut wgpu::CommandEncoder, offsets: &[(u32, u64)]| {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&kernels.neuron);
+            for &(o, _) in offsets {
+                pass.set_bind_group(0, &bind_group, &[o]);
+                pass.dispatch_workgroups(neuron_grid.0, neuron_grid.1, 1);
+            }
+        };
+        let stats = |encoder: &mut wgpu::CommandEncoder| {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&kernels.stats);
+            pass.set_bind_group(0, &bind_group, &[stats_offset]);
+            pass.dispatch_workgroups(stats_grid.0, stats_grid.1, 1);
+        };
+        // Copy the epoch's sums to the readback slot `base`, then learn.
+        let finish_epoch = |encoder: &mut wgpu::CommandEncoder, base: u64| {
+            encoder.copy_buffer_to_buffer(&accum_buf, 0, &readback, base, accum_bytes);
+            encoder.copy_buffer_to_buffer(&states_buf, 0, &readback, base + accum_bytes, rn4);
+            encoder.copy_buffer_to_buffer(
+                &partials_buf,
+                0,
+                &readback,
+                base + accum_bytes + rn4,
+                partial_bytes,
+            );
+            if schedule.learning {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                pass.set_pipeline(&kernels.hebbian);
+                pass.set_bind_group(0, &bind_group, &[hebbian_offset]);
+                pass.dispatch_workgroups(hebbian_grid.0, hebbian_grid.1, 1);
+            }
+        };
+        let submit = |encoder: wgpu::CommandEncoder| -> Result<()> {
+            let validation = dev.push_error_scope(wgpu::ErrorFilter::Validation);
+            queue.submit([encoder.finish()]);
+            match pollster::block_on(validation.pop()) {
+                Some(e) => Err(Error::Gpu(format!("GPU command failed: {e}"))),
+                None => Ok(()),
+            }
+        };
+
         let mut outputs = Vec::with_capacity(schedule.epochs);
         let mut epoch = 0;
         while epoch < schedule.epochs {
             let in_group = group.min(schedule.epochs - epoch);
-            let validation = dev.push_error_scope(wgpu::ErrorFilter::Validation);
             let mut encoder = dev.create_command_encoder(&Default::default());
             for g in 0..in_group {
-                let base = g as u64 * per_epoch;
-                {
-                    let mut pass = encoder.begin_compute_pass(&Default::default());
-                    pass.set_pipeline(&kernels.stats);
-                    pass.set_bind_group(0, &bind_group, &[stats_offset]);
-                    pass.dispatch_workgroups(stats_grid.0, stats_grid.1, 1);
-                    pass.set_pipeline(&kernels.neuron);
-                    for &o in transient_offsets.iter().chain(&record_offsets) {
-                        pass.set_bind_group(0, &bind_group, &[o]);
-                        pass.dispatch_workgroups(neuron_grid.0, neuron_grid.1, 1);
-                    }
+                stats(&mut encoder);
+                neuron(&mut encoder, &transient);
+                neuron(&mut encoder, &untraced);
+                if tracing {
+                    encoder.copy_buffer_to_buffer(
+                        &weights_buf,
+                        0,
+                        &weights_staging,
+                        0,
+                        (r * n * n * 4) as u64,
+                    );
+                    break;
                 }
-                encoder.copy_buffer_to_buffer(&accum_buf, 0, &readback, base, accum_bytes);
-                encoder.copy_buffer_to_buffer(&states_buf, 0, &readback, base + accum_bytes, rn4);
-                encoder.copy_buffer_to_buffer(
-                    &partials_buf,
-                    0,
-                    &readback,
-                    base + accum_bytes + rn4,
-                    partial_bytes,
-                );
-                if schedule.learning {
-                    let mut pass = encoder.begin_compute_pass(&Default::default());
-                    pass.set_pipeline(&kernels.hebbian);
-                    pass.set_bind_group(0, &bind_group, &[hebbian_offset]);
-                    pass.dispatch_workgroups(hebbian_grid.0, hebbian_grid.1, 1);
-                }
+                finish_epoch(&mut encoder, g as u64 * per_epoch);
             }
-            self.queue.submit([encoder.finish()]);
-            if let Some(e) = pollster::block_on(validation.pop()) {
-                return Err(Error::Gpu(format!("GPU command failed: {e}")));
+            submit(encoder)?;
+            if tracing {
+                // W^(T) to the observers, then the traced chunks, double-buffered: the GPU runs
+                // chunk c while the CPU analyses chunk c − 1.
+                let w = read_buffer(dev, &weights_staging, (r * n * n * 4) as u64)?;
+                let w: &[f32] = bytemuck::cast_slice(&w);
+                observers.par_iter_mut().enumerate().for_each(|(k, o)| {
+                    let wk: Vec<f64> = w[k * n * n..(k + 1) * n * n]
+                        .iter()
+                        .map(|&v| v as f64)
+                        .collect();
+                    o.begin_epoch(epoch, &wk);
+                });
+                let mut pending: Option<(usize, u64)> = None;
+                for (c, &(offset, steps)) in traced.iter().enumerate() {
+                    let mut encoder = dev.create_command_encoder(&Default::default());
+                    neuron(&mut encoder, &[(offset, steps)]);
+                    encoder.copy_buffer_to_buffer(
+                        &trace_buf,
+                        0,
+                        &trace_staging[c % 2],
+                        0,
+                        steps * step_bytes,
+                    );
+                    submit(encoder)?;
+                    if let Some((p, s)) = pending.take() {
+                        deliver(dev, &trace_staging[p % 2], s, r, n, observers)?;
+                    }
+                    pending = Some((c, steps));
+                }
+                if let Some((p, s)) = pending {
+                    deliver(dev, &trace_staging[p % 2], s, r, n, observers)?;
+                }
+                let mut encoder = dev.create_command_encoder(&Default::default());
+                finish_epoch(&mut encoder, 0);
+                submit(encoder)?;
+                observers.par_iter_mut().for_each(|o| o.end_epoch());
             }
             let bytes = read_buffer(dev, &readback, per_epoch * in_group as u64)?;
             let floats: &[f32] = bytemuck::cast_slice(&bytes);
@@ -564,6 +686,41 @@ impl Backend for GpuBackend {
             finals,
         })
     }
+}
+
+/// A MAP_READ | COPY_DST buffer.
+fn staging(device: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: size.max(4),
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
+}
+
+/// Read a trace chunk of `steps` steps and feed it to the observers, replicas in parallel.
+fn deliver(
+    device: &wgpu::Device,
+    staging: &wgpu::Buffer,
+    steps: u64,
+    r: usize,
+    n: usize,
+    observers: &mut [&mut dyn TraceObserver],
+) -> Result<()> {
+    let bytes = read_buffer(device, staging, steps * (r * 2 * n * 4) as u64)?;
+    let trace: &[f32] = bytemuck::cast_slice(&bytes);
+    observers.par_iter_mut().enumerate().for_each(|(k, o)| {
+        let (mut d, mut x) = (vec![0.0; n], vec![0.0; n]);
+        for t in 0..steps as usize {
+            let at = (t * r + k) * 2 * n;
+            for i in 0..n {
+                d[i] = trace[at + i] as f64;
+                x[i] = trace[at + n + i] as f64;
+            }
+            o.step(&d, &x);
+        }
+    });
+    Ok(())
 }
 
 fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
