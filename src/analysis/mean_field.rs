@@ -1,0 +1,753 @@
+//! Mean-field predictions: what the networks do in the limit N → ∞.
+//!
+//! These are the "checks with known answers" of `science.md` §4, computed rather than tabulated, so
+//! that tests and phase-diagram sweeps can compare finite-N simulations with them. They are
+//! N → ∞ predictions: a simulation at finite N approaches them with finite-size scatter (for the
+//! current form at N = 1000–4000, replica means match within about 0.005; single networks at
+//! N = 1000 scatter by ~0.01).
+//!
+//! - Current form, a = 1, tanh with unit gain, weights of std g (`h(t+1) = g J tanh(h(t))`,
+//!   `J_ij ~ N(0, 1/N)`): [`tanh_network_variance`] (`Δ = g² ∫Dz tanh²(√Δ z)`) and
+//!   [`tanh_network_largest_lyapunov`] (`λ_max = ½ ln(g² ∫Dz tanh'(√Δ z)²)`).
+//! - Rate form, a = 1, `siri` activation: [`SiriMeanField`] (`u ~ N(M, V)`, `M = μ m + ξ̄`,
+//!   `V = σ² q + σ_ξ²`, `m = ∫Dz f(M + √V z)`, `q = ∫Dz f(M + √V z)²`,
+//!   `λ_max = ½ ln(σ² ∫Dz f'(M + √V z)²)`).
+//!
+//! `∫Dz F(z)` is the average over the standard normal measure, `Dz = e^{−z²/2} dz / √(2π)`.
+//!
+//! # Quadrature
+//!
+//! Gauss–Hermite quadrature is *not* used: the integrands here are sigmoids of `s z` whose
+//! analytic continuation has poles at distance `π / (2 s)` from the real axis, and Gauss–Hermite
+//! converges only like `exp(−c √n · π / (2 s))`. With 100 nodes it is off by 6e-5 for
+//! `∫Dz tanh²(2.5 z)` (g = 3 above) and by 4e-2 for `s = 10` (the `siri` activation at gain 10).
+//! Instead the averages are composite 16-point Gauss–Legendre rules of `φ(z) F(z)` on
+//! `|z| ≤ 12` (the Gaussian mass beyond is below 1e-32), with panels at most 1 wide:
+//!
+//! - [`gaussian_average`] knows nothing about `F` and halves the panels until two successive
+//!   results agree (to about 1e-13);
+//! - [`gaussian_average_with_transition`] is told where `F` changes on a short scale (a sigmoid
+//!   `σ((z − z₀)/w)`) and grades the panels geometrically towards `z₀` (widths `w, 2w, 4w, …`), which
+//!   keeps every panel at least its own length away from the poles: about 1e-15 accuracy with a
+//!   few hundred evaluations for any `w`. The mean-field solvers use this one.
+
+use std::f64::consts::PI;
+use std::fmt;
+use std::sync::OnceLock;
+
+/// Half-width of the integration domain in `z`: `∫Dz` over `|z| > 12` is 3.6e-33.
+const Z_MAX: f64 = 12.0;
+/// Largest panel width in `z` (the Gaussian factor is then integrated to ~1e-16 per panel).
+const MAX_PANEL: f64 = 1.0;
+/// Order of the Gauss–Legendre rule on each panel.
+const GL_ORDER: usize = 16;
+/// Narrowest feature [`gaussian_average_with_transition`] resolves; narrower ones are steps, and
+/// the error of treating them so is below this width times the integrand's jump.
+const MIN_WIDTH: f64 = 1e-13;
+/// Stopping rule of [`gaussian_average`]: successive results agree within
+/// `ADAPTIVE_TOLERANCE · (1 + |result|)`.
+const ADAPTIVE_TOLERANCE: f64 = 1e-13;
+/// Most panel halvings of [`gaussian_average`] (the last rule has 24 · 2^12 panels).
+const ADAPTIVE_MAX_LEVEL: u32 = 12;
+
+/// Gauss–Legendre nodes and weights on [−1, 1], computed at first use by Newton's iteration on the
+/// Legendre polynomial `P_16` (three-term recurrence).
+fn gauss_legendre() -> &'static [(f64, f64); GL_ORDER] {
+    static RULE: OnceLock<[(f64, f64); GL_ORDER]> = OnceLock::new();
+    RULE.get_or_init(|| {
+        // P_n(x) and P_n'(x) from (k + 1) P_{k+1} = (2k + 1) x P_k − k P_{k−1}.
+        let legendre = |x: f64| {
+            let (mut p_prev, mut p) = (1.0, x);
+            for k in 1..GL_ORDER {
+                let k = k as f64;
+                let next = ((2.0 * k + 1.0) * x * p - k * p_prev) / (k + 1.0);
+                p_prev = p;
+                p = next;
+            }
+            let dp = GL_ORDER as f64 * (x * p - p_prev) / (x * x - 1.0);
+            (p, dp)
+        };
+        let n = GL_ORDER as f64;
+        let mut rule = [(0.0, 0.0); GL_ORDER];
+        for i in 0..GL_ORDER.div_ceil(2) {
+            // Tricomi's initial guess for the i-th largest root, then Newton.
+            let mut x = (PI * (i as f64 + 0.75) / (n + 0.5)).cos();
+            for _ in 0..100 {
+                let (p, dp) = legendre(x);
+                let dx = p / dp;
+                x -= dx;
+                if dx.abs() <= 1e-16 {
+                    break;
+                }
+            }
+            let (_, dp) = legendre(x);
+            let w = 2.0 / ((1.0 - x * x) * dp * dp);
+            rule[i] = (x, w);
+            rule[GL_ORDER - 1 - i] = (-x, w);
+        }
+        rule
+    })
+}
+
+/// `∫_a^b φ(z) f(z) dz` in `ceil((b − a) / MAX_PANEL)` equal Gauss–Legendre panels,
+/// `φ(z) = e^{−z²/2} / √(2π)`.
+fn integrate_interval(f: &impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
+    let rule = gauss_legendre();
+    let panels = ((b - a) / MAX_PANEL).ceil().max(1.0) as usize;
+    let width = (b - a) / panels as f64;
+    let norm = 1.0 / (2.0 * PI).sqrt();
+    let mut total = 0.0;
+    for p in 0..panels {
+        let half = 0.5 * width;
+        let mid = a + (p as f64 + 0.5) * width;
+        let mut sum = 0.0;
+        for &(x, w) in rule {
+            let z = mid + half * x;
+            sum += w * (-0.5 * z * z).exp() * f(z);
+        }
+        total += half * sum;
+    }
+    total * norm
+}
+
+/// `∫Dz F(z)`: the average of `F` over the standard normal distribution, for any `F` that is
+/// smooth on scales ≳ 1e-3 and grows at most polynomially.
+///
+/// `∫Dz F(z) = ∫ F(z) e^{−z²/2} dz / √(2π)`, computed on `|z| ≤ 12` by composite 16-point
+/// Gauss–Legendre rules with panels of width 1, ½, ¼, … until two successive results agree within
+/// `1e-13 (1 + |result|)` (the finer one is returned; after 12 halvings, the finest). Smooth
+/// integrands such as `tanh²(√Δ z)` with `√Δ ≲ 3` stop at the first halving (1152 evaluations,
+/// error ~1e-16); `tanh²(10 z)` after three (5760). When the location and width of a sharp
+/// feature are known, [`gaussian_average_with_transition`] needs ~500 evaluations for any width.
+pub fn gaussian_average(f: impl Fn(f64) -> f64) -> f64 {
+    let base_panels = (2.0 * Z_MAX / MAX_PANEL).ceil() as usize;
+    let level_sum = |level: u32| {
+        let panels = base_panels << level;
+        let width = 2.0 * Z_MAX / panels as f64;
+        (0..panels)
+            .map(|p| {
+                let a = -Z_MAX + p as f64 * width;
+                integrate_interval(&f, a, a + width)
+            })
+            .sum::<f64>()
+    };
+    let mut previous = level_sum(0);
+    let mut current = previous;
+    for level in 1..=ADAPTIVE_MAX_LEVEL {
+        current = level_sum(level);
+        if (current - previous).abs() <= ADAPTIVE_TOLERANCE * (1.0 + current.abs()) {
+            break;
+        }
+        previous = current;
+    }
+    current
+}
+
+/// `∫Dz F(z)` for an `F` that changes on the short scale `width` around `z = center` (a sigmoid
+/// `F(z) = S((z − center) / width)`, or any function whose complex singularities lie within
+/// ~`width` of `center`) and is smooth elsewhere, growing at most polynomially.
+///
+/// `∫Dz F(z) = ∫ F(z) e^{−z²/2} dz / √(2π)` on `|z| ≤ 12`, by 16-point Gauss–Legendre panels with
+/// break points at `center` and `center ± width · 2^k` (k = 0, 1, …), panels at most 1 wide.
+/// Accurate to ~1e-15 for `F(z) = tanh((z − center)/width)` and its powers and derivatives, for
+/// any `width` ≥ 1e-13 (narrower transitions are treated as steps). A non-finite or non-positive
+/// `width`, or a non-finite `center`, means no transition: plain panels of width 1.
+pub fn gaussian_average_with_transition(f: impl Fn(f64) -> f64, center: f64, width: f64) -> f64 {
+    let mut breaks = vec![-Z_MAX, Z_MAX];
+    if center.is_finite() && width.is_finite() && width > 0.0 {
+        if center.abs() < Z_MAX {
+            breaks.push(center);
+        }
+        // Terminates: d doubles from ≥ 1e-13 and exceeds Z_MAX + |center| (finite).
+        let mut d = width.max(MIN_WIDTH);
+        while d < Z_MAX + center.abs() {
+            for p in [center - d, center + d] {
+                if p.abs() < Z_MAX {
+                    breaks.push(p);
+                }
+            }
+            d *= 2.0;
+        }
+    }
+    breaks.sort_by(f64::total_cmp);
+    breaks.dedup();
+    breaks
+        .windows(2)
+        .map(|ab| integrate_interval(&f, ab[0], ab[1]))
+        .sum()
+}
+
+/// Largest bisection count of [`tanh_network_variance`] (it stops earlier, at double precision).
+const BISECTION_STEPS: usize = 200;
+
+/// The stationary variance `Δ` of the current-form network `h(t+1) = g J tanh(h(t))`,
+/// `J_ij ~ N(0, 1/N)` (a = 1, tanh with unit gain, weights of std g), N → ∞ (`science.md` §4):
+///
+/// `Δ = g² ∫Dz tanh²(√Δ z)`.
+///
+/// `Δ = 0` for `|g| ≤ 1` (the fixed point h = 0 is stable). For `|g| > 1` the positive solution,
+/// unique because `tanh²(x)/x²` decreases in `|x|`: `G(Δ) = g² ∫Dz tanh²(√Δ z) / Δ − 1` falls from
+/// `g² − 1 > 0` at `Δ → 0` to below 0 at `Δ = g²`, and is bisected on `(0, g²]` down to adjacent
+/// doubles (relative error ~1e-15, set by the quadrature). Only `g²` enters; NaN gives NaN.
+pub fn tanh_network_variance(g: f64) -> f64 {
+    let g2 = g * g;
+    if g2.is_nan() {
+        return f64::NAN;
+    }
+    if g2 <= 1.0 {
+        return 0.0;
+    }
+    if g2.is_infinite() {
+        return f64::INFINITY;
+    }
+    let excess = |delta: f64| {
+        let s = delta.sqrt();
+        let mean_sq = gaussian_average_with_transition(
+            |z| {
+                let t = (s * z).tanh();
+                t * t
+            },
+            0.0,
+            1.0 / s,
+        );
+        g2 * mean_sq / delta - 1.0
+    };
+    let (mut lo, mut hi) = (0.0_f64, g2);
+    for _ in 0..BISECTION_STEPS {
+        let mid = 0.5 * (lo + hi);
+        if mid <= lo || mid >= hi {
+            break;
+        }
+        if excess(mid) > 0.0 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// The largest Lyapunov exponent (per step) of the current-form network `h(t+1) = g J tanh(h(t))`,
+/// `J_ij ~ N(0, 1/N)`, N → ∞ (`science.md` §4):
+///
+/// `λ_max = ½ ln(g² ∫Dz tanh'(√Δ z)²)`, `tanh' = 1 − tanh²`, with `Δ` from
+/// [`tanh_network_variance`].
+///
+/// Chaos starts at `|g| = 1`; below it `Δ = 0` and `λ_max = ln |g|` (−∞ at g = 0). NaN gives NaN.
+pub fn tanh_network_largest_lyapunov(g: f64) -> f64 {
+    let delta = tanh_network_variance(g);
+    if delta.is_nan() {
+        return f64::NAN;
+    }
+    if delta == 0.0 {
+        return g.abs().ln();
+    }
+    let s = delta.sqrt();
+    let mean_slope_sq = gaussian_average_with_transition(
+        |z| {
+            let t = (s * z).tanh();
+            let d = 1.0 - t * t;
+            d * d
+        },
+        0.0,
+        1.0 / s,
+    );
+    0.5 * (g * g * mean_slope_sq).ln()
+}
+
+/// Why a mean-field solution could not be computed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MeanFieldError {
+    /// A parameter is NaN or infinite, or a standard deviation is negative.
+    InvalidParameter { name: &'static str, value: f64 },
+    /// The damped fixed-point iteration did not reach its tolerance.
+    NotConverged { iterations: usize, residual: f64 },
+}
+
+impl fmt::Display for MeanFieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MeanFieldError::InvalidParameter { name, value } => write!(
+                f,
+                "mean field: `{name}` = {value} is not allowed (it must be finite, and \
+                 non-negative for a standard deviation)"
+            ),
+            MeanFieldError::NotConverged {
+                iterations,
+                residual,
+            } => write!(
+                f,
+                "mean field: the fixed-point iteration did not converge in {iterations} iterations \
+                 (residual {residual:e}); the parameters are probably near a bifurcation of the \
+                 mean-field equations"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for MeanFieldError {}
+
+/// Mean-field theory of the rate form (a = 1) with the `siri` activation
+/// `f(u) = (1 + tanh(gain · u)) / 2`, N → ∞ (`science.md` §4).
+///
+/// Weights `W_ij ~ N(μ/N, σ²/N)`, inputs `ξ_i ~ N(ξ̄, σ_ξ²)`, `u_i = Σ_j W_ij x_j + ξ_i`
+/// (a threshold θ is absorbed in ξ̄). The local fields are Gaussian, `u ~ N(M, V)`, with
+///
+/// `M = μ m + ξ̄`, `V = σ² q + σ_ξ²`, `m = ∫Dz f(M + √V z)`, `q = ∫Dz f(M + √V z)²`
+///
+/// (`q` is the second moment, not the variance), and
+/// `λ_max = ½ ln(σ² ∫Dz f'(M + √V z)²)`, `f'(u) = 2 gain f (1 − f) = (gain/2) sech²(gain u)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SiriMeanField {
+    /// Activation gain `g` of `f(u) = (1 + tanh(g u)) / 2`.
+    pub gain: f64,
+    /// `σ`: the weights have variance `σ²/N`.
+    pub weight_std: f64,
+    /// `μ`: the weights have mean `μ/N`.
+    pub weight_mean: f64,
+    /// `ξ̄`: mean of the static input (minus the threshold, if any).
+    pub input_mean: f64,
+    /// `σ_ξ`: standard deviation of the static input across neurons.
+    pub input_std: f64,
+}
+
+/// A solution of the [`SiriMeanField`] equations.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SiriMeanFieldSolution {
+    /// `m = ∫Dz f(M + √V z)`: the mean activity.
+    pub m: f64,
+    /// `q = ∫Dz f(M + √V z)²`: the second moment of the activity.
+    pub q: f64,
+    /// `M = μ m + ξ̄`: the mean of the local field.
+    pub mean_field: f64,
+    /// `V = σ² q + σ_ξ²`: the variance of the local field.
+    pub variance: f64,
+    /// `σ² ∫Dz f'(M + √V z)²`: chaos where it exceeds 1.
+    pub chaos_indicator: f64,
+    /// `λ_max = ½ ln(chaos_indicator)`, per step (−∞ when σ = 0 or gain = 0).
+    pub largest_lyapunov: f64,
+    /// Spectral radius of the Jacobian of the mean-field map `(m, q) ↦ (∫Dz f, ∫Dz f²)` at the
+    /// solution. That map is also the N → ∞ dynamics of the population moments,
+    /// `(m, q)(t + 1) = T((m, q)(t))`: below 1 the population activity settles on this solution;
+    /// above 1 it does not (under strong inhibition the mean activity alternates with period 2)
+    /// and `largest_lyapunov` describes no attractor of the network.
+    pub map_spectral_radius: f64,
+    /// Fixed-point iterations used.
+    pub iterations: usize,
+}
+
+impl SiriMeanField {
+    /// Most fixed-point iterations of [`SiriMeanField::solve`].
+    pub const MAX_ITERATIONS: usize = 10_000;
+    /// [`SiriMeanField::solve`] stops when `max(|m' − m|, |q' − q|) ≤ TOLERANCE`.
+    pub const TOLERANCE: f64 = 1e-14;
+    /// Where the map is steep, rounding keeps the residual above [`Self::TOLERANCE`]:
+    /// [`SiriMeanField::solve`] also stops once the residual is at most this and has not improved
+    /// for [`Self::STALL_ITERATIONS`] iterations.
+    pub const ROUNDING_TOLERANCE: f64 = 1e-11;
+    /// See [`Self::ROUNDING_TOLERANCE`].
+    pub const STALL_ITERATIONS: usize = 100;
+    /// Smallest damping factor `η` of [`SiriMeanField::solve`].
+    pub const MIN_DAMPING: f64 = 1e-6;
+
+    /// `f(u) = (1 + tanh(gain u)) / 2`.
+    fn activation(&self, u: f64) -> f64 {
+        0.5 * (1.0 + (self.gain * u).tanh())
+    }
+
+    /// `f'(u) = 2 gain f (1 − f) = (gain/2) sech²(gain u)` (the sech form keeps relative precision
+    /// where f saturates).
+    fn activation_derivative(&self, u: f64) -> f64 {
+        let c = (self.gain * u).cosh();
+        0.5 * self.gain / (c * c)
+    }
+
+    /// `∫Dz F(M + √V z)`, with the quadrature graded towards the activation's transition
+    /// `z₀ = −M/√V` (width `1/(|gain| √V)`); `F(M)` when `V = 0`.
+    fn field_average(&self, big_f: impl Fn(f64) -> f64, mean: f64, variance: f64) -> f64 {
+        let sd = variance.max(0.0).sqrt();
+        if sd == 0.0 {
+            return big_f(mean);
+        }
+        gaussian_average_with_transition(
+            |z| big_f(mean + sd * z),
+            -mean / sd,
+            1.0 / (self.gain.abs() * sd),
+        )
+    }
+
+    /// One application of the mean-field map: `(m, q) ↦ (∫Dz f(M + √V z), ∫Dz f(M + √V z)²)`
+    /// with `M = μ m + ξ̄`, `V = σ² q + σ_ξ²`.
+    fn map(&self, m: f64, q: f64) -> (f64, f64) {
+        let (mean, variance) = self.field_moments(m, q);
+        let m_next = self.field_average(|u| self.activation(u), mean, variance);
+        let q_next = self.field_average(
+            |u| {
+                let x = self.activation(u);
+                x * x
+            },
+            mean,
+            variance,
+        );
+        (m_next, q_next)
+    }
+
+    /// `(M, V) = (μ m + ξ̄, σ² q + σ_ξ²)`.
+    fn field_moments(&self, m: f64, q: f64) -> (f64, f64) {
+        (
+            self.weight_mean * m + self.input_mean,
+            self.weight_std * self.weight_std * q + self.input_std * self.input_std,
+        )
+    }
+
+    fn validate(&self) -> Result<(), MeanFieldError> {
+        let checks = [
+            ("gain", self.gain, false),
+            ("weight_std", self.weight_std, true),
+            ("weight_mean", self.weight_mean, false),
+            ("input_mean", self.input_mean, false),
+            ("input_std", self.input_std, true),
+        ];
+        for (name, value, is_std) in checks {
+            if !value.is_finite() || (is_std && value < 0.0) {
+                return Err(MeanFieldError::InvalidParameter { name, value });
+            }
+        }
+        Ok(())
+    }
+
+    /// Solves the self-consistency `m = ∫Dz f(M + √V z)`, `q = ∫Dz f(M + √V z)²`
+    /// (`M = μ m + ξ̄`, `V = σ² q + σ_ξ²`) and evaluates `λ_max = ½ ln(σ² ∫Dz f'(M + √V z)²)`.
+    ///
+    /// Damped fixed-point iteration `x ← x + η (T(x) − x)` of the mean-field map
+    /// `T(m, q) = (∫Dz f(M + √V z), ∫Dz f(M + √V z)²)`, from `m = f(ξ̄)`, `q = m²`. `η` starts at 1
+    /// and is halved (down to 1e-6) whenever two successive steps point in opposite directions:
+    /// an eigenvalue `ρ < 0` of `T`'s Jacobian (inhibition, `μ < 0`) then ends with damped factor
+    /// `1 − η (1 − ρ)` in `[0, ½)`, so oscillating maps, period-2 ones included, converge, while
+    /// monotone convergence keeps `η = 1`. It stops when the residual `max(|T(x) − x|)` is at most
+    /// [`Self::TOLERANCE`] (1e-14), or has stalled at most [`Self::ROUNDING_TOLERANCE`] (1e-11)
+    /// above it for 100 iterations (rounding, where `T` is steep), and returns the `T(x)` of the
+    /// smallest residual; the error in `(m, q)` is then about the
+    /// residual over `1 − ρ` for the slowest eigenvalue. Near a bifurcation of the equations
+    /// `ρ → 1` and the iteration may exhaust [`Self::MAX_ITERATIONS`] (10 000): that is an
+    /// error, as are non-finite parameters and negative standard deviations. Where the equations
+    /// have several solutions (large `μ > 0`), the one reached from this start is returned; check
+    /// [`SiriMeanFieldSolution::map_spectral_radius`] to know whether the network's population
+    /// activity settles on it.
+    pub fn solve(&self) -> Result<SiriMeanFieldSolution, MeanFieldError> {
+        self.validate()?;
+        let mut m = self.activation(self.input_mean);
+        let mut q = m * m;
+        let mut eta = 1.0_f64;
+        let mut last_step = (0.0, 0.0);
+        let mut residual = f64::NAN;
+        let mut best = (f64::INFINITY, m, q);
+        let mut since_best = 0usize;
+        for iteration in 1..=Self::MAX_ITERATIONS {
+            let (m_next, q_next) = self.map(m, q);
+            let step = (m_next - m, q_next - q);
+            residual = step.0.abs().max(step.1.abs());
+            if !residual.is_finite() {
+                break;
+            }
+            if residual <= Self::TOLERANCE {
+                return Ok(self.solution(m_next, q_next, iteration));
+            }
+            if residual < best.0 {
+                best = (residual, m_next, q_next);
+                since_best = 0;
+            } else {
+                since_best += 1;
+                if best.0 <= Self::ROUNDING_TOLERANCE && since_best >= Self::STALL_ITERATIONS {
+                    return Ok(self.solution(best.1, best.2, iteration));
+                }
+            }
+            if step.0 * last_step.0 + step.1 * last_step.1 < 0.0 {
+                eta = (0.5 * eta).max(Self::MIN_DAMPING);
+            }
+            last_step = step;
+            m += eta * step.0;
+            q += eta * step.1;
+        }
+        Err(MeanFieldError::NotConverged {
+            iterations: Self::MAX_ITERATIONS,
+            residual,
+        })
+    }
+
+    /// Spectral radius of the Jacobian of `T` at `(m, q)`, by central differences with relative
+    /// steps 1e-6 (accurate to ~1e-8).
+    fn map_spectral_radius(&self, m: f64, q: f64) -> f64 {
+        let step = |x: f64| if x == 0.0 { 1e-9 } else { 1e-6 * x.abs() };
+        let (hm, hq) = (step(m), step(q));
+        let (mp, qp) = self.map(m + hm, q);
+        let (mn, qn) = self.map(m - hm, q);
+        let (a, c) = ((mp - mn) / (2.0 * hm), (qp - qn) / (2.0 * hm));
+        let (mp, qp) = self.map(m, q + hq);
+        let (mn, qn) = self.map(m, q - hq);
+        let (b, d) = ((mp - mn) / (2.0 * hq), (qp - qn) / (2.0 * hq));
+        // Eigenvalues of [[a, b], [c, d]].
+        let (trace, det) = (a + d, a * d - b * c);
+        let disc = trace * trace - 4.0 * det;
+        if disc >= 0.0 {
+            0.5 * (trace.abs() + disc.sqrt())
+        } else {
+            det.sqrt()
+        }
+    }
+
+    /// The solution record at the converged `(m, q)`.
+    fn solution(&self, m: f64, q: f64, iterations: usize) -> SiriMeanFieldSolution {
+        let (mean_field, variance) = self.field_moments(m, q);
+        let mean_slope_sq = self.field_average(
+            |u| {
+                let d = self.activation_derivative(u);
+                d * d
+            },
+            mean_field,
+            variance,
+        );
+        let chaos_indicator = self.weight_std * self.weight_std * mean_slope_sq;
+        SiriMeanFieldSolution {
+            m,
+            q,
+            mean_field,
+            variance,
+            chaos_indicator,
+            largest_lyapunov: 0.5 * chaos_indicator.ln(),
+            map_spectral_radius: self.map_spectral_radius(m, q),
+            iterations,
+        }
+    }
+
+    /// `σ² ∫Dz f'(M + √V z)²` at the solution of [`SiriMeanField::solve`]: the growth factor of
+    /// a perturbation's squared norm per step; chaos (`λ_max > 0`) where it exceeds 1.
+    /// NaN where `solve` fails.
+    pub fn chaos_indicator(&self) -> f64 {
+        self.solve().map(|s| s.chaos_indicator).unwrap_or(f64::NAN)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reference `∫Dz F` by the trapezoidal rule with step 1e-4 on |z| ≤ 12 (spectrally
+    /// accurate for integrands analytic in a strip, error ~exp(−2π · strip width / step)), with
+    /// Neumaier-compensated summation.
+    fn brute_force(f: impl Fn(f64) -> f64) -> f64 {
+        let n = 240_000;
+        let h = 2.0 * Z_MAX / n as f64;
+        let (mut sum, mut carry) = (0.0_f64, 0.0_f64);
+        for i in 0..=n {
+            let z = -Z_MAX + i as f64 * h;
+            let end = if i == 0 || i == n { 0.5 } else { 1.0 };
+            let term = end * (-0.5 * z * z).exp() * f(z);
+            let t = sum + term;
+            carry += if sum.abs() >= term.abs() {
+                (sum - t) + term
+            } else {
+                (term - t) + sum
+            };
+            sum = t;
+        }
+        (sum + carry) * h / (2.0 * PI).sqrt()
+    }
+
+    #[test]
+    fn gauss_legendre_rule_is_exact_for_polynomials() {
+        let rule = gauss_legendre();
+        let total: f64 = rule.iter().map(|&(_, w)| w).sum();
+        assert!((total - 2.0).abs() < 1e-14, "{total}");
+        // ∫_{-1}^{1} x^30 dx = 2/31 (degree 2n − 2 = 30 is within the rule's exactness).
+        let x30: f64 = rule.iter().map(|&(x, w)| w * x.powi(30)).sum();
+        assert!((x30 - 2.0 / 31.0).abs() < 1e-14, "{x30}");
+    }
+
+    #[test]
+    fn gaussian_moments_and_closed_forms() {
+        let cases: [(&dyn Fn(f64) -> f64, f64); 5] = [
+            (&|_| 1.0, 1.0),
+            (&|z| z * z, 1.0),
+            (&|z| z.powi(4), 3.0),
+            (&|z| z.cos(), (-0.5f64).exp()),
+            (&|z| (0.7 * z).exp(), (0.245f64).exp()),
+        ];
+        for (f, exact) in cases {
+            let a = gaussian_average(f);
+            let b = gaussian_average_with_transition(f, 0.3, 0.05);
+            assert!((a - exact).abs() < 1e-13, "{a} vs {exact}");
+            assert!((b - exact).abs() < 1e-13, "{b} vs {exact}");
+        }
+    }
+
+    #[test]
+    fn sharp_sigmoids_against_brute_force() {
+        for &(s, c) in &[(0.5, 0.0), (2.5, 0.0), (10.0, 0.3), (30.0, -1.7)] {
+            let f = |z: f64| {
+                let t = (s * (z - c)).tanh();
+                (1.0 - t * t).powi(2) + 0.5 * (1.0 + t)
+            };
+            let reference = brute_force(f);
+            let graded = gaussian_average_with_transition(f, c, 1.0 / s);
+            let adaptive = gaussian_average(f);
+            assert!(
+                (graded - reference).abs() < 1e-12,
+                "s={s}: {graded} vs {reference}"
+            );
+            assert!(
+                (adaptive - reference).abs() < 1e-12,
+                "s={s}: {adaptive} vs {reference}"
+            );
+        }
+        // A transition far narrower than any panel, and one outside the domain.
+        let step = |z: f64| 0.5 * (1.0 + (1e6 * (z - 0.2)).tanh());
+        let p = gaussian_average_with_transition(step, 0.2, 1e-6);
+        let exact = 0.420_740_290_560_897_1; // P(Z > 0.2)
+        assert!((p - exact).abs() < 1e-12, "{p}");
+        let far = gaussian_average_with_transition(|z| (z - 40.0).tanh(), 40.0, 1.0);
+        assert!((far + 1.0).abs() < 1e-12, "{far}");
+    }
+
+    #[test]
+    fn tanh_network_table() {
+        // science.md §4, to the printed 4 decimals.
+        for &(g, delta, lambda) in &[
+            (1.5, 0.7934, 0.0652),
+            (2.0, 2.1215, 0.1547),
+            (3.0, 6.3054, 0.3103),
+        ] {
+            let d = tanh_network_variance(g);
+            let l = tanh_network_largest_lyapunov(g);
+            assert!((d - delta).abs() < 6e-5, "g={g}: Δ={d}, expected {delta}");
+            assert!((l - lambda).abs() < 6e-5, "g={g}: λ={l}, expected {lambda}");
+            // Δ solves its own equation to double precision.
+            let s = d.sqrt();
+            let rhs = g * g * brute_force(|z| (s * z).tanh().powi(2));
+            assert!((rhs - d).abs() < 1e-12 * d, "g={g}: {rhs} vs {d}");
+        }
+    }
+
+    #[test]
+    fn tanh_network_below_and_at_the_transition() {
+        for g in [0.0, 0.5, 0.9, 1.0] {
+            assert_eq!(tanh_network_variance(g), 0.0);
+            assert_eq!(tanh_network_largest_lyapunov(g), g.ln());
+        }
+        // Just above g = 1: Δ ≈ (g² − 1)/2 and λ_max → 0⁺, continuously.
+        let g = 1.001;
+        let d = tanh_network_variance(g);
+        assert!(d > 0.0 && (d - (g * g - 1.0) / 2.0).abs() < 1e-5, "{d}");
+        let l = tanh_network_largest_lyapunov(g);
+        assert!(l > 0.0 && l < 1e-3, "{l}");
+        assert!(tanh_network_variance(f64::NAN).is_nan());
+        assert!(tanh_network_largest_lyapunov(f64::NAN).is_nan());
+    }
+
+    fn siri(gain: f64, sigma: f64, mu: f64, xi_mean: f64, xi_std: f64) -> SiriMeanField {
+        SiriMeanField {
+            gain,
+            weight_std: sigma,
+            weight_mean: mu,
+            input_mean: xi_mean,
+            input_std: xi_std,
+        }
+    }
+
+    /// The solution satisfies its own equations, checked with the independent adaptive rule.
+    fn assert_self_consistent(p: &SiriMeanField, s: &SiriMeanFieldSolution) {
+        let f = |u: f64| 0.5 * (1.0 + (p.gain * u).tanh());
+        let fp = |u: f64| 2.0 * p.gain * f(u) * (1.0 - f(u));
+        let (mm, sd) = (s.mean_field, s.variance.sqrt());
+        let m = gaussian_average(|z| f(mm + sd * z));
+        let q = gaussian_average(|z| f(mm + sd * z).powi(2));
+        let chi = p.weight_std.powi(2) * gaussian_average(|z| fp(mm + sd * z).powi(2));
+        assert!((m - s.m).abs() < 1e-10, "{p:?}: m {m} vs {}", s.m);
+        assert!((q - s.q).abs() < 1e-10, "{p:?}: q {q} vs {}", s.q);
+        let big_m = p.weight_mean * s.m + p.input_mean;
+        let big_v = p.weight_std.powi(2) * s.q + p.input_std.powi(2);
+        assert!((big_m - s.mean_field).abs() < 1e-15);
+        assert!((big_v - s.variance).abs() < 1e-15);
+        assert!(
+            (chi - s.chaos_indicator).abs() < 1e-10 * chi.max(1.0),
+            "{p:?}"
+        );
+        assert!((0.5 * chi.ln() - s.largest_lyapunov).abs() < 1e-9, "{p:?}");
+    }
+
+    #[test]
+    fn siri_without_input_or_mean_weight_is_self_consistent() {
+        for &(gain, sigma) in &[(1.0, 1.0), (5.0, 0.5), (10.0, 1.0), (10.0, 3.0)] {
+            let p = siri(gain, sigma, 0.0, 0.0, 0.0);
+            let s = p.solve().expect("converges");
+            assert_eq!(s.mean_field, 0.0);
+            assert!((s.variance - sigma * sigma * s.q).abs() < 1e-15);
+            // f(u) − ½ is odd and u is centred: m = ½ exactly.
+            assert!((s.m - 0.5).abs() < 1e-12, "{}", s.m);
+            assert!(s.map_spectral_radius < 1.0, "{s:?}");
+            assert_self_consistent(&p, &s);
+        }
+        // With a mean weight and inputs. μ = −8: the plain map alternates with period 2 (the
+        // solution is unstable for the population dynamics), and only damping converges.
+        for &(mu, xi_mean, xi_std, stable) in &[
+            (2.0, -0.5, 0.3, true),
+            (-8.0, 0.2, 0.1, false),
+            (0.0, 0.0, 0.0577, true),
+        ] {
+            let p = siri(10.0, 1.0, mu, xi_mean, xi_std);
+            let s = p.solve().expect("converges");
+            assert_eq!(s.map_spectral_radius < 1.0, stable, "{s:?}");
+            assert_self_consistent(&p, &s);
+        }
+    }
+
+    #[test]
+    fn siri_small_gain_limit() {
+        // f' = (gain/2) sech²(gain u) → gain/2: λ_max → ½ ln(σ² gain²/4) = ln(σ gain / 2).
+        for sigma in [0.5, 1.0, 2.0] {
+            let gain = 0.01;
+            let s = siri(gain, sigma, 0.0, 0.0, 0.1).solve().expect("converges");
+            let limit = (sigma * gain / 2.0_f64).ln();
+            assert!(
+                (s.largest_lyapunov - limit).abs() < 1e-3,
+                "{}",
+                s.largest_lyapunov
+            );
+        }
+    }
+
+    #[test]
+    fn siri_lyapunov_grows_with_gain() {
+        let lambdas: Vec<f64> = [1.0, 2.0, 5.0, 10.0]
+            .iter()
+            .map(|&gain| {
+                let s = siri(gain, 1.0, 0.0, 0.0, 0.0).solve().expect("converges");
+                s.largest_lyapunov
+            })
+            .collect();
+        assert!(lambdas.windows(2).all(|w| w[1] > w[0]), "{lambdas:?}");
+        let chi = siri(10.0, 1.0, 0.0, 0.0, 0.0).chaos_indicator();
+        assert!((0.5 * chi.ln() - lambdas[3]).abs() < 1e-15);
+    }
+
+    #[test]
+    fn siri_rejects_bad_parameters() {
+        let bad = [
+            siri(f64::NAN, 1.0, 0.0, 0.0, 0.0),
+            siri(1.0, -1.0, 0.0, 0.0, 0.0),
+            siri(1.0, 1.0, f64::INFINITY, 0.0, 0.0),
+            siri(1.0, 1.0, 0.0, 0.0, -0.1),
+        ];
+        for p in bad {
+            assert!(matches!(
+                p.solve(),
+                Err(MeanFieldError::InvalidParameter { .. })
+            ));
+            assert!(p.chaos_indicator().is_nan());
+        }
+        // σ = 0: no recurrence, V = σ_ξ², λ_max = −∞.
+        let s = siri(2.0, 0.0, 0.0, 0.1, 0.0).solve().expect("converges");
+        assert_eq!(s.variance, 0.0);
+        assert_eq!(s.largest_lyapunov, f64::NEG_INFINITY);
+    }
+}
