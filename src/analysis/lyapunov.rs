@@ -6,16 +6,22 @@
 //! - rate form:    `DF(t) = (1 − a) I + a diag(f'(u(t))) W`
 //! - current form: `DF(t) = (1 − a) I + a W diag(φ'(h(t)))`
 //!
-//! and every `m` steps `Q` is re-orthonormalised, `Q = Q' R`; after a tangent transient the
-//! logs `ln |R_ii|` are accumulated in `f64`, and `λ_i = (1/T) Σ ln |R_ii|` over the `T`
+//! and `Q` is re-orthonormalised, `Q = Q' R`, at most every `m` steps; after a tangent transient
+//! the logs `ln |R_ii|` are accumulated in `f64`, and `λ_i = (1/T) Σ ln |R_ii|` over the `T`
 //! accumulated steps. Exponents are **per step** of the map (for an Euler step `a = dt/τ`, divide
 //! by `dt` for exponents per unit time).
 //!
 //! The propagation runs in `f32` (fast; faer's matrix products with run-time SIMD) or `f64`; the
-//! QR and the logs are always `f64`. Between two QRs, `Q` loses orthogonality at the rate of the
-//! spread of the exponents; the condition number of `Q` before each QR (estimated as
-//! `max |R_ii| / min |R_ii|`) is tracked, and a caller warns when it exceeds
-//! [`CONDITION_WARNING`]: then `m` is too long for `f32`.
+//! QR and the logs are always `f64`. Between two QRs the columns of `Q` separate at the rate of
+//! the spread of the exponents, and a strongly contracting direction (f' ≈ 1e-4 at a saturated
+//! neuron) can fall below the precision within a few steps, leaving `Q` numerically singular.
+//! So the interval adapts: after each QR the spread `ln(max |R_ii| / min |R_ii|)` (the log of
+//! `Q`'s condition number estimate) is compared with the precision's budget
+//! ([`condition_budget`]: 1e3 in `f32`, 1e8 in `f64`); above it the interval halves (down to
+//! 1), below its fourth root the interval doubles (up to `m`). The largest condition number over
+//! the accumulated QRs is reported, and [`LyapunovResult::well_conditioned`] is false when it
+//! exceeded ten times the budget — then even one step is too long for the precision (use `f64`),
+//! and a caller warns.
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, Par};
@@ -23,9 +29,14 @@ use rand_distr::StandardNormal;
 
 use crate::model::{Form, Real};
 
-/// Above this condition number of `Q` before a QR, `f32` propagation loses more than about
-/// three of its seven digits: re-orthonormalise more often, or propagate in `f64`.
-pub const CONDITION_WARNING: f64 = 1e4;
+/// The condition number the adaptive interval keeps `Q` below, for tangents in `T`.
+pub fn condition_budget<T: Real>() -> f64 {
+    if std::mem::size_of::<T>() == 4 {
+        1e3
+    } else {
+        1e8
+    }
+}
 
 /// Tangent-space propagation and log accumulation for one replica.
 pub struct TangentSpace<T: Real + faer::traits::RealField> {
@@ -35,6 +46,9 @@ pub struct TangentSpace<T: Real + faer::traits::RealField> {
     weights: Mat<T>,
     q: Mat<T>,
     scratch: Mat<T>,
+    /// The configured (longest) interval `m`.
+    max_every: usize,
+    /// The current interval, adapted to keep `Q` well conditioned.
     every: usize,
     transient: usize,
     steps: usize,
@@ -66,6 +80,7 @@ impl<T: Real + faer::traits::RealField> TangentSpace<T> {
             weights: Mat::from_fn(n, n, |i, j| T::from_f64(weights[j * n + i])),
             q: Mat::from_fn(n, k, |i, j| T::from_f64(q0[(i, j)])),
             scratch: Mat::zeros(n, k),
+            max_every: every.max(1),
             every: every.max(1),
             transient,
             steps: 0,
@@ -146,10 +161,19 @@ impl<T: Real + faer::traits::RealField> TangentSpace<T> {
                 self.log_sums[i] += d.ln();
             }
         }
-        if small > 0.0 {
-            self.max_condition = self.max_condition.max(big / small);
+        let condition = if small > 0.0 {
+            big / small
         } else {
-            self.max_condition = f64::INFINITY;
+            f64::INFINITY
+        };
+        if accumulate {
+            self.max_condition = self.max_condition.max(condition);
+        }
+        let budget = condition_budget::<T>();
+        if condition > budget {
+            self.every = (self.every / 2).max(1);
+        } else if condition < budget.sqrt().sqrt() {
+            self.every = (self.every * 2).min(self.max_every);
         }
         if accumulate {
             self.accumulated += interval;
@@ -175,6 +199,7 @@ impl<T: Real + faer::traits::RealField> TangentSpace<T> {
             exponents,
             accumulated_steps: self.accumulated,
             max_condition: self.max_condition,
+            well_conditioned: self.max_condition <= 10.0 * condition_budget::<T>(),
             trace: std::mem::take(&mut self.trace),
         }
     }
@@ -186,8 +211,10 @@ pub struct LyapunovResult {
     /// `λ_1 ≥ λ_2 ≥ …` (the QR method orders them), per step.
     pub exponents: Vec<f64>,
     pub accumulated_steps: usize,
-    /// Largest condition number of `Q` seen before a QR.
+    /// Largest condition number of `Q` before an accumulated QR.
     pub max_condition: f64,
+    /// Whether the adaptive interval kept `Q` within ten times the precision's budget.
+    pub well_conditioned: bool,
     /// Convergence trace: `(step, running estimate of λ_1)` at each accumulated QR.
     pub trace: Vec<(usize, f64)>,
 }

@@ -425,13 +425,13 @@ impl SiriMeanField {
     /// an eigenvalue `ρ < 0` of `T`'s Jacobian (inhibition, `μ < 0`) then ends with damped factor
     /// `1 − η (1 − ρ)` in `[0, ½)`, so oscillating maps, period-2 ones included, converge, while
     /// monotone convergence keeps `η = 1`. It stops when the residual `max(|T(x) − x|)` is at most
-    /// [`Self::TOLERANCE`] (1e-14), or has stalled at most [`Self::ROUNDING_TOLERANCE`] (1e-11)
-    /// above it for 100 iterations (rounding, where `T` is steep), and returns the `T(x)` of the
-    /// smallest residual; the error in `(m, q)` is then about the
-    /// residual over `1 − ρ` for the slowest eigenvalue. Near a bifurcation of the equations
-    /// `ρ → 1` and the iteration may exhaust [`Self::MAX_ITERATIONS`] (10 000): that is an
-    /// error, as are non-finite parameters and negative standard deviations. Where the equations
-    /// have several solutions (large `μ > 0`), the one reached from this start is returned; check
+    /// [`Self::TOLERANCE`] (1e-14), or when, once below [`Self::ROUNDING_TOLERANCE`] (1e-11), it
+    /// has not improved for 100 iterations (the rounding floor where `T` is steep), and returns
+    /// the `T(x)` of the smallest residual; the error in `(m, q)` is then about the residual over
+    /// `1 − ρ` for the slowest eigenvalue. Near a bifurcation of the equations `ρ → 1` and the
+    /// iteration may exhaust [`Self::MAX_ITERATIONS`] (10 000): that is an error, as are
+    /// non-finite parameters and negative standard deviations. Where the equations have several
+    /// solutions (large `μ > 0`), the one reached from this start is returned; check
     /// [`SiriMeanFieldSolution::map_spectral_radius`] to know whether the network's population
     /// activity settles on it.
     pub fn solve(&self) -> Result<SiriMeanFieldSolution, MeanFieldError> {

@@ -14,6 +14,7 @@ pub mod summary;
 use serde::Serialize;
 
 use crate::backend::EpochOutput;
+use crate::ensemble::ReplicaInit;
 use observer::AnalysisEpoch;
 
 /// One row of `epochs.csv`: replica `replica` during epoch `epoch` (weights `W^(epoch)`).
@@ -81,17 +82,18 @@ pub const EPOCH_COLUMNS: [&str; 18] = [
 ];
 
 impl EpochRecord {
-    /// The observables of batch member `k` (ensemble index `replica`) in one epoch.
+    /// The observables of batch member `k` (replica `init`) in one epoch of `tau` recorded
+    /// steps.
     pub fn from_output(
         out: &EpochOutput,
         k: usize,
-        replica: u64,
+        init: &ReplicaInit,
         epoch: usize,
-        n: usize,
         tau: usize,
-        activity_threshold: f64,
         analysis: Option<&AnalysisEpoch>,
     ) -> EpochRecord {
+        let (n, replica) = (init.state.len(), init.index);
+        let activity_threshold = init.params.learning.activity_threshold;
         let range = k * n..(k + 1) * n;
         let tau = tau as f64;
         let (mut mean, mut std, mut m_sum, mut m_abs, mut active) = (0.0, 0.0, 0.0, 0.0, 0usize);
@@ -187,7 +189,15 @@ mod tests {
             weight_sum: vec![4.0],
             weight_sq_sum: vec![18.0],
         };
-        let r = EpochRecord::from_output(&out, 0, 7, 3, 2, 4, 0.1, None);
+        let init = ReplicaInit {
+            index: 7,
+            params: crate::config::Config::default().replica_params(),
+            weights: vec![0.0; 4],
+            input: vec![0.0; 2],
+            state: vec![0.0; 2],
+        };
+        assert_eq!(init.params.learning.activity_threshold, 0.1);
+        let r = EpochRecord::from_output(&out, 0, &init, 3, 4, None);
         assert!((r.mean_activity - (0.3 + 0.05) / 2.0).abs() < 1e-15);
         assert!((r.activity_temporal_std - 0.05).abs() < 1e-12); // std of neuron 0 is 0.1
         assert!((r.mean_m - (0.2 - 0.05) / 2.0).abs() < 1e-15);

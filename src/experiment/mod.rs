@@ -15,7 +15,6 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::analysis::lyapunov::CONDITION_WARNING;
 use crate::analysis::observer::{AnalysisPlan, ReplicaAnalysis};
 use crate::analysis::{summary, EpochRecord, EPOCH_COLUMNS};
 use crate::backend::cpu::CpuBackend;
@@ -320,18 +319,19 @@ pub fn run(
             plan.as_ref(),
             &save,
         )?;
-        let worst = analyses
+        let ill = analyses
             .iter()
             .flat_map(|a| &a.epochs)
-            .filter_map(|e| e.lyapunov.as_ref().map(|l| l.max_condition))
+            .filter_map(|e| e.lyapunov.as_ref())
+            .filter(|l| !l.well_conditioned)
+            .map(|l| l.max_condition)
             .fold(0.0, f64::max);
-        if worst > CONDITION_WARNING && !warned_condition {
+        if ill > 0.0 && !warned_condition {
             warned_condition = true;
             eprintln!(
-                "warning: the tangent basis reached condition number {worst:.1e} between QRs \
-                 (above {CONDITION_WARNING:.0e}): f32 propagation loses accuracy; lower \
-                 analysis.lyapunov.reorthonormalize_every or set analysis.lyapunov.precision \
-                 = \"f64\" (column tangent_condition in epochs.csv)"
+                "warning: the tangent basis reached condition number {ill:.1e} even with QR every \
+                 step: the exponents lose accuracy in this precision; set \
+                 analysis.lyapunov.precision = \"f64\" (see column tangent_condition)"
             );
         }
         print(format!(
@@ -437,8 +437,10 @@ struct AnalysisArray {
     stem: &'static str,
     shape: Vec<usize>,
     pair: bool,
-    values: Box<dyn Fn(&crate::analysis::observer::AnalysisEpoch) -> Vec<f64>>,
+    values: EpochValues,
 }
+
+type EpochValues = Box<dyn Fn(&crate::analysis::observer::AnalysisEpoch) -> Vec<f64>>;
 
 fn analysis_arrays(config: &Config, plan: Option<&AnalysisPlan>) -> Vec<AnalysisArray> {
     let Some(plan) = plan else {
@@ -644,11 +646,9 @@ fn write_part(
                 &EpochRecord::from_output(
                     out,
                     k,
-                    init.index,
+                    init,
                     epoch,
-                    n,
                     config.schedule.recorded_steps,
-                    init.params.learning.activity_threshold,
                     analyses.get(k).map(|a| &a.epochs[epoch]),
                 )
                 .csv_line(),
