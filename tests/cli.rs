@@ -36,7 +36,8 @@ const SMALL: [&str; 6] = [
 fn small_run(out: &Path, extra: &[&str]) -> Output {
     let mut args = vec!["run", "--out", out.to_str().unwrap(), "--backend", "cpu"];
     args.extend(SMALL);
-    args.extend(["--set", "schedule.recorded_steps=20"]);
+    args.extend(["--set", "schedule.recorded_steps=120"]);
+    args.extend(["--set", "analysis.lyapunov.tangent_transient=20"]);
     args.extend(extra);
     hebbnet(&args)
 }
@@ -78,11 +79,33 @@ fn default_config_runs_and_writes_csv_and_manifest() {
     assert_eq!(m["status"], "complete");
     assert_eq!(m["backend"]["kind"], "cpu");
     assert_eq!(m["config"]["ensemble"]["replicas"], 3);
-    assert_eq!(m["config"]["schedule"]["recorded_steps"], 20);
+    assert_eq!(m["config"]["schedule"]["recorded_steps"], 120);
     assert_eq!(m["seed"], 1);
     assert_eq!(m["hebbnet_version"], env!("CARGO_PKG_VERSION"));
     assert!(m["wall_seconds"].as_f64().unwrap() > 0.0);
     assert!(!out.join("parts").exists(), "parts/ is removed once merged");
+
+    // The embedded config analyses every epoch: λ₁, both spectra, attractor classes.
+    let lyap = npy::read(&out.join("lyapunov.npy")).unwrap();
+    assert_eq!(lyap.shape, vec![3, 2, 1]);
+    assert!(lyap.data.iter().all(|l| l.is_finite()));
+    assert_eq!(
+        npy::read(&out.join("lyapunov_trace.npy")).unwrap().shape,
+        vec![3, 2, 50, 2]
+    );
+    for name in ["eigenvalues_W.npy", "eigenvalues_J.npy"] {
+        let file = std::fs::File::open(out.join(name)).unwrap();
+        let header = npyz::NpyFile::new(std::io::BufReader::new(file)).unwrap();
+        assert_eq!(header.shape(), &[3, 2, 100]);
+        assert_eq!(header.dtype().descr(), "'<c16'", "{name} is complex128");
+    }
+    let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    assert_eq!(summary.lines().count(), 1 + 2);
+    assert!(summary
+        .lines()
+        .next()
+        .unwrap()
+        .contains("lyapunov_max_ci95_low"));
 
     // The same run again: nothing to do. A different one: refused, unless --force.
     let again = small_run(&out, &[]);
