@@ -46,6 +46,11 @@ pub struct TangentSpace<T: Real + faer::traits::RealField> {
     weights: Mat<T>,
     q: Mat<T>,
     scratch: Mat<T>,
+    /// `D(t)` in the tangent precision.
+    derivative: Vec<T>,
+    /// `Q` in f64 for the QR.
+    q64: Mat<f64>,
+
     /// The configured (longest) interval `m`.
     max_every: usize,
     /// The current interval, adapted to keep `Q` well conditioned.
@@ -80,6 +85,8 @@ impl<T: Real + faer::traits::RealField> TangentSpace<T> {
             weights: Mat::from_fn(n, n, |i, j| T::from_f64(weights[j * n + i])),
             q: Mat::from_fn(n, k, |i, j| T::from_f64(q0[(i, j)])),
             scratch: Mat::zeros(n, k),
+            derivative: vec![T::ZERO; n],
+            q64: Mat::zeros(n, k),
             max_every: every.max(1),
             every: every.max(1),
             transient,
@@ -94,8 +101,12 @@ impl<T: Real + faer::traits::RealField> TangentSpace<T> {
 
     /// Apply `DF(t)` for one step, with `derivative = f'(u(t))` (rate) or `φ'(h(t))` (current).
     pub fn step(&mut self, derivative: &[f64]) {
-        let (n, k) = (self.q.nrows(), self.q.ncols());
+        let k = self.q.ncols();
         let (a, b) = (self.leak, self.one_minus_leak);
+        for (d, &x) in self.derivative.iter_mut().zip(derivative) {
+            *d = T::from_f64(x);
+        }
+        let d = &self.derivative;
         match self.form {
             Form::Rate => {
                 // P = W Q;  Q = (1 − a) Q + a diag(D) P
@@ -110,8 +121,8 @@ impl<T: Real + faer::traits::RealField> TangentSpace<T> {
                 for c in 0..k {
                     let p = self.scratch.col_as_slice(c);
                     let q = self.q.col_as_slice_mut(c);
-                    for i in 0..n {
-                        q[i] = b * q[i] + a * T::from_f64(derivative[i]) * p[i];
+                    for ((q, &p), &d) in q.iter_mut().zip(p).zip(d) {
+                        *q = b * *q + a * d * p;
                     }
                 }
             }
@@ -120,9 +131,9 @@ impl<T: Real + faer::traits::RealField> TangentSpace<T> {
                 for c in 0..k {
                     let q = self.q.col_as_slice_mut(c);
                     let p = self.scratch.col_as_slice_mut(c);
-                    for i in 0..n {
-                        p[i] = T::from_f64(derivative[i]) * q[i];
-                        q[i] = b * q[i];
+                    for ((q, p), &d) in q.iter_mut().zip(p.iter_mut()).zip(d) {
+                        *p = d * *q;
+                        *q = b * *q;
                     }
                 }
                 matmul(
@@ -147,9 +158,18 @@ impl<T: Real + faer::traits::RealField> TangentSpace<T> {
         if interval == 0 {
             return;
         }
-        let (n, k) = (self.q.nrows(), self.q.ncols());
-        let q64 = Mat::<f64>::from_fn(n, k, |i, j| self.q[(i, j)].to_f64());
-        let qr = q64.qr();
+        let k = self.q.ncols();
+        for c in 0..k {
+            for (x, y) in self
+                .q64
+                .col_as_slice_mut(c)
+                .iter_mut()
+                .zip(self.q.col_as_slice(c))
+            {
+                *x = y.to_f64();
+            }
+        }
+        let qr = self.q64.qr();
         let r = qr.thin_R();
         let (mut big, mut small) = (0.0f64, f64::INFINITY);
         let accumulate = self.last_qr >= self.transient;
@@ -181,7 +201,11 @@ impl<T: Real + faer::traits::RealField> TangentSpace<T> {
                 .push((self.steps, self.log_sums[0] / self.accumulated as f64));
         }
         let q = qr.compute_thin_Q();
-        self.q = Mat::from_fn(n, k, |i, j| T::from_f64(q[(i, j)]));
+        for c in 0..k {
+            for (x, y) in self.q.col_as_slice_mut(c).iter_mut().zip(q.col_as_slice(c)) {
+                *x = T::from_f64(*y);
+            }
+        }
         self.last_qr = self.steps;
     }
 

@@ -9,6 +9,21 @@
 //! Kernels (`shaders/`): `neuron_update` (one workgroup per replica, signal in workgroup memory,
 //! time loop in the shader), `hebbian_update` (one thread per synapse), `weight_stats`
 //! (tree reduction). Parameters are per replica, so a batch may mix sweep points.
+//!
+//! **The split with the CPU-side analysis.** When an analysis is requested, the neuron kernel
+//! streams, for every recorded step, `D(t)` (the activation derivative of the Jacobian) and the
+//! state: 2N floats per replica and step, copied in chunks to double-buffered staging buffers so
+//! the GPU computes chunk c while the CPU propagates tangents and does QRs on chunk c − 1. The
+//! alternative — tangent vectors propagated on the GPU, only `Q` shipped for the QR — moves
+//! N·k floats every m steps instead of 2N every step, and puts the N²k multiply-adds per step on
+//! the GPU. Why this split for now: at N = 100 the tangent work for k = 1 (N² per step) equals
+//! the dynamics' and the stream costs 800 bytes a step, so the CPU keeps pace for ensembles of a
+//! few hundred replicas, and both backends share one analysis code path, which is what makes
+//! them agree bitwise on lavapipe. At N = 1000 or k ≫ 1 the CPU side becomes the bottleneck
+//! (N²k per step per replica) and GPU-side propagation wins; it is planned for when a real GPU
+//! can measure the crossover (BENCHMARKS.md). Only what the analysis needs is traced: with
+//! Lyapunov exponents off, just the last 2P steps of each window (period detection and the
+//! Jacobian at the last state).
 
 pub mod context;
 
