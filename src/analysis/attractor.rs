@@ -69,6 +69,12 @@ impl StateRing {
         self.states.push_back(slot);
     }
 
+    /// The last `count` states (fewer if the ring holds fewer), oldest first.
+    pub fn recent(&self, count: usize) -> Vec<&[f64]> {
+        let skip = self.states.len().saturating_sub(count);
+        self.states.iter().skip(skip).map(Vec::as_slice).collect()
+    }
+
     /// The smallest period `p` (≤ half the ring) of the recent trajectory, if any.
     pub fn period(&self, tolerance: f64) -> Option<usize> {
         let len = self.states.len();

@@ -8,6 +8,7 @@ pub mod attractor;
 pub mod lyapunov;
 pub mod mean_field;
 pub mod observer;
+pub mod sensitivity;
 pub mod spectrum;
 pub mod summary;
 
@@ -57,10 +58,14 @@ pub struct EpochRecord {
     pub attractor: &'static str,
     /// The period found (1 for a fixed point), 0 if none.
     pub period: usize,
+    /// χ, response of the mean activity to input perturbations (NaN when not computed).
+    pub susceptibility: f64,
+    /// Distance of the mean activity under a novel pattern, per √N (NaN when not computed).
+    pub discrimination: f64,
 }
 
 /// Column names of `epochs.csv`, in order.
-pub const EPOCH_COLUMNS: [&str; 18] = [
+pub const EPOCH_COLUMNS: [&str; 20] = [
     "replica",
     "epoch",
     "mean_activity",
@@ -79,6 +84,8 @@ pub const EPOCH_COLUMNS: [&str; 18] = [
     "spectral_radius_j",
     "attractor",
     "period",
+    "susceptibility",
+    "discrimination",
 ];
 
 impl EpochRecord {
@@ -140,13 +147,19 @@ impl EpochRecord {
                 .and_then(|a| a.attractor)
                 .map_or("", attractor::Attractor::name),
             period: analysis.and_then(|a| a.period).unwrap_or(0),
+            susceptibility: analysis
+                .and_then(|a| a.sensitivity)
+                .map_or(f64::NAN, |s| s.0),
+            discrimination: analysis
+                .and_then(|a| a.sensitivity)
+                .map_or(f64::NAN, |s| s.1),
         }
     }
 
     /// The CSV line (shortest round-trip decimal for every float).
     pub fn csv_line(&self) -> String {
         format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             self.replica,
             self.epoch,
             self.mean_activity,
@@ -164,7 +177,9 @@ impl EpochRecord {
             self.spectral_radius_w,
             self.spectral_radius_j,
             self.attractor,
-            self.period
+            self.period,
+            self.susceptibility,
+            self.discrimination
         )
     }
 }

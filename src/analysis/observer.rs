@@ -5,9 +5,9 @@ use faer::c64;
 
 use super::attractor::{self, Attractor, StateRing};
 use super::lyapunov::{self, LyapunovResult, TangentSpace};
-use super::spectrum;
+use super::{sensitivity, spectrum};
 use crate::backend::TraceObserver;
-use crate::config::{AttractorConfig, Config, Precision};
+use crate::config::{AttractorConfig, Config, Precision, SensitivityConfig};
 use crate::ensemble::{numbered_stream, Purpose};
 use crate::model::NeuronParams;
 
@@ -23,7 +23,12 @@ pub struct AnalysisPlan {
     pub eigenvalues_weights: bool,
     pub eigenvalues_jacobian: bool,
     pub attractor: Option<AttractorConfig>,
+    pub sensitivity: Option<SensitivityConfig>,
 }
+
+/// Steps and neurons kept per epoch for the bifurcation diagram (`bifurcation.npy`).
+pub const BIFURCATION_STEPS: usize = 64;
+pub const BIFURCATION_NEURONS: usize = 4;
 
 impl AnalysisPlan {
     /// `None` when the config asks for no analysis.
@@ -38,11 +43,13 @@ impl AnalysisPlan {
             eigenvalues_weights: a.eigenvalues.weights,
             eigenvalues_jacobian: a.eigenvalues.jacobian,
             attractor: a.attractor.enabled.then(|| a.attractor.clone()),
+            sensitivity: a.sensitivity.enabled.then(|| a.sensitivity.clone()),
         };
         (plan.exponents > 0
             || plan.eigenvalues_weights
             || plan.eigenvalues_jacobian
-            || plan.attractor.is_some())
+            || plan.attractor.is_some()
+            || plan.sensitivity.is_some())
         .then_some(plan)
     }
 }
@@ -57,6 +64,11 @@ pub struct AnalysisEpoch {
     /// Smallest period found (1: fixed point).
     pub period: Option<usize>,
     pub attractor: Option<Attractor>,
+    /// The last [`BIFURCATION_STEPS`] states of the first [`BIFURCATION_NEURONS`] neurons,
+    /// step-major, NaN-padded at the front when the window was shorter.
+    pub bifurcation: Option<Vec<f64>>,
+    /// `(χ, discrimination)`.
+    pub sensitivity: Option<(f64, f64)>,
 }
 
 impl AnalysisEpoch {
@@ -83,12 +95,18 @@ pub struct ReplicaAnalysis {
     tangent: Option<Tangent>,
     ring: StateRing,
     last_derivative: Vec<f64>,
+    last_state: Vec<f64>,
+    /// ξ and a novel ξ', for the sensitivity analysis.
+    patterns: Option<(Vec<f64>, Vec<f64>)>,
     pub epochs: Vec<AnalysisEpoch>,
 }
 
 impl ReplicaAnalysis {
     pub fn new(plan: &AnalysisPlan, seed: u64, replica: u64, params: NeuronParams) -> Self {
-        let max_period = plan.attractor.as_ref().map_or(0, |a| a.max_period);
+        let max_period = plan
+            .attractor
+            .as_ref()
+            .map_or(0, |a| a.max_period.max(BIFURCATION_STEPS.div_ceil(2)));
         ReplicaAnalysis {
             plan: plan.clone(),
             seed,
@@ -99,8 +117,16 @@ impl ReplicaAnalysis {
             tangent: None,
             ring: StateRing::new(max_period),
             last_derivative: Vec::new(),
+            last_state: Vec::new(),
+            patterns: None,
             epochs: Vec::new(),
         }
+    }
+
+    /// The input ξ and a novel pattern ξ' (needed when the plan measures sensitivity).
+    pub fn with_patterns(mut self, input: Vec<f64>, novel: Vec<f64>) -> Self {
+        self.patterns = Some((input, novel));
+        self
     }
 }
 
@@ -135,6 +161,8 @@ impl TraceObserver for ReplicaAnalysis {
             None => {}
         }
         self.ring.push(state);
+        self.last_state.clear();
+        self.last_state.extend_from_slice(state);
         self.last_derivative.clear();
         self.last_derivative.extend_from_slice(derivative);
     }
@@ -174,12 +202,45 @@ impl TraceObserver for ReplicaAnalysis {
             }
             None => (None, None),
         };
+        let bifurcation = self.plan.attractor.as_ref().map(|_| {
+            let m = BIFURCATION_NEURONS.min(n);
+            let recent = self.ring.recent(BIFURCATION_STEPS);
+            let mut out = vec![f64::NAN; BIFURCATION_STEPS * BIFURCATION_NEURONS];
+            let pad = BIFURCATION_STEPS - recent.len();
+            for (t, state) in recent.iter().enumerate() {
+                let row = (pad + t) * BIFURCATION_NEURONS;
+                out[row..row + m].copy_from_slice(&state[..m]);
+            }
+            out
+        });
+        let sensitivity = match (&self.plan.sensitivity, &self.patterns) {
+            (Some(config), Some((input, novel))) if !self.last_state.is_empty() => {
+                let mut rng = numbered_stream(
+                    self.seed,
+                    self.replica,
+                    Purpose::Perturbation,
+                    self.epoch as u64,
+                );
+                Some(sensitivity::measure(
+                    config,
+                    &self.params,
+                    &self.weights,
+                    input,
+                    novel,
+                    &self.last_state,
+                    &mut rng,
+                ))
+            }
+            _ => None,
+        };
         self.epochs.push(AnalysisEpoch {
             lyapunov,
             eigenvalues_weights,
             eigenvalues_jacobian,
             period,
             attractor,
+            bifurcation,
+            sensitivity,
         });
         self.tangent = None;
     }

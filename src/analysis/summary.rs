@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::attractor::Attractor;
 
 /// Observables summarised (columns of `epochs.csv`).
-pub const SUMMARISED: [&str; 9] = [
+pub const SUMMARISED: [&str; 11] = [
     "mean_activity",
     "activity_temporal_std",
     "weight_frobenius",
@@ -17,6 +17,8 @@ pub const SUMMARISED: [&str; 9] = [
     "spectral_radius_w",
     "spectral_radius_j",
     "mean_abs_m",
+    "susceptibility",
+    "discrimination",
 ];
 
 const CLASSES: [Attractor; 6] = [

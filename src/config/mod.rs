@@ -42,6 +42,38 @@ pub struct AnalysisConfig {
     pub lyapunov: LyapunovConfig,
     pub eigenvalues: EigenvaluesConfig,
     pub attractor: AttractorConfig,
+    pub sensitivity: SensitivityConfig,
+}
+
+/// Sensitivity to the learned pattern (science.md §2; the paper's definition was not recovered,
+/// so both measures are computed). At the end of each epoch, from the last state and with
+/// `W^(T)` frozen, the time-averaged activity `⟨s⟩` over `steps` steps (after `transient`) is
+/// measured for the input ξ, for `directions` inputs `ξ + ε η` (η random unit vectors), and for a
+/// novel pattern ξ' of the same statistics:
+/// susceptibility `χ = mean_η ‖⟨s⟩_{ξ+εη} − ⟨s⟩_ξ‖ / ε`,
+/// discrimination `‖⟨s⟩_ξ − ⟨s⟩_{ξ'}‖ / √N`. Computed on the CPU in f64.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SensitivityConfig {
+    pub enabled: bool,
+    /// ε, the size of the input perturbation (‖εη‖ = ε).
+    pub epsilon: f64,
+    /// Number of random directions η.
+    pub directions: usize,
+    pub transient: usize,
+    pub steps: usize,
+}
+
+impl Default for SensitivityConfig {
+    fn default() -> Self {
+        SensitivityConfig {
+            enabled: false,
+            epsilon: 0.01,
+            directions: 4,
+            transient: 100,
+            steps: 300,
+        }
+    }
 }
 
 /// How many Lyapunov exponents: a count (0 = none, 1 = the largest) or `"all"` (N).

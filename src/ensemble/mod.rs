@@ -26,6 +26,10 @@ pub enum Purpose {
     InitialState = 4,
     /// The initial tangent basis of the Lyapunov analysis (one stream per epoch).
     Tangent = 5,
+    /// A novel input pattern ξ' of the same statistics (sensitivity analysis).
+    NovelInput = 6,
+    /// Random unit perturbation directions η of the input (sensitivity analysis).
+    Perturbation = 7,
 }
 
 /// The random stream `purpose` of replica `replica` under `seed`.
@@ -143,6 +147,24 @@ impl EnsembleSpec {
             input: vector(config.input_source()?)?,
             state: vector(config.initial_state_source()?)?,
         })
+    }
+
+    /// A novel input pattern ξ' for replica `index`, drawn like ξ from its own stream (for an
+    /// input loaded from file: a random permutation of the replica's ξ, which keeps its
+    /// statistics).
+    pub fn novel_input(&self, index: u64) -> Vec<f64> {
+        match &self.input {
+            VectorRule::Loaded(l) => {
+                let mut xi = l.slice(index, self.neurons).to_vec();
+                let mut rng = stream(self.seed, index, Purpose::NovelInput);
+                for i in (1..xi.len()).rev() {
+                    let j = (rng.random::<u64>() % (i as u64 + 1)) as usize;
+                    xi.swap(i, j);
+                }
+                xi
+            }
+            rule => draw_vector(rule, self.seed, index, self.neurons, Purpose::NovelInput),
+        }
     }
 
     /// The initial condition of replica `index`.

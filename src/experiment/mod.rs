@@ -296,7 +296,14 @@ pub fn run(
         let mut analyses: Vec<ReplicaAnalysis> = match &plan {
             Some(p) => inits
                 .iter()
-                .map(|i| ReplicaAnalysis::new(p, config.ensemble.seed, i.index, i.params.neuron))
+                .map(|i| {
+                    let a = ReplicaAnalysis::new(p, config.ensemble.seed, i.index, i.params.neuron);
+                    if p.sensitivity.is_some() {
+                        a.with_patterns(i.input.clone(), spec.novel_input(i.index))
+                    } else {
+                        a
+                    }
+                })
                 .collect(),
             None => Vec::new(),
         };
@@ -418,7 +425,7 @@ struct Manifest {
 }
 
 /// Files a run owns in its output directory (removed by `--force`).
-const OWNED: [&str; 10] = [
+const OWNED: [&str; 11] = [
     "manifest.json",
     "epochs.csv",
     "summary.csv",
@@ -429,6 +436,7 @@ const OWNED: [&str; 10] = [
     "lyapunov_trace.npy",
     "eigenvalues_W.npy",
     "eigenvalues_J.npy",
+    "bifurcation.npy",
 ];
 
 /// An array of the analysis: its file stem, its full shape (R, E, …), and how one epoch of
@@ -489,6 +497,19 @@ fn analysis_arrays(config: &Config, plan: Option<&AnalysisPlan>) -> Vec<Analysis
                 }),
             });
         }
+    }
+    if plan.attractor.is_some() {
+        use crate::analysis::observer::{BIFURCATION_NEURONS, BIFURCATION_STEPS};
+        out.push(AnalysisArray {
+            stem: "bifurcation",
+            shape: vec![r, e, BIFURCATION_STEPS, BIFURCATION_NEURONS],
+            pair: false,
+            values: Box::new(|a| {
+                a.bifurcation
+                    .clone()
+                    .unwrap_or_else(|| vec![f64::NAN; BIFURCATION_STEPS * BIFURCATION_NEURONS])
+            }),
+        });
     }
     if plan.eigenvalues_weights {
         out.push(AnalysisArray {
