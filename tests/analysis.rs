@@ -22,6 +22,7 @@ fn plan(k: usize, every: usize, transient: usize, precision: Precision) -> Analy
         eigenvalues_weights: true,
         eigenvalues_jacobian: true,
         attractor: Some(Default::default()),
+        sensitivity: None,
     }
 }
 
