@@ -24,7 +24,8 @@
 //! and a caller warns.
 
 use faer::linalg::matmul::matmul;
-use faer::{Accum, Mat, Par};
+use faer::reborrow::ReborrowMut;
+use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rand_distr::StandardNormal;
 
 use crate::model::{Form, Real};
@@ -46,10 +47,13 @@ pub struct TangentSpace<T: Real + faer::traits::RealField> {
     weights: Mat<T>,
     q: Mat<T>,
     scratch: Mat<T>,
-    /// `D(t)` in the tangent precision.
-    derivative: Vec<T>,
+    /// `D(t)` of the steps since the last QR, in the tangent precision, step-major.
+    pending: Vec<T>,
     /// `Q` in f64 for the QR.
     q64: Mat<f64>,
+    /// Threads one replica's propagation may use (more than 1 when replicas are fewer than
+    /// cores).
+    threads: usize,
 
     /// The configured (longest) interval `m`.
     max_every: usize,
@@ -85,8 +89,9 @@ impl<T: Real + faer::traits::RealField> TangentSpace<T> {
             weights: Mat::from_fn(n, n, |i, j| T::from_f64(weights[j * n + i])),
             q: Mat::from_fn(n, k, |i, j| T::from_f64(q0[(i, j)])),
             scratch: Mat::zeros(n, k),
-            derivative: vec![T::ZERO; n],
+            pending: Vec::with_capacity(n * every.max(1)),
             q64: Mat::zeros(n, k),
+            threads: 1,
             max_every: every.max(1),
             every: every.max(1),
             transient,
@@ -99,61 +104,43 @@ impl<T: Real + faer::traits::RealField> TangentSpace<T> {
         }
     }
 
+    /// Let the propagation split the columns of `Q` over `threads` rayon tasks.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+
     /// Apply `DF(t)` for one step, with `derivative = f'(u(t))` (rate) or `φ'(h(t))` (current).
     pub fn step(&mut self, derivative: &[f64]) {
-        let k = self.q.ncols();
-        let (a, b) = (self.leak, self.one_minus_leak);
-        for (d, &x) in self.derivative.iter_mut().zip(derivative) {
-            *d = T::from_f64(x);
-        }
-        let d = &self.derivative;
-        match self.form {
-            Form::Rate => {
-                // P = W Q;  Q = (1 − a) Q + a diag(D) P
-                matmul(
-                    &mut self.scratch,
-                    Accum::Replace,
-                    &self.weights,
-                    &self.q,
-                    T::ONE,
-                    Par::Seq,
-                );
-                for c in 0..k {
-                    let p = self.scratch.col_as_slice(c);
-                    let q = self.q.col_as_slice_mut(c);
-                    for ((q, &p), &d) in q.iter_mut().zip(p).zip(d) {
-                        *q = b * *q + a * d * p;
-                    }
-                }
-            }
-            Form::Current => {
-                // P = diag(D) Q;  Q = (1 − a) Q + a W P
-                for c in 0..k {
-                    let q = self.q.col_as_slice_mut(c);
-                    let p = self.scratch.col_as_slice_mut(c);
-                    for ((q, p), &d) in q.iter_mut().zip(p.iter_mut()).zip(d) {
-                        *p = d * *q;
-                        *q = b * *q;
-                    }
-                }
-                matmul(
-                    &mut self.q,
-                    Accum::Add,
-                    &self.weights,
-                    &self.scratch,
-                    a,
-                    Par::Seq,
-                );
-            }
-        }
+        // D(t) is buffered until the next QR: the interval's steps are then applied column block
+        // by column block, one parallel task per block (one fork per interval, not per step).
+        self.pending
+            .extend(derivative.iter().map(|&x| T::from_f64(x)));
         self.steps += 1;
         if self.steps - self.last_qr >= self.every {
             self.reorthonormalize();
         }
     }
 
+    /// Apply the buffered steps to `Q`.
+    fn propagate(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let op = Propagation {
+            form: self.form,
+            leak: self.leak,
+            one_minus_leak: self.one_minus_leak,
+            weights: self.weights.as_ref(),
+            derivatives: &self.pending,
+        };
+        op.apply(self.q.as_mut(), self.scratch.as_mut(), self.threads);
+        self.pending.clear();
+    }
+
     /// QR of `Q` in f64; accumulate the logs when the whole interval is past the transient.
     fn reorthonormalize(&mut self) {
+        self.propagate();
         let interval = self.steps - self.last_qr;
         if interval == 0 {
             return;
@@ -227,6 +214,84 @@ impl<T: Real + faer::traits::RealField> TangentSpace<T> {
             trace: std::mem::take(&mut self.trace),
         }
     }
+}
+
+/// Steps `Q ← DF(t) Q` on a block of columns (columns propagate independently), for the
+/// step-major derivatives `D(t₁) D(t₂) …` of an interval.
+struct Propagation<'a, T> {
+    form: Form,
+    leak: T,
+    one_minus_leak: T,
+    weights: MatRef<'a, T>,
+    derivatives: &'a [T],
+}
+
+impl<T: Real + faer::traits::RealField> Propagation<'_, T> {
+    /// Columns of at least this many per thread before splitting pays for the fork.
+    const MIN_COLUMNS: usize = 16;
+
+    /// Apply to `q`, splitting its columns over `threads` rayon tasks.
+    fn apply(&self, mut q: MatMut<'_, T>, mut scratch: MatMut<'_, T>, threads: usize) {
+        let k = q.ncols();
+        if threads > 1 && k >= 2 * Self::MIN_COLUMNS {
+            let mid = k / 2;
+            let (q0, q1) = q.split_at_col_mut(mid);
+            let (s0, s1) = scratch.split_at_col_mut(mid);
+            let (t0, t1) = (threads / 2, threads - threads / 2);
+            rayon::join(|| self.apply(q0, s0, t0), || self.apply(q1, s1, t1));
+            return;
+        }
+        let n = q.nrows();
+        for d in self.derivatives.chunks_exact(n) {
+            self.one_step(q.rb_mut(), scratch.rb_mut(), d);
+        }
+    }
+
+    fn one_step(&self, mut q: MatMut<'_, T>, mut scratch: MatMut<'_, T>, d: &[T]) {
+        let k = q.ncols();
+        let (a, b) = (self.leak, self.one_minus_leak);
+        match self.form {
+            Form::Rate => {
+                // P = W Q;  Q = (1 − a) Q + a diag(D) P
+                matmul(
+                    &mut scratch,
+                    Accum::Replace,
+                    self.weights,
+                    &q,
+                    T::ONE,
+                    Par::Seq,
+                );
+                for c in 0..k {
+                    let q = column(q.rb_mut(), c);
+                    let p = column(scratch.rb_mut(), c);
+                    for ((q, &p), &d) in q.iter_mut().zip(p.iter()).zip(d) {
+                        *q = b * *q + a * d * p;
+                    }
+                }
+            }
+            Form::Current => {
+                // P = diag(D) Q;  Q = (1 − a) Q + a W P
+                for c in 0..k {
+                    let q = column(q.rb_mut(), c);
+                    let p = column(scratch.rb_mut(), c);
+                    for ((q, p), &d) in q.iter_mut().zip(p.iter_mut()).zip(d) {
+                        *p = d * *q;
+                        *q = b * *q;
+                    }
+                }
+                matmul(&mut q, Accum::Add, self.weights, &scratch, a, Par::Seq);
+            }
+        }
+    }
+}
+
+/// Column `c` of a column-major block as a slice (the blocks here are views of owned,
+/// column-major matrices, so their columns are contiguous).
+fn column<T>(m: MatMut<'_, T>, c: usize) -> &mut [T] {
+    m.col_mut(c)
+        .try_as_col_major_mut()
+        .expect("columns of a column-major matrix are contiguous")
+        .as_slice_mut()
 }
 
 /// The exponents of one replica in one window.

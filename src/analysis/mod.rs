@@ -223,7 +223,7 @@ mod tests {
         assert!((r.weight_frobenius - 18f64.sqrt()).abs() < 1e-15);
         let line = r.csv_line();
         assert!(
-            line.starts_with("7,3,") && line.ends_with(",NaN,,0\n"),
+            line.starts_with("7,3,") && line.ends_with(",NaN,,0,NaN,NaN\n"),
             "{line}"
         );
         assert_eq!(line.split(',').count(), EPOCH_COLUMNS.len());

@@ -98,6 +98,8 @@ pub struct ReplicaAnalysis {
     last_state: Vec<f64>,
     /// ξ and a novel ξ', for the sensitivity analysis.
     patterns: Option<(Vec<f64>, Vec<f64>)>,
+    /// Threads the tangent propagation may use.
+    threads: usize,
     pub epochs: Vec<AnalysisEpoch>,
 }
 
@@ -119,8 +121,15 @@ impl ReplicaAnalysis {
             last_derivative: Vec::new(),
             last_state: Vec::new(),
             patterns: None,
+            threads: 1,
             epochs: Vec::new(),
         }
+    }
+
+    /// Let the tangent propagation use `threads` rayon tasks (when replicas are fewer than cores).
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
     }
 
     /// The input ξ and a novel pattern ξ' (needed when the plan measures sensitivity).
@@ -147,9 +156,14 @@ impl TraceObserver for ReplicaAnalysis {
                 self.plan.reorthonormalize_every,
                 self.plan.tangent_transient,
             );
+            let threads = self.threads;
             match self.plan.tangent_precision {
-                Precision::F32 => Tangent::F32(TangentSpace::new(form, leak, weights, &q0, m, t)),
-                Precision::F64 => Tangent::F64(TangentSpace::new(form, leak, weights, &q0, m, t)),
+                Precision::F32 => Tangent::F32(
+                    TangentSpace::new(form, leak, weights, &q0, m, t).with_threads(threads),
+                ),
+                Precision::F64 => Tangent::F64(
+                    TangentSpace::new(form, leak, weights, &q0, m, t).with_threads(threads),
+                ),
             }
         });
     }

@@ -293,11 +293,18 @@ pub fn run(
     for (k, &(a, b)) in todo.iter().enumerate() {
         let inits: Vec<ReplicaInit> = (a..b).into_par_iter().map(|r| spec.replica(r)).collect();
         let t = Instant::now();
+        // Cores left idle by a small batch go to each replica's tangent propagation.
+        let cores = match config.backend.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            t => t,
+        };
+        let tangent_threads = (cores / inits.len().max(1)).max(1);
         let mut analyses: Vec<ReplicaAnalysis> = match &plan {
             Some(p) => inits
                 .iter()
                 .map(|i| {
-                    let a = ReplicaAnalysis::new(p, config.ensemble.seed, i.index, i.params.neuron);
+                    let a = ReplicaAnalysis::new(p, config.ensemble.seed, i.index, i.params.neuron)
+                        .with_threads(tangent_threads);
                     if p.sensitivity.is_some() {
                         a.with_patterns(i.input.clone(), spec.novel_input(i.index))
                     } else {
