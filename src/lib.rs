@@ -14,5 +14,6 @@ pub mod experiment;
 pub mod model;
 pub mod npy;
 pub mod output;
+pub mod plot;
 
 pub use error::{Error, Result};

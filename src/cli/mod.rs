@@ -29,6 +29,8 @@ pub enum Command {
     Devices,
     /// Print the resolved config (defaults filled in, overrides applied) as JSON.
     Config(ConfigArgs),
+    /// Draw the figures of a finished run (SVG and PNG, default into RUN_DIR/figures).
+    Plot(crate::plot::PlotArgs),
 }
 
 #[derive(Args, Debug)]
@@ -121,6 +123,11 @@ pub fn execute(cli: Cli) -> Result<()> {
         Command::Config(args) => {
             let config = args.source.load(Vec::new())?;
             println!("{}", serde_json::to_string_pretty(&config)?);
+            Ok(())
+        }
+        Command::Plot(args) => {
+            let (dir, options) = args.into_parts();
+            print!("{}", crate::plot::plot_run(&dir, &options)?);
             Ok(())
         }
     }

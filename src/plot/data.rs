@@ -1,0 +1,321 @@
+//! Reading a finished run directory for the figures: the manifest, `epochs.csv` and
+//! `summary.csv` by column name, and the `.npy` arrays (float64 and complex128).
+//!
+//! A missing optional input is `None` (the figure is skipped with a note); a file that is
+//! present but malformed is an [`Error::Input`] naming the file and the problem.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use npyz::{DType, NpyFile, Order};
+use num_complex::Complex;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// Per replica, `(epoch, value)` points sorted by epoch.
+pub type PerReplica = BTreeMap<usize, Vec<(f64, f64)>>;
+
+/// A finished run: its manifest and the two CSV tables.
+pub struct Run {
+    pub dir: PathBuf,
+    pub manifest: Value,
+    pub epochs: Table,
+    pub summary: Table,
+}
+
+impl Run {
+    /// Open `dir`, refusing anything that is not a finished `hebbnet run`.
+    pub fn open(dir: &Path) -> Result<Run> {
+        if !dir.is_dir() {
+            return Err(Error::input(
+                dir,
+                "no such directory: give the --out directory of a finished `hebbnet run`",
+            ));
+        }
+        let manifest_path = dir.join("manifest.json");
+        if !manifest_path.is_file() {
+            return Err(Error::input(
+                dir,
+                "not a hebbnet run directory (no manifest.json); make one with \
+                 `hebbnet run --out DIR`",
+            ));
+        }
+        let text = std::fs::read_to_string(&manifest_path)
+            .map_err(|e| Error::input(&manifest_path, format!("cannot read: {e}")))?;
+        let manifest: Value = serde_json::from_str(&text)
+            .map_err(|e| Error::input(&manifest_path, format!("not valid JSON: {e}")))?;
+        match manifest.get("status").and_then(Value::as_str) {
+            Some("complete") => {}
+            status => {
+                let status = status.unwrap_or("missing");
+                return Err(Error::input(
+                    dir,
+                    format!(
+                        "the run is not finished (manifest status: {status}); rerun the same \
+                         `hebbnet run` command to resume and complete it, then plot"
+                    ),
+                ));
+            }
+        }
+        let epochs = Table::read(&dir.join("epochs.csv"))?;
+        let summary = Table::read(&dir.join("summary.csv"))?;
+        epochs.require(&["replica", "epoch"])?;
+        summary.require(&["epoch"])?;
+        Ok(Run {
+            dir: dir.to_path_buf(),
+            manifest,
+            epochs,
+            summary,
+        })
+    }
+
+    /// A value of the resolved config, e.g. `config_str(&["network", "form"])`.
+    pub fn config_value(&self, path: &[&str]) -> Option<&Value> {
+        path.iter()
+            .try_fold(self.manifest.get("config")?, |v, key| v.get(key))
+    }
+
+    /// Number of replicas R (from `epochs.csv`).
+    pub fn replicas(&self) -> Result<usize> {
+        Ok(self
+            .epochs
+            .usize_column("replica")?
+            .iter()
+            .max()
+            .map_or(0, |&r| r + 1))
+    }
+
+    /// `(epoch, value)` per replica, sorted by epoch, for a column of `epochs.csv`; `None`
+    /// when the column is absent.
+    pub fn per_replica(&self, column: &str) -> Result<Option<PerReplica>> {
+        let Some(values) = self.epochs.f64_column(column)? else {
+            return Ok(None);
+        };
+        let replica = self.epochs.usize_column("replica")?;
+        let epoch = self.epochs.usize_column("epoch")?;
+        let mut out = PerReplica::new();
+        for ((r, e), v) in replica.iter().zip(&epoch).zip(&values) {
+            out.entry(*r).or_default().push((*e as f64, *v));
+        }
+        for line in out.values_mut() {
+            line.sort_by(|a, b| a.0.total_cmp(&b.0));
+        }
+        Ok(Some(out))
+    }
+
+    /// The path of an array of the run, if the file exists.
+    pub fn array_path(&self, name: &str) -> Option<PathBuf> {
+        let path = self.dir.join(name);
+        path.is_file().then_some(path)
+    }
+}
+
+/// A CSV file with a header line, parsed by column name. Values are kept as text and parsed on
+/// request, so a string column (`attractor`) costs nothing.
+pub struct Table {
+    pub path: PathBuf,
+    columns: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn read(path: &Path) -> Result<Table> {
+        if !path.is_file() {
+            return Err(Error::input(
+                path,
+                "missing: the directory is not a complete hebbnet run",
+            ));
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::input(path, format!("cannot read: {e}")))?;
+        Self::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Table> {
+        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+        let header = lines
+            .next()
+            .ok_or_else(|| Error::input(path, "empty file (no header line)"))?;
+        let columns: Vec<String> = header.split(',').map(|s| s.trim().to_string()).collect();
+        let mut rows = Vec::new();
+        for (k, line) in lines.enumerate() {
+            let row: Vec<String> = line.split(',').map(|s| s.trim().to_string()).collect();
+            if row.len() != columns.len() {
+                return Err(Error::input(
+                    path,
+                    format!(
+                        "line {}: {} fields, but the header has {} columns",
+                        k + 2,
+                        row.len(),
+                        columns.len()
+                    ),
+                ));
+            }
+            rows.push(row);
+        }
+        Ok(Table {
+            path: path.to_path_buf(),
+            columns,
+            rows,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.columns.iter().any(|c| c == name)
+    }
+
+    fn require(&self, names: &[&str]) -> Result<()> {
+        for name in names {
+            if !self.has(name) {
+                return Err(Error::input(&self.path, format!("no `{name}` column")));
+            }
+        }
+        if self.is_empty() {
+            return Err(Error::input(&self.path, "no data rows"));
+        }
+        Ok(())
+    }
+
+    fn column<T>(
+        &self,
+        name: &str,
+        what: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Result<Option<Vec<T>>> {
+        let Some(j) = self.columns.iter().position(|c| c == name) else {
+            return Ok(None);
+        };
+        self.rows
+            .iter()
+            .enumerate()
+            .map(|(k, row)| {
+                parse(&row[j]).ok_or_else(|| {
+                    Error::input(
+                        &self.path,
+                        format!(
+                            "line {}, column `{name}`: `{}` is not {what}",
+                            k + 2,
+                            row[j]
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<Vec<T>>>()
+            .map(Some)
+    }
+
+    /// A numeric column (`NaN`, `inf` and exponents accepted); `None` when absent.
+    pub fn f64_column(&self, name: &str) -> Result<Option<Vec<f64>>> {
+        self.column(name, "a number", |s| s.parse::<f64>().ok())
+    }
+
+    /// A numeric column that must be present (it was checked when the table was opened).
+    pub fn usize_column(&self, name: &str) -> Result<Vec<usize>> {
+        self.column(name, "a non-negative integer", |s| s.parse::<usize>().ok())?
+            .ok_or_else(|| Error::input(&self.path, format!("no `{name}` column")))
+    }
+}
+
+/// A float64 (or float32) array in C order, as `f64`.
+pub use crate::npy::Array;
+
+/// Read a real `.npy` array and check its number of dimensions.
+pub fn read_real(path: &Path, ndim: usize, layout: &str) -> Result<Array> {
+    let a = crate::npy::read(path)?;
+    if a.shape.len() != ndim {
+        return Err(Error::input(
+            path,
+            format!("shape {:?}: expected {ndim} dimensions {layout}", a.shape),
+        ));
+    }
+    Ok(a)
+}
+
+/// A complex array in C order.
+pub struct ComplexArray {
+    pub shape: Vec<usize>,
+    pub data: Vec<Complex<f64>>,
+}
+
+/// Read a complex128 (or complex64) `.npy` array in C order and check its number of dimensions.
+pub fn read_complex(path: &Path, ndim: usize, layout: &str) -> Result<ComplexArray> {
+    let file = File::open(path).map_err(|e| Error::input(path, format!("cannot open: {e}")))?;
+    let npy = NpyFile::new(BufReader::new(file))
+        .map_err(|e| Error::input(path, format!("not a readable .npy file ({e})")))?;
+    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+    if npy.order() != Order::C {
+        return Err(Error::input(
+            path,
+            "Fortran-ordered array: expected C order",
+        ));
+    }
+    if shape.len() != ndim {
+        return Err(Error::input(
+            path,
+            format!("shape {shape:?}: expected {ndim} dimensions {layout}"),
+        ));
+    }
+    let descr = match npy.dtype() {
+        DType::Plain(ts) => ts.to_string(),
+        other => other.descr(),
+    };
+    let read_err =
+        |e: std::io::Error| Error::input(path, format!("truncated or corrupt data: {e}"));
+    let data = match descr.as_str() {
+        "<c16" | ">c16" => npy.into_vec::<Complex<f64>>().map_err(read_err)?,
+        "<c8" | ">c8" => npy
+            .into_vec::<Complex<f32>>()
+            .map_err(read_err)?
+            .into_iter()
+            .map(|z| Complex::new(f64::from(z.re), f64::from(z.im)))
+            .collect(),
+        _ => {
+            return Err(Error::input(
+                path,
+                format!("dtype {descr}: expected complex128 ('<c16')"),
+            ))
+        }
+    };
+    Ok(ComplexArray { shape, data })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_by_header_name() {
+        let t = Table::parse(
+            Path::new("x.csv"),
+            "replica,epoch,attractor,lyapunov_max\n0,0,chaotic,0.25\n0,1,fixed_point,NaN\n1,0,periodic,-1e-7\n",
+        )
+        .unwrap();
+        assert_eq!(t.len(), 3);
+        let l = t.f64_column("lyapunov_max").unwrap().unwrap();
+        assert_eq!(l[0], 0.25);
+        assert!(l[1].is_nan());
+        assert_eq!(l[2], -1e-7);
+        assert!(t.f64_column("susceptibility").unwrap().is_none());
+        assert!(t.f64_column("attractor").is_err());
+        assert_eq!(t.usize_column("replica").unwrap(), vec![0, 0, 1]);
+    }
+
+    #[test]
+    fn ragged_rows_are_refused() {
+        let err = Table::parse(Path::new("x.csv"), "a,b\n1,2\n3\n")
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("line 3"), "{err}");
+    }
+}
