@@ -3,42 +3,12 @@
 
 use std::path::Path;
 
+mod common;
+
+use common::Flaky;
 use hebbnet::backend::cpu::CpuBackend;
-use hebbnet::backend::{Backend, BackendInfo, BatchOutput, Schedule, TraceObserver};
-use hebbnet::config::{Config, Precision, SavedArray};
-use hebbnet::ensemble::ReplicaInit;
+use hebbnet::config::{Config, SavedArray};
 use hebbnet::experiment::{run, RunOptions};
-use hebbnet::{Error, Result};
-
-/// The CPU backend, failing on the batch after `fail_after` batches (a crash mid-run).
-struct Flaky {
-    inner: CpuBackend,
-    fail_after: usize,
-    batches: usize,
-}
-
-impl Backend for Flaky {
-    fn info(&self) -> &BackendInfo {
-        self.inner.info()
-    }
-    fn batch_capacity(&self, n: usize, p: Precision) -> Result<usize> {
-        self.inner.batch_capacity(n, p)
-    }
-    fn run_batch(
-        &mut self,
-        s: &Schedule,
-        p: Precision,
-        r: &[ReplicaInit],
-        keep: bool,
-        observers: &mut [&mut dyn TraceObserver],
-    ) -> Result<BatchOutput> {
-        if self.batches == self.fail_after {
-            return Err(Error::Gpu("simulated crash".into()));
-        }
-        self.batches += 1;
-        self.inner.run_batch(s, p, r, keep, observers)
-    }
-}
 
 fn options(out: &Path) -> RunOptions {
     RunOptions {

@@ -69,19 +69,33 @@ pub fn mean_ci(values: &[f64]) -> (f64, f64, f64, usize) {
 
 /// `summary.csv` from the text of `epochs.csv`: one row per epoch.
 pub fn summarize(epochs_csv: &str) -> String {
-    let mut lines = epochs_csv.lines();
+    summarize_by(epochs_csv, "epoch", &[])
+}
+
+/// Replica statistics of the rows of `csv`, one output row per value of the integer column
+/// `group` (ascending): `group,<carry…>,replicas`, then `<obs>_mean,<obs>_ci95_low,
+/// <obs>_ci95_high` for every [`SUMMARISED`] observable and `fraction_<class>` for every
+/// attractor class. `carry` columns are copied from the group's first row (e.g. the swept
+/// values of a sweep point).
+pub fn summarize_by(csv: &str, group: &str, carry: &[&str]) -> String {
+    let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
     let col = |name: &str| header.iter().position(|h| *h == name);
-    let epoch_col = col("epoch").unwrap_or(1);
+    let group_col = col(group).unwrap_or(1);
     let attractor_col = col("attractor");
-    let mut by_epoch: BTreeMap<usize, Vec<Vec<&str>>> = BTreeMap::new();
+    let mut groups: BTreeMap<usize, Vec<Vec<&str>>> = BTreeMap::new();
     for line in lines {
         let fields: Vec<&str> = line.split(',').collect();
-        if let Some(e) = fields.get(epoch_col).and_then(|e| e.parse().ok()) {
-            by_epoch.entry(e).or_default().push(fields);
+        if let Some(e) = fields.get(group_col).and_then(|e| e.parse().ok()) {
+            groups.entry(e).or_default().push(fields);
         }
     }
-    let mut out = String::from("epoch,replicas");
+    let mut out = String::from(group);
+    for c in carry {
+        out.push(',');
+        out.push_str(c);
+    }
+    out.push_str(",replicas");
     for name in SUMMARISED {
         out.push_str(&format!(",{name}_mean,{name}_ci95_low,{name}_ci95_high"));
     }
@@ -89,8 +103,17 @@ pub fn summarize(epochs_csv: &str) -> String {
         out.push_str(&format!(",fraction_{}", class.name()));
     }
     out.push('\n');
-    for (epoch, rows) in by_epoch {
-        out.push_str(&format!("{epoch},{}", rows.len()));
+    for (key, rows) in groups {
+        out.push_str(&key.to_string());
+        for c in carry {
+            let v = col(c)
+                .and_then(|i| rows[0].get(i))
+                .copied()
+                .unwrap_or("NaN");
+            out.push(',');
+            out.push_str(v);
+        }
+        out.push_str(&format!(",{}", rows.len()));
         for name in SUMMARISED {
             let values: Vec<f64> = match col(name) {
                 Some(c) => rows

@@ -29,8 +29,52 @@ pub enum Command {
     Devices,
     /// Print the resolved config (defaults filled in, overrides applied) as JSON.
     Config(ConfigArgs),
-    /// Draw the figures of a finished run (SVG and PNG, default into RUN_DIR/figures).
+    /// Run a parameter sweep: a grid of config values × replicas (docs/sweeps.md).
+    Sweep(SweepArgs),
+    /// Merge the finished shards of a sweep into its summary files.
+    Merge(MergeArgs),
+    /// Draw the figures of a finished run or sweep (SVG and PNG, default into DIR/figures).
     Plot(crate::plot::PlotArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// Sweep spec (JSON: base config, axes, replicas; see docs/sweeps.md).
+    pub spec: PathBuf,
+    /// Override a value of the base config, e.g. --set schedule.epochs=1 (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<String>,
+    /// Output directory (default: runs/<spec name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Run only shard K of COUNT (1-based), e.g. 3/16; default: from SLURM_ARRAY_TASK_ID and
+    /// SLURM_ARRAY_TASK_COUNT inside a Slurm job array, else the whole sweep.
+    #[arg(long, value_name = "K/COUNT")]
+    pub shard: Option<String>,
+    /// Continue a sweep that was interrupted (Ctrl-C, kill, a lost node).
+    #[arg(long)]
+    pub resume: bool,
+    /// Discard whatever --out holds and start over.
+    #[arg(long)]
+    pub force: bool,
+    /// auto: a hardware GPU if there is one, else the CPU.
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendArg>,
+    /// CPU threads (0: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Replicas per batch (0: derived from the device).
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Only errors on stderr (no progress bar or log lines).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// The --out directory of the sweep.
+    pub dir: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -125,6 +169,18 @@ pub fn execute(cli: Cli) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&config)?);
             Ok(())
         }
+        Command::Sweep(args) => sweep(args),
+        Command::Merge(args) => {
+            let report = experiment::sweep::merge(&args.dir)?;
+            if report.already_merged {
+                println!("{} is already merged", args.dir.display());
+            } else {
+                for f in &report.files {
+                    println!("wrote {}", args.dir.join(f).display());
+                }
+            }
+            Ok(())
+        }
         Command::Plot(args) => {
             let (dir, options) = args.into_parts();
             print!("{}", crate::plot::plot_run(&dir, &options)?);
@@ -202,6 +258,78 @@ fn run(args: RunArgs) -> Result<()> {
     };
     experiment::run(&config, backend.as_mut(), &note, &options)?;
     Ok(())
+}
+
+fn sweep(args: SweepArgs) -> Result<()> {
+    use experiment::progress::ProgressMode;
+    use experiment::sweep::{Shard, SweepOptions, SweepSpec};
+    let mut overrides = args.overrides.clone();
+    if let Some(b) = args.backend {
+        overrides.push(format!("backend.kind={}", format!("{b:?}").to_lowercase()));
+    }
+    if let Some(t) = args.threads {
+        overrides.push(format!("backend.threads={t}"));
+    }
+    if let Some(b) = args.batch {
+        overrides.push(format!("backend.batch_replicas={b}"));
+    }
+    let mut spec = SweepSpec::load(&args.spec, &overrides)?;
+    let shard = match &args.shard {
+        Some(s) => Some(Shard::parse(s)?),
+        None => {
+            let from_env = Shard::from_slurm(|k| std::env::var(k).ok())?;
+            if let (Some(s), false) = (from_env, args.quiet) {
+                eprintln!(
+                    "shard {}/{} (from SLURM_ARRAY_TASK_ID; --shard overrides it)",
+                    s.index, s.count
+                );
+            }
+            from_env
+        }
+    };
+    if spec.base.backend.kind != BackendKind::Cpu && spec.base.backend.precision == Precision::F64 {
+        spec.base.backend.kind = BackendKind::Cpu;
+    }
+    let out = args.out.clone().unwrap_or_else(|| {
+        let stem = args
+            .spec
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| "sweep".into());
+        PathBuf::from("runs").join(stem)
+    });
+    let (mut backend, note) =
+        experiment::open_backend(spec.base.backend.kind, spec.base.backend.threads)?;
+    let options = SweepOptions {
+        out: out.clone(),
+        spec_source: args.spec.display().to_string(),
+        command_line: std::env::args().collect(),
+        shard,
+        resume: args.resume,
+        force: args.force,
+        progress: ProgressMode::detect(args.quiet),
+    };
+    stop_cleanly_on_interrupt(&out);
+    experiment::sweep::run_sweep(&spec, backend.as_mut(), &note, &options)?;
+    Ok(())
+}
+
+/// Ctrl-C (SIGINT, and SIGTERM as Slurm sends at the time limit) ends the process at once:
+/// every finished batch is already on disk (written atomically as it completed), and the batch
+/// in flight leaves only `.tmp` files, which a rerun ignores.
+fn stop_cleanly_on_interrupt(out: &std::path::Path) {
+    let out = out.to_path_buf();
+    let installed = ctrlc::set_handler(move || {
+        eprintln!(
+            "\ninterrupted: finished work is saved in {}; the batch in flight is discarded. \
+             Continue with the same command and --resume.",
+            out.display()
+        );
+        std::process::exit(130);
+    });
+    if let Err(e) = installed {
+        eprintln!("note: cannot catch Ctrl-C ({e}); finished work is still saved as it completes");
+    }
 }
 
 fn devices() -> Result<()> {

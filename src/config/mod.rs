@@ -470,7 +470,7 @@ impl Config {
         })
     }
 
-    fn resolve_paths(&mut self, base: &Path) {
+    pub(crate) fn resolve_paths(&mut self, base: &Path) {
         for file in [
             &mut self.weights.file,
             &mut self.input.file,

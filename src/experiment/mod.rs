@@ -6,6 +6,8 @@
 //! the merged outputs are the same whatever the batching.
 
 pub mod memory;
+pub mod progress;
+pub mod sweep;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -92,7 +94,7 @@ pub struct RunSummary {
     pub already_complete: bool,
 }
 
-fn schedule_of(config: &Config) -> Schedule {
+pub(crate) fn schedule_of(config: &Config) -> Schedule {
     Schedule {
         epochs: config.schedule.epochs,
         transient_steps: config.schedule.transient_steps,
@@ -121,6 +123,11 @@ fn part_name(start: u64, end: u64) -> String {
 
 /// Finished parts: start → end (exclusive), from `parts/r*.csv`.
 fn finished_parts(parts: &Path) -> Result<BTreeMap<u64, u64>> {
+    finished_ranges(parts, 'r')
+}
+
+/// Finished parts `PREFIXstart-end.csv` in `parts`: start → end (exclusive).
+pub(crate) fn finished_ranges(parts: &Path, prefix: char) -> Result<BTreeMap<u64, u64>> {
     let mut done = BTreeMap::new();
     let entries = match std::fs::read_dir(parts) {
         Ok(e) => e,
@@ -131,7 +138,7 @@ fn finished_parts(parts: &Path) -> Result<BTreeMap<u64, u64>> {
         let Some(stem) = name.strip_suffix(".csv") else {
             continue;
         };
-        let Some((a, b)) = stem.strip_prefix('r').and_then(|s| s.split_once('-')) else {
+        let Some((a, b)) = stem.strip_prefix(prefix).and_then(|s| s.split_once('-')) else {
             continue;
         };
         if let (Ok(a), Ok(b)) = (a.parse::<u64>(), b.parse::<u64>()) {
@@ -293,24 +300,11 @@ pub fn run(
     for (k, &(a, b)) in todo.iter().enumerate() {
         let inits: Vec<ReplicaInit> = (a..b).into_par_iter().map(|r| spec.replica(r)).collect();
         let t = Instant::now();
-        // Cores left idle by a small batch go to each replica's tangent propagation.
-        let cores = match config.backend.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            t => t,
-        };
-        let tangent_threads = (cores / inits.len().max(1)).max(1);
+        let threads = tangent_threads(config, inits.len());
         let mut analyses: Vec<ReplicaAnalysis> = match &plan {
             Some(p) => inits
                 .iter()
-                .map(|i| {
-                    let a = ReplicaAnalysis::new(p, config.ensemble.seed, i.index, i.params.neuron)
-                        .with_threads(tangent_threads);
-                    if p.sensitivity.is_some() {
-                        a.with_patterns(i.input.clone(), spec.novel_input(i.index))
-                    } else {
-                        a
-                    }
-                })
+                .map(|i| replica_analysis(p, &spec, i, threads))
                 .collect(),
             None => Vec::new(),
         };
@@ -324,8 +318,8 @@ pub fn run(
         computed += b - a;
         write_part(
             &parts,
-            a,
-            b,
+            &part_name(a, b),
+            &|_| String::new(),
             &inits,
             &result,
             &analyses,
@@ -333,21 +327,7 @@ pub fn run(
             plan.as_ref(),
             &save,
         )?;
-        let ill = analyses
-            .iter()
-            .flat_map(|a| &a.epochs)
-            .filter_map(|e| e.lyapunov.as_ref())
-            .filter(|l| !l.well_conditioned)
-            .map(|l| l.max_condition)
-            .fold(0.0, f64::max);
-        if ill > 0.0 && !warned_condition {
-            warned_condition = true;
-            eprintln!(
-                "warning: the tangent basis reached condition number {ill:.1e} even with QR every \
-                 step: the exponents lose accuracy in this precision; set \
-                 analysis.lyapunov.precision = \"f64\" (see column tangent_condition)"
-            );
-        }
+        warn_ill_conditioned(&analyses, &mut warned_condition);
         print(format!(
             "batch {}/{}: replicas {a}..{b} done ({:.1} s)",
             k + 1,
@@ -396,11 +376,55 @@ pub fn run(
     Ok(summary)
 }
 
+/// Threads for one replica's tangent propagation: cores left idle by a small batch.
+pub(crate) fn tangent_threads(config: &Config, batch_len: usize) -> usize {
+    let cores = match config.backend.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        t => t,
+    };
+    (cores / batch_len.max(1)).max(1)
+}
+
+/// The analysis observer of one replica of the ensemble `spec`.
+pub(crate) fn replica_analysis(
+    plan: &AnalysisPlan,
+    spec: &EnsembleSpec,
+    init: &ReplicaInit,
+    threads: usize,
+) -> ReplicaAnalysis {
+    let a =
+        ReplicaAnalysis::new(plan, spec.seed, init.index, init.params.neuron).with_threads(threads);
+    if plan.sensitivity.is_some() {
+        a.with_patterns(init.input.clone(), spec.novel_input(init.index))
+    } else {
+        a
+    }
+}
+
+/// Warn once per run when a tangent basis stayed ill-conditioned even with QR every step.
+pub(crate) fn warn_ill_conditioned(analyses: &[ReplicaAnalysis], warned: &mut bool) {
+    let ill = analyses
+        .iter()
+        .flat_map(|a| &a.epochs)
+        .filter_map(|e| e.lyapunov.as_ref())
+        .filter(|l| !l.well_conditioned)
+        .map(|l| l.max_condition)
+        .fold(0.0, f64::max);
+    if ill > 0.0 && !*warned {
+        *warned = true;
+        eprintln!(
+            "warning: the tangent basis reached condition number {ill:.1e} even with QR every \
+             step: the exponents lose accuracy in this precision; set \
+             analysis.lyapunov.precision = \"f64\" (see column tangent_condition)"
+        );
+    }
+}
+
 fn steps_per_replica(s: &Schedule) -> u64 {
     (s.epochs * (s.transient_steps + s.recorded_steps)) as u64
 }
 
-fn unix_now() -> f64 {
+pub(crate) fn unix_now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
@@ -448,16 +472,16 @@ const OWNED: [&str; 11] = [
 
 /// An array of the analysis: its file stem, its full shape (R, E, …), and how one epoch of
 /// one replica is flattened (complex arrays as (re, im) pairs, `pair`).
-struct AnalysisArray {
-    stem: &'static str,
-    shape: Vec<usize>,
-    pair: bool,
+pub(crate) struct AnalysisArray {
+    pub stem: &'static str,
+    pub shape: Vec<usize>,
+    pub pair: bool,
     values: EpochValues,
 }
 
 type EpochValues = Box<dyn Fn(&crate::analysis::observer::AnalysisEpoch) -> Vec<f64>>;
 
-fn analysis_arrays(config: &Config, plan: Option<&AnalysisPlan>) -> Vec<AnalysisArray> {
+pub(crate) fn analysis_arrays(config: &Config, plan: Option<&AnalysisPlan>) -> Vec<AnalysisArray> {
     let Some(plan) = plan else {
         return Vec::new();
     };
@@ -598,7 +622,7 @@ fn is_complete(manifest_path: &Path, fp: &Value) -> bool {
         && manifest_path.with_file_name("epochs.csv").exists()
 }
 
-fn dtype(precision: Precision) -> npy::Dtype {
+pub(crate) fn dtype(precision: Precision) -> npy::Dtype {
     match precision {
         Precision::F32 => npy::Dtype::F32,
         Precision::F64 => npy::Dtype::F64,
@@ -616,12 +640,13 @@ fn row_major(n: usize, w: &[f64]) -> Vec<f64> {
     out
 }
 
-/// Write one finished batch: arrays first, the CSV (the completion marker) last.
+/// Write one finished batch as `parts/NAME.*`: arrays first, the CSV (the completion marker)
+/// last; each CSV row of batch member `k` starts with `row_prefix(k)`.
 #[allow(clippy::too_many_arguments)]
-fn write_part(
+pub(crate) fn write_part(
     parts: &Path,
-    a: u64,
-    b: u64,
+    name: &str,
+    row_prefix: &dyn Fn(usize) -> String,
     inits: &[ReplicaInit],
     result: &BatchOutput,
     analyses: &[ReplicaAnalysis],
@@ -630,8 +655,7 @@ fn write_part(
     save: &[SavedArray],
 ) -> Result<()> {
     let n = config.network.neurons;
-    let name = part_name(a, b);
-    let count = (b - a) as usize;
+    let count = inits.len();
     for &array in save {
         let path = parts.join(format!("{name}.{}.npy", array.file_stem()));
         let tmp = output::tmp_path(&path);
@@ -670,6 +694,7 @@ fn write_part(
     let mut csv = String::new();
     for (k, init) in inits.iter().enumerate() {
         for (epoch, out) in result.epochs.iter().enumerate() {
+            csv.push_str(&row_prefix(k));
             csv.push_str(
                 &EpochRecord::from_output(
                     out,

@@ -1,9 +1,13 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use hebbnet::backend::cpu::CpuBackend;
 use hebbnet::backend::gpu::GpuBackend;
+use hebbnet::backend::{Backend, BackendInfo, BatchOutput, Schedule, TraceObserver};
+use hebbnet::config::Precision;
 use hebbnet::ensemble::ReplicaInit;
 use hebbnet::model::{Activation, Form, HebbianRule, NeuronParams, PresynapticGate, ReplicaParams};
+use hebbnet::{Error, Result};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -85,4 +89,34 @@ pub fn max_diff(a: &[f64], b: &[f64]) -> f64 {
         .zip(b)
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f64::max)
+}
+
+/// The CPU backend, failing on the batch after `fail_after` batches (a crash mid-run).
+pub struct Flaky {
+    pub inner: CpuBackend,
+    pub fail_after: usize,
+    pub batches: usize,
+}
+
+impl Backend for Flaky {
+    fn info(&self) -> &BackendInfo {
+        self.inner.info()
+    }
+    fn batch_capacity(&self, n: usize, p: Precision) -> Result<usize> {
+        self.inner.batch_capacity(n, p)
+    }
+    fn run_batch(
+        &mut self,
+        s: &Schedule,
+        p: Precision,
+        r: &[ReplicaInit],
+        keep: bool,
+        observers: &mut [&mut dyn TraceObserver],
+    ) -> Result<BatchOutput> {
+        if self.batches == self.fail_after {
+            return Err(Error::Gpu("simulated crash".into()));
+        }
+        self.batches += 1;
+        self.inner.run_batch(s, p, r, keep, observers)
+    }
 }
