@@ -393,3 +393,47 @@ fn ctrl_c_stops_cleanly_and_resume_completes() {
     assert!(fresh.status.success());
     assert_eq!(results(&out), results(&whole));
 }
+
+/// Replicas of different points share GPU batches (per-replica parameters): the GPU sweep gives
+/// the CPU sweep's numbers (documented tolerance 1e-6, as tests/backends.rs; bitwise on lavapipe).
+#[test]
+fn gpu_packed_batches_match_the_cpu() {
+    let Some(mut gpu) = common::gpu() else {
+        return;
+    };
+    let mut tree = spec_tree();
+    // Contracting networks: rounding differences of a hardware GPU stay at rounding level.
+    tree["axes"] = json!([
+        {"key": "network.gain", "values": [1.0, 2.0]},
+        {"key": "weights.std", "values": [0.3, 0.6]}
+    ]);
+    let s = spec(tree, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("cpu"), dir.path().join("gpu"));
+    let mut cpu = CpuBackend::new(2).unwrap();
+    run_sweep(&s, &mut cpu, "", &options(&a, None, false)).unwrap();
+    let report = run_sweep(&s, &mut gpu, "", &options(&b, None, false)).unwrap();
+    assert_eq!(report.batches, 1, "all 12 replicas of 4 points in one GPU batch");
+    let table = |d: &Path| -> Vec<Vec<String>> {
+        std::fs::read_to_string(d.join("epochs.csv"))
+            .unwrap()
+            .lines()
+            .map(|l| l.split(',').map(str::to_string).collect())
+            .collect()
+    };
+    let (ta, tb) = (table(&a), table(&b));
+    assert_eq!(ta.len(), tb.len());
+    let mut worst = 0.0f64;
+    for (ra, rb) in ta.iter().zip(&tb) {
+        for (x, y) in ra.iter().zip(rb) {
+            match (x.parse::<f64>(), y.parse::<f64>()) {
+                (Ok(x), Ok(y)) if x.is_finite() && y.is_finite() => {
+                    worst = worst.max((x - y).abs() / x.abs().max(1.0));
+                }
+                _ => assert_eq!(x, y),
+            }
+        }
+    }
+    eprintln!("sweep CPU vs GPU: max relative difference {worst:e}");
+    assert!(worst <= 1e-6, "{worst}");
+}
