@@ -256,6 +256,7 @@ fn run(args: RunArgs) -> Result<()> {
         quiet: args.quiet,
         force: args.force,
     };
+    stop_cleanly_on_interrupt(&options.out, "the same command (it resumes)");
     experiment::run(&config, backend.as_mut(), &note, &options)?;
     Ok(())
 }
@@ -309,7 +310,7 @@ fn sweep(args: SweepArgs) -> Result<()> {
         force: args.force,
         progress: ProgressMode::detect(args.quiet),
     };
-    stop_cleanly_on_interrupt(&out);
+    stop_cleanly_on_interrupt(&out, "the same command and --resume");
     experiment::sweep::run_sweep(&spec, backend.as_mut(), &note, &options)?;
     Ok(())
 }
@@ -317,12 +318,12 @@ fn sweep(args: SweepArgs) -> Result<()> {
 /// Ctrl-C (SIGINT, and SIGTERM as Slurm sends at the time limit) ends the process at once:
 /// every finished batch is already on disk (written atomically as it completed), and the batch
 /// in flight leaves only `.tmp` files, which a rerun ignores.
-fn stop_cleanly_on_interrupt(out: &std::path::Path) {
+fn stop_cleanly_on_interrupt(out: &std::path::Path, how: &'static str) {
     let out = out.to_path_buf();
     let installed = ctrlc::set_handler(move || {
         eprintln!(
             "\ninterrupted: finished work is saved in {}; the batch in flight is discarded. \
-             Continue with the same command and --resume.",
+             Continue with {how}.",
             out.display()
         );
         std::process::exit(130);
