@@ -150,27 +150,7 @@ pub(crate) fn finished_ranges(parts: &Path, prefix: char) -> Result<BTreeMap<u64
 
 /// Replica ranges still to compute, each at most `batch` long.
 fn pending_batches(replicas: u64, done: &BTreeMap<u64, u64>, batch: u64) -> Vec<(u64, u64)> {
-    let mut out = Vec::new();
-    let mut next = 0;
-    let mut gaps = Vec::new();
-    for (&a, &b) in done {
-        if a > next {
-            gaps.push((next, a.min(replicas)));
-        }
-        next = next.max(b);
-    }
-    if next < replicas {
-        gaps.push((next, replicas));
-    }
-    for (a, b) in gaps {
-        let mut s = a;
-        while s < b {
-            let e = (s + batch).min(b);
-            out.push((s, e));
-            s = e;
-        }
-    }
-    out
+    sweep::pending(0, replicas, done, &[], |_| batch)
 }
 
 /// Run a config on a backend, writing into `options.out`.

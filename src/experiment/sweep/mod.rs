@@ -218,7 +218,7 @@ fn part_name(a: u64, b: u64) -> String {
 
 /// Unit ranges still to do in `[lo, hi)`: the gaps between finished parts, cut where the batch
 /// key changes (`breaks`, ascending unit indices) and into pieces of at most `batch(unit)`.
-fn pending(
+pub(crate) fn pending(
     lo: u64,
     hi: u64,
     done: &BTreeMap<u64, u64>,
@@ -251,7 +251,7 @@ fn pending(
                 .copied()
                 .find(|&k| k > s)
                 .map_or(b, |k| k.min(b));
-            let e = (s + batch(s).max(1)).min(limit);
+            let e = s.saturating_add(batch(s).max(1)).min(limit);
             out.push((s, e));
             s = e;
         }
@@ -632,18 +632,7 @@ fn discard(out: &Path) -> Result<()> {
 
 /// Unit ranges of `[0, units)` that no finished part covers.
 fn missing(done: &BTreeMap<u64, u64>, units: u64) -> Vec<(u64, u64)> {
-    let mut gaps = Vec::new();
-    let mut next = 0;
-    for (&a, &b) in done {
-        if a > next {
-            gaps.push((next, a.min(units)));
-        }
-        next = next.max(b);
-    }
-    if next < units {
-        gaps.push((next, units));
-    }
-    gaps
+    pending(0, units, done, &[], |_| u64::MAX)
 }
 
 /// Merge the finished parts of the sweep in `dir` into its summary files (see the module doc).
