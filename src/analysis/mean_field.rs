@@ -38,6 +38,8 @@ use std::f64::consts::PI;
 use std::fmt;
 use std::sync::OnceLock;
 
+use rayon::prelude::*;
+
 use crate::config::{Config, VectorSource};
 use crate::model::{Activation, Form};
 
@@ -612,25 +614,36 @@ const CURVE_MAX_BISECTIONS: usize = 200;
 /// (top), the others joined in order; two more or fewer with both end signs equal — a fold of
 /// the curve between the columns: the adjacent pair whose removal leaves the closest
 /// order-matching is the fold's, and its two crossings are joined to each other (so a closed
-/// curve comes back closed). Anything else starts new curves. NaN (a failed solve) anywhere in
-/// a column's scan, or in a bisection, breaks every curve at that column: its crossings found
-/// between finite values are kept, never joined to a neighbour. A non-finite `x` breaks the
-/// curves too; a `y` range that is empty or not finite gives no points.
+/// curve comes back closed). Anything else starts new curves.
+///
+/// NaN (a failed solve) breaks the curves: where either of two neighbouring columns has a NaN
+/// in its scan, or met one while bisecting, only the crossings below the lowest and above the
+/// highest such `y` are joined (by the same rules, the window's end points standing in for
+/// `y_lo` and `y_hi`); those in between are kept, unjoined. A sign change where `F` jumps by
+/// more than 1e-3 across the final bracket is a discontinuity (for the mean field: the solver
+/// passing from one coexisting solution of the equations to another), not a crossing, and
+/// breaks the curves like a NaN. A non-finite `x` breaks every curve; a `y` range that is
+/// empty or not finite gives no points.
 ///
 /// Each returned curve is a polyline of at least one point; a closed curve repeats its first
 /// point at the end. To trace a curve on a log axis, pass `log10` coordinates and an indicator
 /// that undoes them. Cost: `CURVE_SCAN_INTERVALS + 1` evaluations per `x` and about 20 per
-/// crossing.
+/// crossing; the columns are computed in parallel (rayon), so `indicator` must be `Sync`.
 pub fn critical_curve(
     xs: &[f64],
     y_lo: f64,
     y_hi: f64,
-    indicator: impl Fn(f64, f64) -> f64,
+    indicator: impl Fn(f64, f64) -> f64 + Sync,
 ) -> Vec<Vec<(f64, f64)>> {
     if !(y_lo.is_finite() && y_hi.is_finite() && y_lo < y_hi) {
         return Vec::new();
     }
     let excess = |x: f64, y: f64| indicator(x, y) - 1.0;
+    // The columns are independent: scanned in parallel, joined in order.
+    let columns: Vec<Option<Column>> = xs
+        .par_iter()
+        .map(|&x| x.is_finite().then(|| Column::scan(x, y_lo, y_hi, &excess)))
+        .collect();
     // Pieces joined column to column, in the order of `xs`, and the folds joining their ends:
     // `ends[piece][0]` joins the start, `ends[piece][1]` the end, to `(piece, end)`.
     let mut pieces: Vec<Vec<(f64, f64)>> = Vec::new();
@@ -638,24 +651,25 @@ pub fn critical_curve(
     // The piece of each crossing of the previous column.
     let mut open: Vec<usize> = Vec::new();
     let mut previous: Option<Column> = None;
-    for &x in xs {
-        if !x.is_finite() {
+    for (&x, column) in xs.iter().zip(columns) {
+        let Some(column) = column else {
             previous = None;
             open.clear();
             continue;
-        }
-        let column = Column::scan(x, y_lo, y_hi, &excess);
+        };
         let links = match &previous {
             Some(p) => p.links(&column),
             None => Links {
                 to_previous: vec![None; column.roots.len()],
-                fold: None,
+                folds: Vec::new(),
             },
         };
-        if let Some(Fold::Closes(p)) = links.fold {
-            let (a, b) = (open[p], open[p + 1]);
-            ends[a][1] = Some((b, 1));
-            ends[b][1] = Some((a, 1));
+        for fold in &links.folds {
+            if let Fold::Closes(p, q) = *fold {
+                let (a, b) = (open[p], open[q]);
+                ends[a][1] = Some((b, 1));
+                ends[b][1] = Some((a, 1));
+            }
         }
         let mut next_open = Vec::with_capacity(column.roots.len());
         for (&y, link) in column.roots.iter().zip(&links.to_previous) {
@@ -670,10 +684,12 @@ pub fn critical_curve(
             pieces[id].push((x, y));
             next_open.push(id);
         }
-        if let Some(Fold::Opens(p)) = links.fold {
-            let (a, b) = (next_open[p], next_open[p + 1]);
-            ends[a][0] = Some((b, 0));
-            ends[b][0] = Some((a, 0));
+        for fold in &links.folds {
+            if let Fold::Opens(p, q) = *fold {
+                let (a, b) = (next_open[p], next_open[q]);
+                ends[a][0] = Some((b, 0));
+                ends[b][0] = Some((a, 0));
+            }
         }
         open = next_open;
         previous = Some(column);
@@ -735,25 +751,33 @@ fn assemble(
 struct Links {
     /// For each crossing of the new column, the crossing of the previous one it continues.
     to_previous: Vec<Option<usize>>,
-    fold: Option<Fold>,
+    folds: Vec<Fold>,
 }
 
-/// A fold between two columns.
+/// A fold between two columns: two neighbouring crossings (indices) that meet there.
 enum Fold {
-    /// Crossings `p` and `p + 1` of the previous column meet between the columns.
-    Closes(usize),
-    /// Crossings `p` and `p + 1` of the new column start together between the columns.
-    Opens(usize),
+    /// Crossings of the previous column that end together between the columns.
+    Closes(usize, usize),
+    /// Crossings of the new column that start together between the columns.
+    Opens(usize, usize),
 }
+
+/// Largest jump of `F` across a bisected bracket that still counts as a crossing: `F` is
+/// continuous there, so across a bracket of relative width 1e-7 it changes by far less. A
+/// larger jump is a discontinuity of the indicator (the solver going from one coexisting
+/// solution of the equations to another), not a point where it equals 1.
+const CURVE_MAX_JUMP: f64 = 1e-3;
 
 /// The crossings of `F(y) = indicator(x, y) − 1` at one `x` of [`critical_curve`].
 struct Column {
+    /// `F` at the scan points `y_lo + (y_hi − y_lo) k / CURVE_SCAN_INTERVALS`.
+    values: Vec<f64>,
+    /// Scan points whose sign can be trusted for joining: `F` finite, and neither end of an
+    /// interval where the bisection met NaN or a discontinuity.
+    good: Vec<bool>,
+    /// The crossings, increasing in `y`, and the scan interval of each.
     roots: Vec<f64>,
-    /// `F(y_lo) > 0` and `F(y_hi) > 0`; meaningful when `clean`.
-    bottom: bool,
-    top: bool,
-    /// No NaN in the scan or in a bisection.
-    clean: bool,
+    intervals: Vec<usize>,
 }
 
 impl Column {
@@ -767,8 +791,8 @@ impl Column {
             }
         };
         let values: Vec<f64> = (0..=n).map(|k| excess(x, y_at(k))).collect();
-        let mut clean = values.iter().all(|v| v.is_finite());
-        let mut roots = Vec::new();
+        let mut good: Vec<bool> = values.iter().map(|v| v.is_finite()).collect();
+        let (mut roots, mut intervals) = (Vec::new(), Vec::new());
         let floor = 1e-5 * (y_hi - y_lo);
         for k in 0..n {
             let (f0, f1) = (values[k], values[k + 1]);
@@ -776,7 +800,7 @@ impl Column {
                 continue;
             }
             let (mut lo, mut hi) = (y_at(k), y_at(k + 1));
-            let lo_positive = f0 > 0.0;
+            let (mut f_lo, mut f_hi) = (f0, f1);
             let mut found = true;
             for _ in 0..CURVE_MAX_BISECTIONS {
                 let scale = lo.abs().max(hi.abs()).max(floor);
@@ -789,56 +813,87 @@ impl Column {
                     found = false;
                     break;
                 }
-                if (f > 0.0) == lo_positive {
-                    lo = mid;
+                if (f > 0.0) == (f_lo > 0.0) {
+                    (lo, f_lo) = (mid, f);
                 } else {
-                    hi = mid;
+                    (hi, f_hi) = (mid, f);
                 }
             }
-            if found {
+            if found && (f_hi - f_lo).abs() <= CURVE_MAX_JUMP {
                 roots.push(0.5 * (lo + hi));
+                intervals.push(k);
             } else {
-                clean = false;
+                good[k] = false;
+                good[k + 1] = false;
             }
         }
         Column {
+            values,
+            good,
             roots,
-            bottom: values[0] > 0.0,
-            top: values[n] > 0.0,
-            clean,
+            intervals,
         }
     }
 
     /// How the crossings of `next` continue those of `self` (see [`critical_curve`]).
+    ///
+    /// Where either column has an untrusted scan point, only the windows of `y` below the first
+    /// and above the last such point are joined, each by the rules of a whole column with the
+    /// window's end points as its ends.
     fn links(&self, next: &Column) -> Links {
-        let (na, nb) = (self.roots.len(), next.roots.len());
         let mut links = Links {
-            to_previous: vec![None; nb],
-            fold: None,
+            to_previous: vec![None; next.roots.len()],
+            folds: Vec::new(),
         };
-        if !(self.clean && next.clean) {
-            return links;
+        let n = self.values.len() - 1;
+        let bad = |i: usize| !(self.good[i] && next.good[i]);
+        match ((0..=n).find(|&i| bad(i)), (0..=n).rev().find(|&i| bad(i))) {
+            (Some(first), Some(last)) => {
+                if first >= 1 {
+                    self.link_window(next, 0, first - 1, &mut links);
+                }
+                if last < n {
+                    self.link_window(next, last + 1, n, &mut links);
+                }
+            }
+            _ => self.link_window(next, 0, n, &mut links),
         }
-        let same_bottom = self.bottom == next.bottom;
-        let same_top = self.top == next.top;
-        // `to_previous[k + b_skip] = Some(k + a_skip)` for k < count.
-        let shifted = |links: &mut Links, a_skip: usize, b_skip: usize, count: usize| {
+        links
+    }
+
+    /// [`Column::links`] within the scan points `lo..=hi` (all trusted in both columns).
+    fn link_window(&self, next: &Column, lo: usize, hi: usize, links: &mut Links) {
+        if hi <= lo {
+            return;
+        }
+        let inside = |c: &Column| -> Vec<usize> {
+            (0..c.roots.len())
+                .filter(|&r| c.intervals[r] >= lo && c.intervals[r] < hi)
+                .collect()
+        };
+        let (ia, ib) = (inside(self), inside(next));
+        let (na, nb) = (ia.len(), ib.len());
+        let same_bottom = (self.values[lo] > 0.0) == (next.values[lo] > 0.0);
+        let same_top = (self.values[hi] > 0.0) == (next.values[hi] > 0.0);
+        // Crossing `ib[k + b_skip]` continues `ia[k + a_skip]` for k < count.
+        let mut shifted = |a_skip: usize, b_skip: usize, count: usize| {
             for k in 0..count {
-                links.to_previous[k + b_skip] = Some(k + a_skip);
+                links.to_previous[ib[k + b_skip]] = Some(ia[k + a_skip]);
             }
         };
         match (same_bottom, same_top) {
-            (true, true) if na == nb => shifted(&mut links, 0, 0, na),
-            // A curve leaves (or enters) through y_lo: the lowest crossing of the longer column
-            // has no partner.
-            (false, true) if na == nb + 1 => shifted(&mut links, 1, 0, nb),
-            (false, true) if nb == na + 1 => shifted(&mut links, 0, 1, na),
-            // Through y_hi: the highest.
-            (true, false) if na.abs_diff(nb) == 1 => shifted(&mut links, 0, 0, na.min(nb)),
+            (true, true) if na == nb => shifted(0, 0, na),
+            // A curve leaves (or enters) through the bottom of the window: the lowest crossing
+            // of the longer column has no partner.
+            (false, true) if na == nb + 1 => shifted(1, 0, nb),
+            (false, true) if nb == na + 1 => shifted(0, 1, na),
+            // Through the top: the highest.
+            (true, false) if na.abs_diff(nb) == 1 => shifted(0, 0, na.min(nb)),
             (true, true) if na.abs_diff(nb) == 2 => {
                 // A fold between the columns: the adjacent pair of the longer column whose
                 // removal leaves the closest order-matching.
-                let (long, short) = if na > nb {
+                let (long, short) = if na > nb { (&ia, &ib) } else { (&ib, &ia) };
+                let (long_y, short_y) = if na > nb {
                     (&self.roots, &next.roots)
                 } else {
                     (&next.roots, &self.roots)
@@ -846,8 +901,8 @@ impl Column {
                 let kept = |p: usize| (0..long.len()).filter(move |&i| i != p && i != p + 1);
                 let cost = |p: usize| {
                     kept(p)
-                        .zip(short)
-                        .map(|(i, y)| (long[i] - y).abs())
+                        .zip(short.iter())
+                        .map(|(i, &s)| (long_y[long[i]] - short_y[s]).abs())
                         .sum::<f64>()
                 };
                 let best = (0..long.len() - 1)
@@ -855,20 +910,19 @@ impl Column {
                     .unwrap_or(0);
                 for (s, l) in kept(best).enumerate() {
                     if na > nb {
-                        links.to_previous[s] = Some(l);
+                        links.to_previous[ib[s]] = Some(ia[l]);
                     } else {
-                        links.to_previous[l] = Some(s);
+                        links.to_previous[ib[l]] = Some(ia[s]);
                     }
                 }
-                links.fold = Some(if na > nb {
-                    Fold::Closes(best)
+                links.folds.push(if na > nb {
+                    Fold::Closes(ia[best], ia[best + 1])
                 } else {
-                    Fold::Opens(best)
+                    Fold::Opens(ib[best], ib[best + 1])
                 });
             }
             _ => {}
         }
-        links
     }
 }
 
@@ -1189,19 +1243,37 @@ mod tests {
         for &(x, y) in &curves[0] {
             assert!(((y - 0.5).powi(2) - x).abs() < 1e-6, "({x}, {y})");
         }
-        // NaN in a band of x: the curve is broken there and nowhere else.
+        // NaN where the curve passes, in a band of x: the curve is broken there and nowhere
+        // else.
         let xs: Vec<f64> = (0..=30).map(|k| 0.5 + 0.1 * k as f64).collect();
-        let curves = critical_curve(&xs, 0.1, 3.0, |x, y| {
-            if (1.45..1.75).contains(&x) && y > 2.0 {
-                f64::NAN
-            } else {
-                x * y
-            }
-        });
-        // Before the band, its three columns (crossings below y = 2, never joined), after it.
+        let hyperbola_with = |hole: &(dyn Fn(f64, f64) -> bool + Sync)| {
+            critical_curve(
+                &xs,
+                0.1,
+                3.0,
+                |x, y| {
+                    if hole(x, y) {
+                        f64::NAN
+                    } else {
+                        x * y
+                    }
+                },
+            )
+        };
+        let curves = hyperbola_with(&|x, y| (1.45..1.75).contains(&x) && y < 0.8);
         let lengths: Vec<usize> = curves.iter().map(Vec::len).collect();
-        assert_eq!(lengths, [10, 1, 1, 1, 18], "{curves:?}");
-        assert!(curves[0].iter().all(|p| p.0 < 1.45) && curves[4].iter().all(|p| p.0 > 1.75));
+        assert_eq!(lengths, [10, 18], "{curves:?}");
+        assert!(curves[0].iter().all(|p| p.0 < 1.45) && curves[1].iter().all(|p| p.0 > 1.75));
+        // NaN away from the curve (above it) does not break it.
+        let curves = hyperbola_with(&|x, y| (1.45..1.75).contains(&x) && y > 2.0);
+        assert_eq!(curves.len(), 1, "{curves:?}");
+        assert_eq!(curves[0].len(), xs.len());
+        // Nor does a discontinuity above it, which is no crossing: x y above 1 below y = 2,
+        // then 0.5 (a jump through 1 that bisection would otherwise take for a root).
+        let curves = critical_curve(&xs, 0.1, 3.0, |x, y| if y < 2.0 { x * y } else { 0.5 });
+        assert_eq!(curves.len(), 1, "{curves:?}");
+        // x = 0.5 has its root y = 2 at the jump, where F never changes sign.
+        assert_eq!(curves[0].len(), xs.len() - 1);
         for &(x, y) in curves.iter().flatten() {
             assert!((x * y - 1.0).abs() < 1e-6, "({x}, {y})");
         }
