@@ -694,6 +694,26 @@ fn sweep_slices_one_axis_and_no_mean_field() {
     let err = plot_run(&not_sweep, &options).err().expect("refused");
     assert!(err.to_string().contains("--observable"), "{err}");
 
+    // A sweep.json that is not JSON is reported as such (not as a missing run manifest).
+    let broken = tmp.path().join("broken");
+    write_sweep(
+        &broken,
+        &frozen_siri(),
+        &gain_sigma_axes(),
+        |_| 0.1,
+        |_| false,
+    );
+    std::fs::write(broken.join("sweep.json"), "{ half").unwrap();
+    let err = plot_run(&broken, &PlotOptions::default())
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(err, Error::Input { .. })
+            && err.to_string().contains("sweep.json")
+            && err.to_string().contains("not valid JSON"),
+        "{err}"
+    );
+
     // A points.csv value that is not on its axis.
     let bad = tmp.path().join("bad");
     write_sweep(&bad, &frozen_siri(), &gain_sigma_axes(), |_| 0.1, |_| false);

@@ -277,13 +277,21 @@ pub struct Sweep {
 pub const SWEEP_KIND: &str = "hebbnet-sweep";
 
 impl Sweep {
-    /// Whether `dir` holds a `sweep.json` of kind `hebbnet-sweep` (a file that is not JSON, or
-    /// of another kind, is not a sweep; [`Sweep::open`] then reports why).
+    /// Whether `dir` is meant as a sweep directory: it holds a `sweep.json` of kind
+    /// `hebbnet-sweep`, or one that cannot be read as JSON (so that [`Sweep::open`] reports
+    /// what is wrong with it). A `sweep.json` of another kind is not a sweep.
     pub fn is_sweep(dir: &Path) -> bool {
-        std::fs::read_to_string(dir.join("sweep.json"))
+        let path = dir.join("sweep.json");
+        if !path.is_file() {
+            return false;
+        }
+        match std::fs::read_to_string(&path)
             .ok()
             .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-            .is_some_and(|v| v.get("kind").and_then(Value::as_str) == Some(SWEEP_KIND))
+        {
+            Some(v) => v.get("kind").and_then(Value::as_str) == Some(SWEEP_KIND),
+            None => true,
+        }
     }
 
     /// Open a sweep directory: `sweep.json` must have `kind`, `axes` (each with `key`,
