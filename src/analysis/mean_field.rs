@@ -11,7 +11,10 @@
 //!   [`tanh_network_largest_lyapunov`] (`λ_max = ½ ln(g² ∫Dz tanh'(√Δ z)²)`).
 //! - Rate form, a = 1, `siri` activation: [`SiriMeanField`] (`u ~ N(M, V)`, `M = μ m + ξ̄`,
 //!   `V = σ² q + σ_ξ²`, `m = ∫Dz f(M + √V z)`, `q = ∫Dz f(M + √V z)²`,
-//!   `λ_max = ½ ln(σ² ∫Dz f'(M + √V z)²)`).
+//!   `λ_max = ½ ln(σ² ∫Dz f'(M + √V z)²)`), with [`SiriMeanField::from_config`] for the runs it
+//!   describes.
+//! - [`critical_curve`]: the line where an indicator equals 1 in a parameter plane, e.g. the
+//!   edge of chaos `σ² ∫Dz f'(M + √V z)² = 1` drawn on the heat map of a sweep.
 //!
 //! `∫Dz F(z)` is the average over the standard normal measure, `Dz = e^{−z²/2} dz / √(2π)`.
 //!
@@ -34,6 +37,11 @@
 use std::f64::consts::PI;
 use std::fmt;
 use std::sync::OnceLock;
+
+use rayon::prelude::*;
+
+use crate::config::{Config, VectorSource};
+use crate::model::{Activation, Form};
 
 /// Half-width of the integration domain in `z`: `∫Dz` over `|z| > 12` is 3.6e-33.
 const Z_MAX: f64 = 12.0;
@@ -350,6 +358,59 @@ impl SiriMeanField {
     /// Smallest damping factor `η` of [`SiriMeanField::solve`].
     pub const MIN_DAMPING: f64 = 1e-6;
 
+    /// The mean-field parameters of a run's initial network `W^(0)`, or `None` where the theory
+    /// does not apply.
+    ///
+    /// Covered: the rate form with the `siri` activation and leak `a = 1`
+    /// (`x_i(t+1) = f(u_i(t))`, `u_i = Σ_j W_ij x_j + ξ_i − θ`, as in
+    /// `shaders/neuron_update.wgsl`), Gaussian weights drawn by hebbnet (`network.gain` → `gain`,
+    /// `weights.std` → σ, `weights.mean` → μ), and a drawn input:
+    ///
+    /// - `gaussian`: `ξ̄ = mean − θ`, `σ_ξ = std`;
+    /// - `uniform` on `[l, h]`: `ξ̄ = (l + h)/2 − θ`, `σ_ξ = (h − l)/√12`. The theory then treats
+    ///   `ξ_i` as Gaussian with the same mean and variance: exact for the mean and variance of
+    ///   `u`, an approximation for its shape, good when `σ_ξ² ≪ σ² q` (the recurrent part is
+    ///   Gaussian as N → ∞ whatever the input).
+    ///
+    /// Sparse connectivity `c < 1` is covered: hebbnet scales the present weights to
+    /// `N(μ/(cN), σ²/(cN))`, so `Σ_j W_ij x_j` has mean `μ m` and variance `σ² q + O(1/N)`, the
+    /// dense values, as N → ∞ at fixed c. Autapses change `u_i` by one term of order `1/√N` and
+    /// are ignored likewise.
+    ///
+    /// Not covered (`None`): the current form and the `tanh`/`relu` activations (other
+    /// equations: `science.md` §4 gives the current-form tanh network separately), a leak
+    /// `a < 1` (the map `x ↦ (1 − a)x + a f(u)` has Jacobian `(1 − a) I + a diag(f′) W`, whose
+    /// growth rate is not `σ² ⟨f′²⟩`), and weights or inputs loaded from `.npy` files (their
+    /// statistics are unknown to the config).
+    ///
+    /// The parameters describe the weights the run starts from: with learning on, they hold
+    /// for epoch 0 (and for every epoch when learning is off), not for the learned `W^(T)`.
+    pub fn from_config(config: &Config) -> Option<SiriMeanField> {
+        let n = &config.network;
+        if n.form != Form::Rate || n.activation != Activation::Siri || n.leak != 1.0 {
+            return None;
+        }
+        let w = &config.weights;
+        if w.file.is_some() {
+            return None;
+        }
+        let (mean, std) = match config.input_source().ok()? {
+            VectorSource::Gaussian { mean, std } => (mean, std),
+            VectorSource::Uniform { low, high } => {
+                (0.5 * (low + high), (high - low) / 12f64.sqrt())
+            }
+            VectorSource::File(_) => return None,
+        };
+        let p = SiriMeanField {
+            gain: n.gain,
+            weight_std: w.std,
+            weight_mean: w.mean,
+            input_mean: mean - n.threshold,
+            input_std: std,
+        };
+        p.validate().ok().map(|_| p)
+    }
+
     /// `f(u) = (1 + tanh(gain u)) / 2`.
     fn activation(&self, u: f64) -> f64 {
         0.5 * (1.0 + (self.gain * u).tanh())
@@ -525,6 +586,343 @@ impl SiriMeanField {
     /// NaN where `solve` fails.
     pub fn chaos_indicator(&self) -> f64 {
         self.solve().map(|s| s.chaos_indicator).unwrap_or(f64::NAN)
+    }
+}
+
+/// Intervals of the scan in `y` of [`critical_curve`] (it evaluates the indicator at
+/// `CURVE_SCAN_INTERVALS + 1` equally spaced `y` per `x`).
+pub const CURVE_SCAN_INTERVALS: usize = 100;
+/// [`critical_curve`] bisects until the bracket is at most this fraction of `|y|` (or of
+/// `1e-5 (y_hi − y_lo)` near `y = 0`): its points are within half that of the crossing.
+pub const CURVE_RELATIVE_TOLERANCE: f64 = 1e-7;
+/// Most bisection steps per crossing of [`critical_curve`].
+const CURVE_MAX_BISECTIONS: usize = 200;
+
+/// The curves where `indicator(x, y) = 1` in the strip `x ∈ xs`, `y ∈ [y_lo, y_hi]`: for the
+/// mean field, the critical line `σ² ∫Dz f′(M + √V z)² = 1` between order and chaos.
+///
+/// For each `x` of `xs` (in the order given), `F(y) = indicator(x, y) − 1` is evaluated at
+/// [`CURVE_SCAN_INTERVALS`]` + 1` equally spaced `y` from `y_lo` to `y_hi`; every sign change
+/// between two finite neighbours (`F ≤ 0` against `F > 0`) is bisected until the bracket is at
+/// most [`CURVE_RELATIVE_TOLERANCE`]` · |y|` (relative error ≤ 5e-8) and its midpoint is a
+/// point of the curve. Two crossings closer than the scan step are missed, and so is a
+/// tangency (`F` touches 0 without changing sign).
+///
+/// Crossings of neighbouring `x` are joined when the columns agree: the same number of
+/// crossings and the same sign of `F` at `y_lo` and at `y_hi` — joined in order; one crossing
+/// more or fewer with the sign at `y_lo` (`y_hi`) changed — a curve leaves through the bottom
+/// (top), the others joined in order; two more or fewer with both end signs equal — a fold of
+/// the curve between the columns: the adjacent pair whose removal leaves the closest
+/// order-matching is the fold's, and its two crossings are joined to each other (so a closed
+/// curve comes back closed). Anything else starts new curves.
+///
+/// NaN (a failed solve) breaks the curves: where either of two neighbouring columns has a NaN
+/// in its scan, or met one while bisecting, only the crossings below the lowest and above the
+/// highest such `y` are joined (by the same rules, the window's end points standing in for
+/// `y_lo` and `y_hi`); those in between are kept, unjoined. A sign change where `F` jumps by
+/// more than 1e-3 across the final bracket is a discontinuity (for the mean field: the solver
+/// passing from one coexisting solution of the equations to another), not a crossing, and
+/// breaks the curves like a NaN. A non-finite `x` breaks every curve; a `y` range that is
+/// empty or not finite gives no points.
+///
+/// Each returned curve is a polyline of at least one point; a closed curve repeats its first
+/// point at the end. To trace a curve on a log axis, pass `log10` coordinates and an indicator
+/// that undoes them. Cost: `CURVE_SCAN_INTERVALS + 1` evaluations per `x` and about 20 per
+/// crossing; the columns are computed in parallel (rayon), so `indicator` must be `Sync`.
+pub fn critical_curve(
+    xs: &[f64],
+    y_lo: f64,
+    y_hi: f64,
+    indicator: impl Fn(f64, f64) -> f64 + Sync,
+) -> Vec<Vec<(f64, f64)>> {
+    if !(y_lo.is_finite() && y_hi.is_finite() && y_lo < y_hi) {
+        return Vec::new();
+    }
+    let excess = |x: f64, y: f64| indicator(x, y) - 1.0;
+    // The columns are independent: scanned in parallel, joined in order.
+    let columns: Vec<Option<Column>> = xs
+        .par_iter()
+        .map(|&x| x.is_finite().then(|| Column::scan(x, y_lo, y_hi, &excess)))
+        .collect();
+    // Pieces joined column to column, in the order of `xs`, and the folds joining their ends:
+    // `ends[piece][0]` joins the start, `ends[piece][1]` the end, to `(piece, end)`.
+    let mut pieces: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut ends: Vec<[Option<(usize, usize)>; 2]> = Vec::new();
+    // The piece of each crossing of the previous column.
+    let mut open: Vec<usize> = Vec::new();
+    let mut previous: Option<Column> = None;
+    for (&x, column) in xs.iter().zip(columns) {
+        let Some(column) = column else {
+            previous = None;
+            open.clear();
+            continue;
+        };
+        let links = match &previous {
+            Some(p) => p.links(&column),
+            None => Links {
+                to_previous: vec![None; column.roots.len()],
+                folds: Vec::new(),
+            },
+        };
+        for fold in &links.folds {
+            if let Fold::Closes(p, q) = *fold {
+                let (a, b) = (open[p], open[q]);
+                ends[a][1] = Some((b, 1));
+                ends[b][1] = Some((a, 1));
+            }
+        }
+        let mut next_open = Vec::with_capacity(column.roots.len());
+        for (&y, link) in column.roots.iter().zip(&links.to_previous) {
+            let id = match link {
+                Some(j) => open[*j],
+                None => {
+                    pieces.push(Vec::new());
+                    ends.push([None, None]);
+                    pieces.len() - 1
+                }
+            };
+            pieces[id].push((x, y));
+            next_open.push(id);
+        }
+        for fold in &links.folds {
+            if let Fold::Opens(p, q) = *fold {
+                let (a, b) = (next_open[p], next_open[q]);
+                ends[a][0] = Some((b, 0));
+                ends[b][0] = Some((a, 0));
+            }
+        }
+        open = next_open;
+        previous = Some(column);
+    }
+    assemble(&pieces, &ends)
+}
+
+/// Chains of pieces joined end to end by folds (see [`critical_curve`]), as polylines: open
+/// chains from a free end, then closed ones (first point repeated at the end).
+fn assemble(
+    pieces: &[Vec<(f64, f64)>],
+    ends: &[[Option<(usize, usize)>; 2]],
+) -> Vec<Vec<(f64, f64)>> {
+    let mut used = vec![false; pieces.len()];
+    let mut curves = Vec::new();
+    // Walk from `piece`, entered at end `entry` (0: start, 1: end).
+    let walk = |start: usize, entry: usize, used: &mut Vec<bool>| {
+        let mut curve: Vec<(f64, f64)> = Vec::new();
+        let (mut piece, mut entry) = (start, entry);
+        loop {
+            used[piece] = true;
+            if entry == 0 {
+                curve.extend(&pieces[piece]);
+            } else {
+                curve.extend(pieces[piece].iter().rev());
+            }
+            match ends[piece][1 - entry] {
+                Some((next, next_entry)) if !used[next] => (piece, entry) = (next, next_entry),
+                Some((next, _)) if next == start => {
+                    // Back where it began: a closed curve.
+                    curve.push(curve[0]);
+                    break;
+                }
+                _ => break,
+            }
+        }
+        curve
+    };
+    for k in 0..pieces.len() {
+        if used[k] {
+            continue;
+        }
+        if ends[k][0].is_none() {
+            curves.push(walk(k, 0, &mut used));
+        } else if ends[k][1].is_none() {
+            curves.push(walk(k, 1, &mut used));
+        }
+    }
+    for k in 0..pieces.len() {
+        if !used[k] {
+            curves.push(walk(k, 0, &mut used));
+        }
+    }
+    curves.retain(|c| !c.is_empty());
+    curves
+}
+
+/// How the crossings of one column continue those of the previous one.
+struct Links {
+    /// For each crossing of the new column, the crossing of the previous one it continues.
+    to_previous: Vec<Option<usize>>,
+    folds: Vec<Fold>,
+}
+
+/// A fold between two columns: two neighbouring crossings (indices) that meet there.
+enum Fold {
+    /// Crossings of the previous column that end together between the columns.
+    Closes(usize, usize),
+    /// Crossings of the new column that start together between the columns.
+    Opens(usize, usize),
+}
+
+/// Largest jump of `F` across a bisected bracket that still counts as a crossing: `F` is
+/// continuous there, so across a bracket of relative width 1e-7 it changes by far less. A
+/// larger jump is a discontinuity of the indicator (the solver going from one coexisting
+/// solution of the equations to another), not a point where it equals 1.
+const CURVE_MAX_JUMP: f64 = 1e-3;
+
+/// The crossings of `F(y) = indicator(x, y) − 1` at one `x` of [`critical_curve`].
+struct Column {
+    /// `F` at the scan points `y_lo + (y_hi − y_lo) k / CURVE_SCAN_INTERVALS`.
+    values: Vec<f64>,
+    /// Scan points whose sign can be trusted for joining: `F` finite, and neither end of an
+    /// interval where the bisection met NaN or a discontinuity.
+    good: Vec<bool>,
+    /// The crossings, increasing in `y`, and the scan interval of each.
+    roots: Vec<f64>,
+    intervals: Vec<usize>,
+}
+
+impl Column {
+    fn scan(x: f64, y_lo: f64, y_hi: f64, excess: &impl Fn(f64, f64) -> f64) -> Column {
+        let n = CURVE_SCAN_INTERVALS;
+        let y_at = |k: usize| {
+            if k == n {
+                y_hi
+            } else {
+                y_lo + (y_hi - y_lo) * k as f64 / n as f64
+            }
+        };
+        let values: Vec<f64> = (0..=n).map(|k| excess(x, y_at(k))).collect();
+        let mut good: Vec<bool> = values.iter().map(|v| v.is_finite()).collect();
+        let (mut roots, mut intervals) = (Vec::new(), Vec::new());
+        let floor = 1e-5 * (y_hi - y_lo);
+        for k in 0..n {
+            let (f0, f1) = (values[k], values[k + 1]);
+            if !(f0.is_finite() && f1.is_finite()) || (f0 > 0.0) == (f1 > 0.0) {
+                continue;
+            }
+            let (mut lo, mut hi) = (y_at(k), y_at(k + 1));
+            let (mut f_lo, mut f_hi) = (f0, f1);
+            let mut found = true;
+            for _ in 0..CURVE_MAX_BISECTIONS {
+                let scale = lo.abs().max(hi.abs()).max(floor);
+                if hi - lo <= CURVE_RELATIVE_TOLERANCE * scale {
+                    break;
+                }
+                let mid = 0.5 * (lo + hi);
+                let f = excess(x, mid);
+                if f.is_nan() {
+                    found = false;
+                    break;
+                }
+                if (f > 0.0) == (f_lo > 0.0) {
+                    (lo, f_lo) = (mid, f);
+                } else {
+                    (hi, f_hi) = (mid, f);
+                }
+            }
+            if found && (f_hi - f_lo).abs() <= CURVE_MAX_JUMP {
+                roots.push(0.5 * (lo + hi));
+                intervals.push(k);
+            } else {
+                good[k] = false;
+                good[k + 1] = false;
+            }
+        }
+        Column {
+            values,
+            good,
+            roots,
+            intervals,
+        }
+    }
+
+    /// How the crossings of `next` continue those of `self` (see [`critical_curve`]).
+    ///
+    /// Where either column has an untrusted scan point, only the windows of `y` below the first
+    /// and above the last such point are joined, each by the rules of a whole column with the
+    /// window's end points as its ends.
+    fn links(&self, next: &Column) -> Links {
+        let mut links = Links {
+            to_previous: vec![None; next.roots.len()],
+            folds: Vec::new(),
+        };
+        let n = self.values.len() - 1;
+        let bad = |i: usize| !(self.good[i] && next.good[i]);
+        match ((0..=n).find(|&i| bad(i)), (0..=n).rev().find(|&i| bad(i))) {
+            (Some(first), Some(last)) => {
+                if first >= 1 {
+                    self.link_window(next, 0, first - 1, &mut links);
+                }
+                if last < n {
+                    self.link_window(next, last + 1, n, &mut links);
+                }
+            }
+            _ => self.link_window(next, 0, n, &mut links),
+        }
+        links
+    }
+
+    /// [`Column::links`] within the scan points `lo..=hi` (all trusted in both columns).
+    fn link_window(&self, next: &Column, lo: usize, hi: usize, links: &mut Links) {
+        if hi <= lo {
+            return;
+        }
+        let inside = |c: &Column| -> Vec<usize> {
+            (0..c.roots.len())
+                .filter(|&r| c.intervals[r] >= lo && c.intervals[r] < hi)
+                .collect()
+        };
+        let (ia, ib) = (inside(self), inside(next));
+        let (na, nb) = (ia.len(), ib.len());
+        let same_bottom = (self.values[lo] > 0.0) == (next.values[lo] > 0.0);
+        let same_top = (self.values[hi] > 0.0) == (next.values[hi] > 0.0);
+        // Crossing `ib[k + b_skip]` continues `ia[k + a_skip]` for k < count.
+        let mut shifted = |a_skip: usize, b_skip: usize, count: usize| {
+            for k in 0..count {
+                links.to_previous[ib[k + b_skip]] = Some(ia[k + a_skip]);
+            }
+        };
+        match (same_bottom, same_top) {
+            (true, true) if na == nb => shifted(0, 0, na),
+            // A curve leaves (or enters) through the bottom of the window: the lowest crossing
+            // of the longer column has no partner.
+            (false, true) if na == nb + 1 => shifted(1, 0, nb),
+            (false, true) if nb == na + 1 => shifted(0, 1, na),
+            // Through the top: the highest.
+            (true, false) if na.abs_diff(nb) == 1 => shifted(0, 0, na.min(nb)),
+            (true, true) if na.abs_diff(nb) == 2 => {
+                // A fold between the columns: the adjacent pair of the longer column whose
+                // removal leaves the closest order-matching.
+                let (long, short) = if na > nb { (&ia, &ib) } else { (&ib, &ia) };
+                let (long_y, short_y) = if na > nb {
+                    (&self.roots, &next.roots)
+                } else {
+                    (&next.roots, &self.roots)
+                };
+                let kept = |p: usize| (0..long.len()).filter(move |&i| i != p && i != p + 1);
+                let cost = |p: usize| {
+                    kept(p)
+                        .zip(short.iter())
+                        .map(|(i, &s)| (long_y[long[i]] - short_y[s]).abs())
+                        .sum::<f64>()
+                };
+                let best = (0..long.len() - 1)
+                    .min_by(|&p, &q| cost(p).total_cmp(&cost(q)))
+                    .unwrap_or(0);
+                for (s, l) in kept(best).enumerate() {
+                    if na > nb {
+                        links.to_previous[ib[s]] = Some(ia[l]);
+                    } else {
+                        links.to_previous[ib[l]] = Some(ia[s]);
+                    }
+                }
+                links.folds.push(if na > nb {
+                    Fold::Closes(ia[best], ia[best + 1])
+                } else {
+                    Fold::Opens(ib[best], ib[best + 1])
+                });
+            }
+            _ => {}
+        }
     }
 }
 
@@ -749,5 +1147,177 @@ mod tests {
         let s = siri(2.0, 0.0, 0.0, 0.1, 0.0).solve().expect("converges");
         assert_eq!(s.variance, 0.0);
         assert_eq!(s.largest_lyapunov, f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn from_config_covers_rate_siri_with_drawn_weights_and_input() {
+        let mut c = Config::default();
+        c.network.gain = 7.0;
+        c.weights.std = 1.5;
+        c.weights.mean = -0.5;
+        c.network.threshold = 0.03;
+        c.input.distribution = Some(crate::config::Distribution::Uniform);
+        c.input.low = Some(-0.1);
+        c.input.high = Some(0.3);
+        let p = SiriMeanField::from_config(&c).expect("rate, siri, a = 1");
+        assert_eq!((p.gain, p.weight_std, p.weight_mean), (7.0, 1.5, -0.5));
+        // u = (ξ − θ) + Σ W x: the threshold lowers the input mean.
+        assert!((p.input_mean - (0.1 - 0.03)).abs() < 1e-15, "{p:?}");
+        assert!((p.input_std - 0.4 / 12f64.sqrt()).abs() < 1e-15, "{p:?}");
+
+        let mut g = Config::default();
+        g.input.distribution = Some(crate::config::Distribution::Gaussian);
+        g.input.mean = Some(0.2);
+        g.input.std = Some(0.05);
+        g.network.threshold = 0.5;
+        g.weights.connectivity = 0.3;
+        let p = SiriMeanField::from_config(&g).expect("sparse Gaussian weights are covered");
+        assert!(
+            (p.input_mean + 0.3).abs() < 1e-15 && p.input_std == 0.05,
+            "{p:?}"
+        );
+
+        // The cases the theory does not describe.
+        let mut current = Config::default();
+        current.network.form = Form::Current;
+        let mut tanh = Config::default();
+        tanh.network.activation = Activation::Tanh;
+        let mut leaky = Config::default();
+        leaky.network.leak = 0.5;
+        let mut loaded = Config::default();
+        loaded.weights.file = Some("w.npy".into());
+        let mut input_file = Config::default();
+        input_file.input.file = Some("xi.npy".into());
+        for c in [current, tanh, leaky, loaded, input_file] {
+            assert_eq!(SiriMeanField::from_config(&c), None, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn critical_curve_of_a_hyperbola() {
+        // x y = 1: y = 1/x. From x = 0.2 the curve enters through the top (y_hi = 3) at 1/3.
+        let xs: Vec<f64> = (0..=38).map(|k| 0.2 + 0.1 * k as f64).collect();
+        let curves = critical_curve(&xs, 0.1, 3.0, |x, y| x * y);
+        assert_eq!(curves.len(), 1, "{curves:?}");
+        let curve = &curves[0];
+        assert_eq!(
+            curve.len(),
+            xs.len() - 2,
+            "x = 0.2 and 0.3 have no crossing below 3"
+        );
+        for &(x, y) in curve {
+            assert!((y - 1.0 / x).abs() <= 1e-7 / x, "({x}, {y})");
+        }
+        // A wrong indicator gives a wrong curve: the check above has teeth.
+        let wrong = critical_curve(&xs, 0.1, 3.0, |x, y| x * y * 1.001);
+        assert!(wrong[0]
+            .iter()
+            .all(|&(x, y)| (y - 1.0 / x).abs() > 1e-4 / x));
+        // Nothing where the indicator never reaches 1, and nothing for an empty range.
+        assert!(critical_curve(&xs, 0.1, 3.0, |_, _| 0.5).is_empty());
+        assert!(critical_curve(&xs, 3.0, 0.1, |x, y| x * y).is_empty());
+    }
+
+    #[test]
+    fn critical_curve_closes_a_circle_and_breaks_at_nan() {
+        // x² + y² = 1 scanned over x ∈ [−1.3, 1.3]: one closed curve through two folds.
+        let xs: Vec<f64> = (0..=52).map(|k| -1.287 + 0.05 * k as f64).collect();
+        let curves = critical_curve(&xs, -2.0, 2.0, |x, y| x * x + y * y);
+        assert_eq!(curves.len(), 1, "{curves:?}");
+        let c = &curves[0];
+        assert_eq!(c.first(), c.last(), "closed");
+        // The 40 columns with |x| < 1 have two crossings each, plus the repeated first point.
+        assert_eq!(xs.iter().filter(|x| x.abs() < 1.0).count(), 40);
+        assert_eq!(c.len(), 2 * 40 + 1);
+        for &(x, y) in c {
+            assert!((x.hypot(y) - 1.0).abs() < 1e-6, "({x}, {y})");
+        }
+        // A sideways parabola y = 0.5 ± √x: its fold joins the two branches into one curve.
+        let xs: Vec<f64> = (0..=20).map(|k| -0.95 + 0.1 * k as f64).collect();
+        let curves = critical_curve(&xs, -1.0, 2.0, |x, y| 1.0 - x + (y - 0.5).powi(2));
+        assert_eq!(curves.len(), 1, "{curves:?}");
+        assert_eq!(curves[0].len(), 2 * 11);
+        // In order along the curve: down the lower branch, across the fold, up the upper one.
+        let (first, last) = (curves[0][0], curves[0][21]);
+        assert!(first.0 > 1.0 && last.0 > 1.0 && first.1 < 0.5 && last.1 > 0.5);
+        for &(x, y) in &curves[0] {
+            assert!(((y - 0.5).powi(2) - x).abs() < 1e-6, "({x}, {y})");
+        }
+        // NaN where the curve passes, in a band of x: the curve is broken there and nowhere
+        // else.
+        let xs: Vec<f64> = (0..=30).map(|k| 0.5 + 0.1 * k as f64).collect();
+        let hyperbola_with = |hole: &(dyn Fn(f64, f64) -> bool + Sync)| {
+            critical_curve(
+                &xs,
+                0.1,
+                3.0,
+                |x, y| {
+                    if hole(x, y) {
+                        f64::NAN
+                    } else {
+                        x * y
+                    }
+                },
+            )
+        };
+        let curves = hyperbola_with(&|x, y| (1.45..1.75).contains(&x) && y < 0.8);
+        let lengths: Vec<usize> = curves.iter().map(Vec::len).collect();
+        assert_eq!(lengths, [10, 18], "{curves:?}");
+        assert!(curves[0].iter().all(|p| p.0 < 1.45) && curves[1].iter().all(|p| p.0 > 1.75));
+        // NaN away from the curve (above it) does not break it.
+        let curves = hyperbola_with(&|x, y| (1.45..1.75).contains(&x) && y > 2.0);
+        assert_eq!(curves.len(), 1, "{curves:?}");
+        assert_eq!(curves[0].len(), xs.len());
+        // Nor does a discontinuity above it, which is no crossing: x y above 1 below y = 2,
+        // then 0.5 (a jump through 1 that bisection would otherwise take for a root).
+        let curves = critical_curve(&xs, 0.1, 3.0, |x, y| if y < 2.0 { x * y } else { 0.5 });
+        assert_eq!(curves.len(), 1, "{curves:?}");
+        // x = 0.5 has its root y = 2 at the jump, where F never changes sign.
+        assert_eq!(curves[0].len(), xs.len() - 1);
+        for &(x, y) in curves.iter().flatten() {
+            assert!((x * y - 1.0).abs() < 1e-6, "({x}, {y})");
+        }
+    }
+
+    /// Independent check of the Siri critical line with zero input and zero mean weight.
+    ///
+    /// With `ξ̄ = σ_ξ = μ = 0` the solution has `m = ½` (odd symmetry), and with
+    /// `s = gain √V` (`V = σ² q`), `f² = (1 + 2 tanh + tanh²)/4` gives
+    /// `q = (1 + T(s))/4`, `T(s) = ∫Dz tanh²(s z)`, so `gain² σ² / 4 = s² / (1 + T(s))`; and
+    /// `σ² ⟨f′²⟩ = (gain² σ² / 4) A(s)`, `A(s) = ∫Dz sech⁴(s z)`. The critical line is therefore
+    /// `s² A(s) = 1 + T(s)` — independent of the gain — i.e. the hyperbola
+    /// `σ_c = K / gain`, `K = 2 s* / √(1 + T(s*))`. Here `s*` is found by bisection with the
+    /// trapezoidal brute-force quadrature (none of the solver's code), giving K ≈ 5.0746.
+    #[test]
+    fn siri_critical_line_is_the_hyperbola_sigma_gain_constant() {
+        let big_a = |s: f64| brute_force(|z| (s * z).cosh().powi(-4));
+        let big_t = |s: f64| brute_force(|z| (s * z).tanh().powi(2));
+        let (mut lo, mut hi) = (0.5_f64, 10.0_f64);
+        while hi - lo > 1e-12 {
+            let mid = 0.5 * (lo + hi);
+            if mid * mid * big_a(mid) > 1.0 + big_t(mid) {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        let s = 0.5 * (lo + hi);
+        let k = 2.0 * s / (1.0 + big_t(s)).sqrt();
+        assert!((k - 5.0746).abs() < 1e-3, "K = {k}");
+
+        let gains = [2.5, 5.0, 10.0, 20.0];
+        let curves = critical_curve(&gains, 0.1, 3.0, |gain, sigma| {
+            siri(gain, sigma, 0.0, 0.0, 0.0).chaos_indicator()
+        });
+        assert_eq!(curves.len(), 1, "{curves:?}");
+        assert_eq!(curves[0].len(), gains.len());
+        for (&(gain, sigma), &g) in curves[0].iter().zip(&gains) {
+            assert_eq!(gain, g);
+            let expected = k / gain;
+            assert!(
+                (sigma - expected).abs() < 1e-6 * expected,
+                "gain {gain}: σ_c = {sigma}, expected {expected}"
+            );
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Reading a finished run directory for the figures: the manifest, `epochs.csv` and
-//! `summary.csv` by column name, and the `.npy` arrays (float64 and complex128).
+//! `summary.csv` by column name, and the `.npy` arrays (float64 and complex128); and a sweep
+//! directory: `sweep.json` and `points.csv`.
 //!
 //! A missing optional input is `None` (the figure is skipped with a note); a file that is
 //! present but malformed is an [`Error::Input`] naming the file and the problem.
@@ -171,6 +172,11 @@ impl Table {
         self.rows.is_empty()
     }
 
+    /// The column names, in the order of the header.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
     pub fn has(&self, name: &str) -> bool {
         self.columns.iter().any(|c| c == name)
     }
@@ -224,6 +230,222 @@ impl Table {
     pub fn usize_column(&self, name: &str) -> Result<Vec<usize>> {
         self.column(name, "a non-negative integer", |s| s.parse::<usize>().ok())?
             .ok_or_else(|| Error::input(&self.path, format!("no `{name}` column")))
+    }
+}
+
+/// How the values of a sweep axis are spaced (`sweep.json`): `log` axes are drawn on a
+/// logarithmic scale, `linear` and `list` on a linear one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spacing {
+    Linear,
+    Log,
+    List,
+}
+
+/// One swept config key and its values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Axis {
+    /// The config key, e.g. `network.gain`.
+    pub key: String,
+    /// The values, in the order of `sweep.json`.
+    pub values: Vec<f64>,
+    pub spacing: Spacing,
+}
+
+impl Axis {
+    /// The index of `v` among the values (equal within 1e-9 relative).
+    pub fn index_of(&self, v: f64) -> Option<usize> {
+        self.values
+            .iter()
+            .position(|&a| (a - v).abs() <= 1e-9 * a.abs().max(v.abs()).max(1e-300))
+    }
+}
+
+/// A finished `hebbnet sweep` directory: `sweep.json` (the grid) and `points.csv` (one row per
+/// grid point: the axis values, then the summary columns of the last epoch).
+pub struct Sweep {
+    pub dir: PathBuf,
+    pub axes: Vec<Axis>,
+    /// R, the replicas per point (`replicas` of `sweep.json`), when given.
+    pub replicas: Option<usize>,
+    /// The config every point starts from (before its axis values are set).
+    pub base_config: Value,
+    pub points: Table,
+}
+
+/// The `kind` of `sweep.json`.
+pub const SWEEP_KIND: &str = "hebbnet-sweep";
+
+impl Sweep {
+    /// Whether `dir` is meant as a sweep directory: it holds a `sweep.json` of kind
+    /// `hebbnet-sweep`, or one that cannot be read as JSON (so that [`Sweep::open`] reports
+    /// what is wrong with it). A `sweep.json` of another kind is not a sweep.
+    pub fn is_sweep(dir: &Path) -> bool {
+        let path = dir.join("sweep.json");
+        if !path.is_file() {
+            return false;
+        }
+        match std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        {
+            Some(v) => v.get("kind").and_then(Value::as_str) == Some(SWEEP_KIND),
+            None => true,
+        }
+    }
+
+    /// Open a sweep directory: `sweep.json` must have `kind`, `axes` (each with `key`,
+    /// numeric `values` and `spacing`), `base_config`; `points.csv` a `point` column and one
+    /// column per axis key.
+    pub fn open(dir: &Path) -> Result<Sweep> {
+        let path = dir.join("sweep.json");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::input(&path, format!("cannot read: {e}")))?;
+        let json: Value = serde_json::from_str(&text)
+            .map_err(|e| Error::input(&path, format!("not valid JSON: {e}")))?;
+        let bad = |message: String| Error::input(&path, message);
+        if json.get("kind").and_then(Value::as_str) != Some(SWEEP_KIND) {
+            return Err(bad(format!("`kind` is not \"{SWEEP_KIND}\"")));
+        }
+        let axes_json = json
+            .get("axes")
+            .and_then(Value::as_array)
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| bad("`axes` must be a non-empty array".into()))?;
+        let mut axes = Vec::with_capacity(axes_json.len());
+        for (k, a) in axes_json.iter().enumerate() {
+            let key = a
+                .get("key")
+                .and_then(Value::as_str)
+                .filter(|k| !k.is_empty())
+                .ok_or_else(|| bad(format!("axes[{k}]: no `key` string")))?
+                .to_string();
+            let values = a
+                .get("values")
+                .and_then(Value::as_array)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| bad(format!("axis `{key}`: `values` must be a non-empty array")))?
+                .iter()
+                .map(|v| v.as_f64().filter(|x| x.is_finite()))
+                .collect::<Option<Vec<f64>>>()
+                .ok_or_else(|| {
+                    bad(format!(
+                        "axis `{key}`: the figures need numeric values (a heat map has numeric \
+                         axes)"
+                    ))
+                })?;
+            let spacing = match a.get("spacing").and_then(Value::as_str) {
+                Some("linear") | None => Spacing::Linear,
+                Some("log") => Spacing::Log,
+                Some("list") => Spacing::List,
+                Some(other) => {
+                    return Err(bad(format!(
+                        "axis `{key}`: spacing \"{other}\" (expected linear, log or list)"
+                    )))
+                }
+            };
+            if spacing == Spacing::Log && values.iter().any(|&v| v <= 0.0) {
+                return Err(bad(format!(
+                    "axis `{key}`: spacing \"log\" needs values > 0"
+                )));
+            }
+            if values
+                .iter()
+                .enumerate()
+                .any(|(k, v)| values[..k].contains(v))
+            {
+                return Err(bad(format!("axis `{key}`: a value appears twice")));
+            }
+            if axes.iter().any(|b: &Axis| b.key == key) {
+                return Err(bad(format!("axis `{key}` appears twice")));
+            }
+            axes.push(Axis {
+                key,
+                values,
+                spacing,
+            });
+        }
+        let replicas = json
+            .get("replicas")
+            .and_then(Value::as_u64)
+            .map(|r| r as usize);
+        let base_config = json
+            .get("base_config")
+            .filter(|v| v.is_object())
+            .cloned()
+            .ok_or_else(|| bad("no `base_config` object".into()))?;
+        let points = Table::read(&dir.join("points.csv"))?;
+        let mut needed = vec!["point"];
+        needed.extend(axes.iter().map(|a| a.key.as_str()));
+        points.require(&needed)?;
+        Ok(Sweep {
+            dir: dir.to_path_buf(),
+            axes,
+            replicas,
+            base_config,
+            points,
+        })
+    }
+
+    /// The numeric columns of `points.csv` that can be plotted: all but `point`, the axis
+    /// keys and `replicas`.
+    pub fn observables(&self) -> Vec<&str> {
+        self.points
+            .columns()
+            .iter()
+            .map(String::as_str)
+            .filter(|c| *c != "point" && *c != "replicas" && !self.axes.iter().any(|a| a.key == *c))
+            .collect()
+    }
+
+    /// For each row of `points.csv`, the index of its value on every axis; a value that is not
+    /// on its axis, or a point given twice, is an [`Error::Input`].
+    pub fn grid_indices(&self) -> Result<Vec<Vec<usize>>> {
+        let mut columns = Vec::with_capacity(self.axes.len());
+        for axis in &self.axes {
+            columns.push(self.points.f64_column(&axis.key)?.ok_or_else(|| {
+                Error::input(&self.points.path, format!("no `{}` column", axis.key))
+            })?);
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        let mut rows = Vec::with_capacity(self.points.len());
+        for row in 0..self.points.len() {
+            let mut index = Vec::with_capacity(self.axes.len());
+            for (axis, column) in self.axes.iter().zip(&columns) {
+                let v = column[row];
+                index.push(axis.index_of(v).ok_or_else(|| {
+                    Error::input(
+                        &self.points.path,
+                        format!(
+                            "line {}: {} = {v} is not one of the values of that axis in \
+                             sweep.json",
+                            row + 2,
+                            axis.key
+                        ),
+                    )
+                })?);
+            }
+            if !seen.insert(index.clone()) {
+                return Err(Error::input(
+                    &self.points.path,
+                    format!("line {}: this grid point appears twice", row + 2),
+                ));
+            }
+            rows.push(index);
+        }
+        Ok(rows)
+    }
+
+    /// The config of the point with these axis values: `base_config` with each `key=value`
+    /// applied ([`crate::config::apply_override`]), parsed and validated.
+    pub fn point_config(&self, values: &[(&str, f64)]) -> Result<crate::config::Config> {
+        let mut tree = self.base_config.clone();
+        for (key, v) in values {
+            crate::config::apply_override(&mut tree, &format!("{key}={v}"))?;
+        }
+        let config = crate::config::Config::from_value(tree)?;
+        config.validate()?;
+        Ok(config)
     }
 }
 

@@ -1,5 +1,7 @@
-//! `hebbnet plot RUN_DIR`: the figures of a finished run, as SVG and PNG (1200 × 800 px), for a
-//! talk or a paper. Default output: `RUN_DIR/figures/`.
+//! `hebbnet plot DIR`: the figures of a finished run or of a parameter sweep, as SVG and PNG
+//! (1200 × 800 px), for a talk or a paper. Default output: `DIR/figures/`.
+//!
+//! Figures of a run (`hebbnet run --out DIR`):
 //!
 //! | file | shows | needs |
 //! |---|---|---|
@@ -9,14 +11,25 @@
 //! | `bifurcation` | the states a few neurons visit after the transient, per epoch | `bifurcation.npy` |
 //! | `sensitivity` | susceptibility and discrimination against λ₁, coloured by epoch | `analysis.sensitivity` |
 //!
+//! Figures of a sweep (a directory with `sweep.json` of kind `hebbnet-sweep` and `points.csv`;
+//! `--observable` picks the `points.csv` columns, default `lyapunov_max_mean`):
+//!
+//! | file | shows | when |
+//! |---|---|---|
+//! | `heatmap_OBS` | OBS over the first two axes, one cell per point (blue < 0 < red for exponents), NaN hatched, the mean-field line σ²⟨f′²⟩ = 1 dashed | two or more axes; one per value combination of the others, `heatmap_OBS__KEY_VALUE…` |
+//! | `critical_line.csv` | that line as `x_key,y_key` rows (curves separated by `NaN,NaN`) | the mean field applies at every point (rate form, `siri`, a = 1, drawn weights and input) |
+//! | `profile_OBS` | OBS (mean ± 95% CI) against the axis; for λ₁ the mean-field λ_max | one axis |
+//!
 //! A figure whose input the run did not produce is skipped with a note; a directory that is
-//! not a finished run, or a malformed file, is an [`Error::Input`] (exit code 2).
+//! not a finished run or sweep, a malformed file, or an unknown observable is an
+//! [`Error::Input`] (exit code 2).
 //!
 //! Text is rendered with the bundled DejaVu Sans (`assets/`), so PNGs need no system fonts.
 
 mod bifurcation;
 mod data;
 mod eigenvalues;
+mod heatmap;
 mod lyapunov;
 mod sensitivity;
 mod style;
@@ -26,7 +39,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-pub use data::{Run, Table};
+pub use data::{Axis, Run, Spacing, Sweep, Table};
+pub use heatmap::DEFAULT_OBSERVABLE;
 
 /// Options of `hebbnet plot`.
 #[derive(Clone, Debug, Default)]
@@ -37,12 +51,16 @@ pub struct PlotOptions {
     pub epochs: Option<Vec<usize>>,
     /// Replica of the bifurcation diagram.
     pub replica: usize,
+    /// Columns of a sweep's `points.csv` to draw (empty: `lyapunov_max_mean`); entries may
+    /// hold several names separated by commas.
+    pub observables: Vec<String>,
 }
 
 /// The command-line arguments of `hebbnet plot`.
 #[derive(clap::Args, Debug)]
 pub struct PlotArgs {
-    /// A finished run directory (the --out of `hebbnet run`).
+    /// A finished run directory (the --out of `hebbnet run`), or a sweep directory (with
+    /// sweep.json and points.csv).
     #[arg(value_name = "RUN_DIR")]
     pub dir: PathBuf,
     /// Directory for the figures (default: RUN_DIR/figures).
@@ -54,6 +72,10 @@ pub struct PlotArgs {
     /// Replica shown in the bifurcation diagram.
     #[arg(long, default_value_t = 0)]
     pub replica: usize,
+    /// Sweep figures: the points.csv column(s) to draw, repeatable or comma-separated
+    /// (default: lyapunov_max_mean; `lyapunov_max` means its `_mean`).
+    #[arg(long = "observable", value_name = "NAME", value_delimiter = ',')]
+    pub observables: Vec<String>,
 }
 
 impl PlotArgs {
@@ -64,6 +86,7 @@ impl PlotArgs {
                 out: self.out,
                 epochs: self.epochs,
                 replica: self.replica,
+                observables: self.observables,
             },
         )
     }
@@ -80,7 +103,7 @@ pub enum Outcome {
 /// What `plot_run` did, figure by figure; `Display` prints it for the command line.
 pub struct PlotReport {
     pub out: PathBuf,
-    pub figures: Vec<(&'static str, Outcome)>,
+    pub figures: Vec<(String, Outcome)>,
 }
 
 impl PlotReport {
@@ -117,8 +140,19 @@ impl fmt::Display for PlotReport {
     }
 }
 
-/// Draw every figure of the finished run in `dir`.
+/// Draw every figure of the finished run in `dir`, or, when `dir` is a sweep directory
+/// (`sweep.json` of kind `hebbnet-sweep`), the sweep figures of `options.observables`.
 pub fn plot_run(dir: &Path, options: &PlotOptions) -> Result<PlotReport> {
+    if Sweep::is_sweep(dir) {
+        return plot_sweep(dir, options);
+    }
+    if !options.observables.is_empty() {
+        return Err(Error::input(
+            dir,
+            "--observable chooses the figures of a sweep directory (with sweep.json); this \
+             is a run directory",
+        ));
+    }
     let run = Run::open(dir)?;
     // Check the options before any figure is written.
     if let Some(epochs) = &options.epochs {
@@ -138,7 +172,7 @@ pub fn plot_run(dir: &Path, options: &PlotOptions) -> Result<PlotReport> {
     }
     let out = options.out.clone().unwrap_or_else(|| dir.join("figures"));
     std::fs::create_dir_all(&out).map_err(|e| Error::output(&out, e))?;
-    let figures = vec![
+    let figures: Vec<(&str, Outcome)> = vec![
         ("lyapunov", lyapunov::lyapunov(&run, &out)?),
         ("contraction", lyapunov::contraction(&run, &out)?),
         (
@@ -151,5 +185,27 @@ pub fn plot_run(dir: &Path, options: &PlotOptions) -> Result<PlotReport> {
         ),
         ("sensitivity", sensitivity::sensitivity(&run, &out)?),
     ];
+    let figures = figures
+        .into_iter()
+        .map(|(name, outcome)| (name.to_string(), outcome))
+        .collect();
+    Ok(PlotReport { out, figures })
+}
+
+/// The figures of the sweep in `dir` (see the module documentation).
+fn plot_sweep(dir: &Path, options: &PlotOptions) -> Result<PlotReport> {
+    if options.epochs.is_some() || options.replica != 0 {
+        return Err(Error::input(
+            dir,
+            "--epochs and --replica choose figures of a run; this is a sweep directory \
+             (use --observable)",
+        ));
+    }
+    let sweep = Sweep::open(dir)?;
+    let observables = heatmap::resolve_observables(&sweep, &options.observables)?;
+    sweep.grid_indices()?;
+    let out = options.out.clone().unwrap_or_else(|| dir.join("figures"));
+    std::fs::create_dir_all(&out).map_err(|e| Error::output(&out, e))?;
+    let figures = heatmap::sweep_figures(&sweep, &out, &observables)?;
     Ok(PlotReport { out, figures })
 }

@@ -121,6 +121,20 @@ pub fn titled<DB: DrawingBackend>(
     Ok(root.margin(10, 0, 0, 0).titled(title, font(TITLE_SIZE))?)
 }
 
+/// [`titled`], with the font shrunk (down to [`PANEL_TITLE_SIZE`]) until the title fits the
+/// width.
+pub fn titled_to_fit<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+) -> std::result::Result<DrawingArea<DB, Shift>, DrawError> {
+    let width = root.dim_in_pixel().0.saturating_sub(40);
+    let mut size = TITLE_SIZE;
+    while size > PANEL_TITLE_SIZE && root.estimate_text_size(title, &font(size))?.0 > width {
+        size -= 1;
+    }
+    Ok(root.margin(10, 0, 0, 0).titled(title, font(size))?)
+}
+
 /// Tick label of a value axis: three significant digits, no trailing zeros.
 pub fn number_tick(v: &f64) -> String {
     if *v == 0.0 || !v.is_finite() {
@@ -273,6 +287,36 @@ pub fn viridis(t: f64) -> RGBColor {
     RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
 }
 
+/// Diverging colour map for signed values, `t` in [−1, 1]: blue below 0, near-white at 0, red
+/// above (ColorBrewer RdBu, reversed; readable with colour-vision deficiencies). NaN gives the
+/// centre colour; callers draw NaN differently.
+pub fn diverging(t: f64) -> RGBColor {
+    const STOPS: [(u8, u8, u8); 11] = [
+        (5, 48, 97),
+        (33, 102, 172),
+        (67, 147, 195),
+        (146, 197, 222),
+        (209, 229, 240),
+        (247, 247, 247),
+        (253, 219, 199),
+        (244, 165, 130),
+        (214, 96, 77),
+        (178, 24, 43),
+        (103, 0, 31),
+    ];
+    let t = if t.is_finite() {
+        t.clamp(-1.0, 1.0)
+    } else {
+        0.0
+    };
+    let x = (t + 1.0) / 2.0 * (STOPS.len() - 1) as f64;
+    let k = (x.floor() as usize).min(STOPS.len() - 2);
+    let f = x - k as f64;
+    let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * f).round() as u8;
+    let (a, b) = (STOPS[k], STOPS[k + 1]);
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,6 +340,18 @@ mod tests {
             legend_corner(rising, 0.3, 0.2),
             SeriesLabelPosition::UpperLeft
         ));
+    }
+
+    #[test]
+    fn diverging_map_is_blue_white_red() {
+        let (neg, zero, pos) = (diverging(-1.0), diverging(0.0), diverging(1.0));
+        assert!(neg.2 > neg.0 && pos.0 > pos.2, "{neg:?} {pos:?}");
+        assert_eq!(zero, RGBColor(247, 247, 247));
+        assert_eq!(diverging(-7.0), neg);
+        assert_eq!(diverging(f64::NAN), zero);
+        // Symmetric in lightness: ±t are equally far from white.
+        let light = |c: RGBColor| c.0 as i32 + c.1 as i32 + c.2 as i32;
+        assert!((light(diverging(-0.5)) - light(diverging(0.5))).abs() < 60);
     }
 
     #[test]
