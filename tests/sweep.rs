@@ -440,3 +440,50 @@ fn gpu_packed_batches_match_the_cpu() {
     eprintln!("sweep CPU vs GPU: max relative difference {worst:e}");
     assert!(worst <= 1e-6, "{worst}");
 }
+
+/// The bundled phase diagram's physics on a small grid: where the mean field puts the network
+/// well inside the ordered phase (σ²⟨f'²⟩ < 0.5) the replica-mean λ₁ is negative, well inside
+/// chaos (> 2) positive (science.md §4).
+#[test]
+fn phase_sweep_agrees_with_the_mean_field_away_from_the_line() {
+    use hebbnet::analysis::mean_field::SiriMeanField;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/sweeps/phase_g_sigma.json");
+    let overrides = [
+        "network.neurons=100".to_string(),
+        "schedule.recorded_steps=600".to_string(),
+    ];
+    let mut tree: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    tree["axes"] = json!([
+        {"key": "network.gain", "values": [2.0, 12.0]},
+        {"key": "weights.std", "values": [0.2, 4.0]}
+    ]);
+    tree["replicas"] = json!(4);
+    let s = SweepSpec::from_value(tree, path.parent(), &overrides).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cpu = CpuBackend::new(2).unwrap();
+    run_sweep(&s, &mut cpu, "", &options(dir.path(), None, false)).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("points.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let at = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let mut decided = 0;
+    for (line, point) in lines.zip(s.points().unwrap()) {
+        let row: Vec<&str> = line.split(',').collect();
+        let lambda: f64 = row[at("lyapunov_max_mean")].parse().unwrap();
+        let indicator = SiriMeanField::from_config(&point.config)
+            .expect("rate form, siri, a = 1")
+            .chaos_indicator();
+        eprintln!(
+            "{}: σ²⟨f'²⟩ = {indicator:.3}, λ₁ = {lambda:.3}",
+            point.describe(&s.axes)
+        );
+        if indicator < 0.5 {
+            assert!(lambda < 0.0, "ordered by mean field, λ₁ = {lambda}");
+            decided += 1;
+        } else if indicator > 2.0 {
+            assert!(lambda > 0.0, "chaotic by mean field, λ₁ = {lambda}");
+            decided += 1;
+        }
+    }
+    assert!(decided >= 3, "the grid must test both phases");
+}

@@ -233,33 +233,7 @@ impl Table {
     }
 }
 
-/// How the values of a sweep axis are spaced (`sweep.json`): `log` axes are drawn on a
-/// logarithmic scale, `linear` and `list` on a linear one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Spacing {
-    Linear,
-    Log,
-    List,
-}
-
-/// One swept config key and its values.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Axis {
-    /// The config key, e.g. `network.gain`.
-    pub key: String,
-    /// The values, in the order of `sweep.json`.
-    pub values: Vec<f64>,
-    pub spacing: Spacing,
-}
-
-impl Axis {
-    /// The index of `v` among the values (equal within 1e-9 relative).
-    pub fn index_of(&self, v: f64) -> Option<usize> {
-        self.values
-            .iter()
-            .position(|&a| (a - v).abs() <= 1e-9 * a.abs().max(v.abs()).max(1e-300))
-    }
-}
+pub use crate::experiment::sweep::{Axis, Spacing, SWEEP_KIND};
 
 /// A finished `hebbnet sweep` directory: `sweep.json` (the grid) and `points.csv` (one row per
 /// grid point: the axis values, then the summary columns of the last epoch).
@@ -272,9 +246,6 @@ pub struct Sweep {
     pub base_config: Value,
     pub points: Table,
 }
-
-/// The `kind` of `sweep.json`.
-pub const SWEEP_KIND: &str = "hebbnet-sweep";
 
 impl Sweep {
     /// Whether `dir` is meant as a sweep directory: it holds a `sweep.json` of kind

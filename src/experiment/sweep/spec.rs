@@ -53,6 +53,15 @@ pub struct Axis {
     pub spacing: Spacing,
 }
 
+impl Axis {
+    /// The index of `v` among the values (equal within 1e-9 relative).
+    pub fn index_of(&self, v: f64) -> Option<usize> {
+        self.values
+            .iter()
+            .position(|&a| (a - v).abs() <= 1e-9 * a.abs().max(v.abs()).max(1e-300))
+    }
+}
+
 /// Where the seed of a point comes from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -411,6 +420,16 @@ fn resolve_axis(k: usize, a: RawAxis) -> Result<Axis> {
         }
         (v, Spacing::Log)
     };
+    if let Some(v) = values
+        .iter()
+        .enumerate()
+        .find_map(|(k, v)| values[..k].contains(v).then_some(v))
+    {
+        return Err(Error::config(
+            at,
+            format!("`{}`: the value {v} appears twice", a.key),
+        ));
+    }
     if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
         return Err(Error::config(
             at,
@@ -579,6 +598,9 @@ mod tests {
         assert!(e.contains("not a numeric config value"), "{e}");
         let e = err(json!({"axes": [{"key": "ensemble.replicas", "values": [1]}], "replicas": 1}));
         assert!(e.contains("cannot be swept"), "{e}");
+        let e =
+            err(json!({"axes": [{"key": "network.gain", "linspace": [2, 2, 3]}], "replicas": 1}));
+        assert!(e.contains("appears twice"), "{e}");
         let e = err(json!({"axes": [], "replicas": 1}));
         assert!(e.contains("is empty"), "{e}");
         let e = err(json!({"axes": [{"key": "network.gain", "values": [1]}], "replicas": 0}));
