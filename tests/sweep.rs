@@ -413,7 +413,10 @@ fn gpu_packed_batches_match_the_cpu() {
     let mut cpu = CpuBackend::new(2).unwrap();
     run_sweep(&s, &mut cpu, "", &options(&a, None, false)).unwrap();
     let report = run_sweep(&s, &mut gpu, "", &options(&b, None, false)).unwrap();
-    assert_eq!(report.batches, 1, "all 12 replicas of 4 points in one GPU batch");
+    assert_eq!(
+        report.batches, 1,
+        "all 12 replicas of 4 points in one GPU batch"
+    );
     let table = |d: &Path| -> Vec<Vec<String>> {
         std::fs::read_to_string(d.join("epochs.csv"))
             .unwrap()
