@@ -34,7 +34,8 @@
 //! (f32: 4N² + 4N bytes, N ≤ 110 in 48 KiB; f16 pairs: 4⌈N²/2⌉ + 4N, N ≤ 155), the workgroup
 //! copies it there once per dispatch (coalesced: consecutive threads, consecutive words) and
 //! the T steps read it from on-chip memory, so global traffic for `W` drops from T·R·N²·4 to
-//! R·N²·4 bytes per dispatch (T is up to ~1000 steps, see [`KernelShape::steps_per_dispatch`]).
+//! R·N²·4 bytes per dispatch (T is up to ~1,100 steps at N = 100, see
+//! [`KernelShape::steps_per_dispatch`]).
 //! The price is occupancy: a 40 KiB workgroup leaves room for only a few workgroups per SM (5
 //! in the 228 KiB of an H100 SM, fewer on GPUs with less), against dozens with the 400-byte
 //! signal alone, so fewer warps are resident to hide latency; and the copy costs one extra pass
