@@ -47,7 +47,8 @@ pub struct EpochOutput {
     pub shifted_sq_sum: Vec<f64>,
     /// The state (x or h) at the end of the epoch, before the weight update.
     pub state: Vec<f64>,
-    /// `Σ_ij W_ij` of the weights used during the epoch, per replica.
+    /// `Σ_ij W_ij` of the weights used during the epoch, per replica (with f16 weight storage:
+    /// of the f32 master copy that learning updates).
     pub weight_sum: Vec<f64>,
     /// `Σ_ij W_ij²`, per replica.
     pub weight_sq_sum: Vec<f64>,
