@@ -3,8 +3,18 @@
 //   const WG: u32            threads per workgroup of the neuron kernel
 //   const RPT: u32           rows (neurons) per thread = ceil(N / WG)
 //   const STATS_CHUNKS: u32  workgroups per replica in the weight-statistics kernel
+//   const W_F16: bool        the local field reads W rounded to f16 from `weights_half`
+//   const W_WORKGROUP: bool  neuron_update copies the replica's W into workgroup memory
+//   const W_WORDS: u32       u32 words per replica in `weights_half`: ceil(N*N / 2)
+//   const W_TILE: u32        u32 words of that workgroup copy (N*N f32 bit patterns, or W_WORDS
+//                            f16 pairs); 1 when W is read from global memory
+// W_F16 and W_WORKGROUP are constants, so each variant compiles without run-time branches.
+// The host also prepends `fn f16_to_f32(h: u32) -> f32` (f16_decode_native.wgsl or
+// f16_decode_portable.wgsl, by what the device offers).
 //
-// Weights are column-major per replica: W_ij of replica r at r*N*N + j*N + i.
+// Weights are column-major per replica: W_ij of replica r at r*N*N + j*N + i. The f16 copy
+// packs elements e = j*N + i in pairs: word r*W_WORDS + e/2, element e in the low half when e
+// is even, the high half when odd (the last high half is 0 when N*N is odd).
 // CPU twins: src/model/network.rs, src/model/hebbian.rs, src/backend/cpu.rs.
 
 // Must match `GpuReplicaParams` in src/backend/gpu/mod.rs (48 bytes).
@@ -58,6 +68,8 @@ const MODE_RECORD_BEGIN: u32 = 2u;
 @group(0) @binding(6) var<uniform> dispatch: DispatchParams;
 // Trace of a dispatch, [step][replica][D(t) | state][N], for the CPU-side analysis.
 @group(0) @binding(7) var<storage, read_write> trace: array<f32>;
+// W rounded to f16 in u32 pairs (W_F16), written by pack_weights from the f32 master `weights`.
+@group(0) @binding(8) var<storage, read_write> weights_half: array<u32>;
 
 // tanh as the rational function of src/model/real.rs (`tanh_f32`), so every backend and driver
 // computes the same activation: WGSL leaves the precision of the built-in tanh to the driver.

@@ -13,8 +13,35 @@
 //
 // The host bounds `dispatch.steps` so that the loop back-edges of one invocation stay far below
 // lavapipe's silent cap of 65,535 (see GpuBackend::steps_per_dispatch).
+//
+// W variants (constants, see common.wgsl): with W_WORKGROUP the workgroup first copies its
+// replica's W (f32 bits or f16 pairs) into `w_tile`, all threads together with consecutive
+// threads on consecutive words, and the time loop reads W from there; otherwise it reads the
+// storage buffer at every step. With W_F16 the weight is the f16 value decoded exactly to f32
+// (`f16_to_f32`, which the host prepends: unpack2x16float where the device has it, else integer
+// operations).
+// Either way each product and the summation order are the same, so every variant computes the
+// same numbers as the CPU twin.
 
 var<workgroup> signal: array<f32, N>;
+var<workgroup> w_tile: array<u32, W_TILE>;
+
+// Element e = j*N + i of replica r's W, as the local field uses it.
+fn weight(r: u32, e: u32) -> f32 {
+    if (W_F16) {
+        var word: u32;
+        if (W_WORKGROUP) {
+            word = w_tile[e >> 1u];
+        } else {
+            word = weights_half[r * W_WORDS + (e >> 1u)];
+        }
+        return f16_to_f32(word >> ((e & 1u) * 16u));
+    }
+    if (W_WORKGROUP) {
+        return bitcast<f32>(w_tile[e]);
+    }
+    return weights[r * (N * N) + e];
+}
 
 @compute @workgroup_size(WG)
 fn neuron_update(
@@ -27,7 +54,6 @@ fn neuron_update(
     }
     let p = params[r];
     let base = r * N;
-    let wbase = r * N * N;
     let section = dispatch.replicas * N;
     let mode = dispatch.mode;
     let recording = mode != MODE_TRANSIENT;
@@ -59,6 +85,16 @@ fn neuron_update(
             }
         }
     }
+    if (W_WORKGROUP) {
+        // Once per dispatch; the barrier below orders it before the time loop.
+        for (var e = lid; e < W_TILE; e += WG) {
+            if (W_F16) {
+                w_tile[e] = weights_half[r * W_WORDS + e];
+            } else {
+                w_tile[e] = bitcast<u32>(weights[r * (N * N) + e]);
+            }
+        }
+    }
     workgroupBarrier();
 
     for (var t = 0u; t < dispatch.steps; t++) {
@@ -67,22 +103,22 @@ fn neuron_update(
             let i = lid + k * WG;
             if (i < N) {
                 var acc = bias[k];
-                var w = wbase + i;
+                var w = i; // e = j*N + i
                 var j = 0u;
                 // Unrolled by 4 (same summation order) to quarter the loop back-edges.
                 loop {
                     if (j + 4u > N) {
                         break;
                     }
-                    acc = acc + weights[w] * signal[j];
-                    acc = acc + weights[w + N] * signal[j + 1u];
-                    acc = acc + weights[w + 2u * N] * signal[j + 2u];
-                    acc = acc + weights[w + 3u * N] * signal[j + 3u];
+                    acc = acc + weight(r, w) * signal[j];
+                    acc = acc + weight(r, w + N) * signal[j + 1u];
+                    acc = acc + weight(r, w + 2u * N) * signal[j + 2u];
+                    acc = acc + weight(r, w + 3u * N) * signal[j + 3u];
                     w = w + 4u * N;
                     j = j + 4u;
                 }
                 for (; j < N; j++) {
-                    acc = acc + weights[w] * signal[j];
+                    acc = acc + weight(r, w) * signal[j];
                     w = w + N;
                 }
                 field[k] = acc;

@@ -6,15 +6,22 @@
 //! - 6,000 steps of a contracting (non-chaotic) network: absolute 1e-5;
 //! - chaotic networks diverge after a few dozen steps on any two implementations: compared only
 //!   through statistics (issue 3).
+//!
+//! On lavapipe (llvmpipe) the GPU kernels compute exactly what the CPU twin computes (no fused
+//! multiply-adds, the same summation order, the shared rational tanh): the weight-variant tests
+//! below require bitwise equality there and the tolerances above elsewhere.
 
 mod common;
 
-use common::{gpu, max_diff, params, random_init};
+use common::{gpu, gpu_with, max_diff, params, random_init};
 use hebbnet::backend::cpu::CpuBackend;
-use hebbnet::backend::{Backend, BatchOutput, Schedule};
-use hebbnet::config::Precision;
+use hebbnet::backend::gpu::{largest_resident_n, GpuBackend, GpuOptions};
+use hebbnet::backend::{Backend, BatchOutput, Schedule, TraceObserver};
+use hebbnet::config::{Precision, WeightStorage, WeightsInWorkgroup};
 use hebbnet::ensemble::ReplicaInit;
+use hebbnet::model::f16::round_to_f16;
 use hebbnet::model::{Activation, Form, PresynapticGate};
+use hebbnet::Error;
 
 /// Absolute for values of order 1, relative for larger ones (see [`max_scaled_diff`]).
 const ONE_STEP_TOLERANCE: f64 = 1e-6;
@@ -155,12 +162,39 @@ fn one_hebbian_update_matches_cpu_for_every_option() {
 
 /// A contracting current-form network with a slow leak (a = 0.001) still moves after 6,000
 /// steps, so a shader loop that ended early (lavapipe's silent 65,535 back-edge cap) would leave
-/// it far from the CPU's state.
+/// it far from the CPU's state. Run for `W` read from global memory (f32) and for `W` copied
+/// into workgroup memory (f32 and f16), whose copy loop also counts against the cap.
 #[test]
 fn long_gpu_run_matches_cpu_past_the_lavapipe_loop_cap() {
-    let Some(mut g) = gpu() else { return };
-    let mut c = CpuBackend::new(2).unwrap();
-    let n = 100;
+    let Some(probe) = gpu() else { return };
+    let limit = probe.adapter().max_compute_workgroup_storage_size as u64;
+    drop(probe);
+    for (storage, placement, n) in [
+        (WeightStorage::F32, WeightsInWorkgroup::Never, 100),
+        (
+            WeightStorage::F32,
+            WeightsInWorkgroup::Always,
+            largest_resident_n(limit, WeightStorage::F32).min(100),
+        ),
+        (
+            WeightStorage::F16,
+            WeightsInWorkgroup::Always,
+            largest_resident_n(limit, WeightStorage::F16).min(100),
+        ),
+    ] {
+        let options = GpuOptions {
+            weights_in_workgroup: placement,
+            weight_storage: storage,
+            ..GpuOptions::default()
+        };
+        let mut g = gpu_with(options).expect("the adapter found above");
+        let mut c = CpuBackend::new(2).unwrap().with_weight_storage(storage);
+        eprintln!("{}", g.kernel_variant(n).unwrap().line());
+        long_run(&mut g, &mut c, n);
+    }
+}
+
+fn long_run(g: &mut GpuBackend, c: &mut CpuBackend, n: usize) {
     let batch: Vec<_> = (0..4)
         .map(|k| {
             random_init(
@@ -173,9 +207,9 @@ fn long_gpu_run_matches_cpu_past_the_lavapipe_loop_cap() {
         })
         .collect();
     let s = schedule(1, 0, 6000, false);
-    let go = run(&mut g, &s, Precision::F32, &batch);
-    let co = run(&mut c, &s, Precision::F32, &batch);
-    let short = run(&mut c, &schedule(1, 0, 600, false), Precision::F32, &batch);
+    let go = run(g, &s, Precision::F32, &batch);
+    let co = run(c, &s, Precision::F32, &batch);
+    let short = run(c, &schedule(1, 0, 600, false), Precision::F32, &batch);
     for k in 0..batch.len() {
         let d = max_diff(&go.finals[k].state, &co.finals[k].state);
         assert!(
@@ -289,4 +323,373 @@ fn cpu_thread_count_does_not_change_results() {
     let one = run(&mut CpuBackend::new(1).unwrap(), &s, Precision::F32, &batch);
     let two = run(&mut CpuBackend::new(2).unwrap(), &s, Precision::F32, &batch);
     assert_eq!(one, two);
+}
+
+// ---- Weight variants: W in workgroup or global memory, f32 or f16 storage ----
+
+/// Both forms × every activation, contracting (loop gain below 1), so that runs of a few hundred
+/// steps stay comparable under any rounding difference.
+fn contracting_batch(n: usize) -> Vec<ReplicaInit> {
+    let mut out = Vec::new();
+    for (k, form) in [Form::Rate, Form::Current].into_iter().enumerate() {
+        for (l, act) in Activation::ALL.into_iter().enumerate() {
+            let idx = (3 * k + l) as u64;
+            let gain = match act {
+                Activation::Siri => 1.5,
+                Activation::Tanh => 0.9,
+                Activation::Relu => 0.5,
+            };
+            let leak = [1.0, 0.3, 0.05][l];
+            out.push(random_init(
+                idx,
+                n,
+                params(form, act, gain, leak),
+                0.8,
+                300 + idx,
+            ));
+        }
+    }
+    out
+}
+
+/// Largest |GPU − CPU| over the final states and weights and every epoch's sums; with `exact`,
+/// every one of them must be bitwise equal.
+fn compare(g: &BatchOutput, c: &BatchOutput, exact: bool, tolerance: f64, what: &str) -> f64 {
+    let mut worst: f64 = 0.0;
+    let mut check = |name: &str, a: &[f64], b: &[f64]| {
+        let d = max_diff(a, b);
+        assert!(
+            d <= tolerance,
+            "{what}: {name} differs by {d:e} (tolerance {tolerance:e})"
+        );
+        if exact {
+            assert!(
+                a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{what}: {name} is not bitwise equal on lavapipe (max difference {d:e})"
+            );
+        }
+        worst = worst.max(d);
+    };
+    for (k, (gf, cf)) in g.finals.iter().zip(&c.finals).enumerate() {
+        check(&format!("replica {k} state"), &gf.state, &cf.state);
+        check(&format!("replica {k} weights"), &gf.weights, &cf.weights);
+    }
+    assert_eq!(g.epochs.len(), c.epochs.len());
+    for (e, (ge, ce)) in g.epochs.iter().zip(&c.epochs).enumerate() {
+        check(
+            &format!("epoch {e} reference"),
+            &ge.reference,
+            &ce.reference,
+        );
+        check(&format!("epoch {e} S1"), &ge.shifted_sum, &ce.shifted_sum);
+        check(
+            &format!("epoch {e} S2"),
+            &ge.shifted_sq_sum,
+            &ce.shifted_sq_sum,
+        );
+        check(&format!("epoch {e} state"), &ge.state, &ce.state);
+    }
+    worst
+}
+
+/// Bitwise agreement is what lavapipe gives (see the module doc); other drivers may fuse.
+fn is_lavapipe(g: &GpuBackend) -> bool {
+    g.adapter().name.contains("llvmpipe")
+}
+
+/// Every combination of storage (f32, f16) and placement (workgroup, global memory), and both
+/// f16 decodes, against the CPU twin with the same storage: 600 steps and two Hebbian updates
+/// on both forms and every activation, at N = 37 (fits workgroup memory in either storage) and
+/// at the smallest N whose f32 `W` does not fit (91 on lavapipe's 32 KiB; its f16 `W` does).
+#[test]
+fn every_weight_variant_matches_the_cpu_twin() {
+    let Some(probe) = gpu() else { return };
+    let limit = probe.adapter().max_compute_workgroup_storage_size as u64;
+    let exact = is_lavapipe(&probe);
+    drop(probe);
+    let s = schedule(2, 50, 250, true);
+    let big = largest_resident_n(limit, WeightStorage::F32) + 1;
+    let mut covered = std::collections::BTreeSet::new();
+    for storage in [WeightStorage::F32, WeightStorage::F16] {
+        let mut cpu = CpuBackend::new(2).unwrap().with_weight_storage(storage);
+        for n in [37, big] {
+            let batch = contracting_batch(n);
+            let co = run(&mut cpu, &s, Precision::F32, &batch);
+            let fits = largest_resident_n(limit, storage) >= n;
+            let mut variants = vec![
+                (WeightsInWorkgroup::Never, false),
+                (WeightsInWorkgroup::Auto, false),
+            ];
+            if fits {
+                variants.push((WeightsInWorkgroup::Always, false));
+            }
+            if storage == WeightStorage::F16 {
+                variants.push((WeightsInWorkgroup::Never, true));
+                variants.push((WeightsInWorkgroup::Auto, true));
+            }
+            for (placement, portable) in variants {
+                let options = GpuOptions {
+                    weights_in_workgroup: placement,
+                    weight_storage: storage,
+                    portable_f16_decode: portable,
+                };
+                let mut g = gpu_with(options).expect("the adapter found above");
+                let variant = g.kernel_variant(n).unwrap();
+                let expected = match placement {
+                    WeightsInWorkgroup::Never => "global",
+                    _ if fits => "workgroup",
+                    _ => "global",
+                };
+                assert_eq!(
+                    variant.weights_read_from, expected,
+                    "{placement:?}, N = {n}"
+                );
+                assert_eq!(variant.weight_storage, storage.name());
+                let what = format!(
+                    "{} ({placement:?}{})",
+                    variant.line(),
+                    variant
+                        .f16_decode
+                        .map_or(String::new(), |d| format!(", {d} decode"))
+                );
+                let go = run(&mut g, &s, Precision::F32, &batch);
+                let d = compare(&go, &co, exact, 1e-5, &what);
+                covered.insert((storage.name(), variant.weights_read_from));
+                eprintln!("measured: {what}: max |GPU − CPU| = {d:.1e}");
+            }
+        }
+    }
+    assert_eq!(covered.len(), 4, "not every variant ran: {covered:?}");
+}
+
+/// `"always"` refuses, naming the limit, when `W` does not fit; `"auto"` then reads global memory.
+#[test]
+fn weights_always_in_workgroup_names_the_limit_when_they_do_not_fit() {
+    let always = GpuOptions {
+        weights_in_workgroup: WeightsInWorkgroup::Always,
+        ..GpuOptions::default()
+    };
+    let Some(mut g) = gpu_with(always) else {
+        return;
+    };
+    let limit = g.adapter().max_compute_workgroup_storage_size as u64;
+    let fit = largest_resident_n(limit, WeightStorage::F32);
+    assert_eq!(
+        g.kernel_variant(fit).unwrap().weights_read_from,
+        "workgroup"
+    );
+    assert!(g.kernel_variant(fit).unwrap().workgroup_bytes.unwrap() <= limit);
+    let check = |e: Error| match e {
+        Error::Config { path, message } => {
+            assert_eq!(path, "backend.weights_in_workgroup");
+            assert!(
+                message.contains("max_compute_workgroup_storage_size")
+                    && message.contains(&limit.to_string()),
+                "{message}"
+            );
+        }
+        other => panic!("expected a config error, got {other}"),
+    };
+    check(g.kernel_variant(fit + 1).unwrap_err());
+    check(g.batch_capacity(fit + 1, Precision::F32).unwrap_err());
+    let batch = contracting_batch(fit + 1);
+    check(
+        g.run_batch(
+            &schedule(1, 0, 1, false),
+            Precision::F32,
+            &batch,
+            false,
+            &mut [],
+        )
+        .unwrap_err(),
+    );
+    let auto = gpu().expect("the adapter found above");
+    assert_eq!(
+        auto.kernel_variant(fit).unwrap().weights_read_from,
+        "workgroup"
+    );
+    assert_eq!(
+        auto.kernel_variant(fit + 1).unwrap().weights_read_from,
+        "global"
+    );
+}
+
+/// Records the `W` each epoch starts with, as the analysis sees it.
+#[derive(Default)]
+struct WeightsSeen {
+    epochs: Vec<Vec<f64>>,
+}
+
+impl TraceObserver for WeightsSeen {
+    fn begin_epoch(&mut self, _epoch: usize, weights: &[f64]) {
+        self.epochs.push(weights.to_vec());
+    }
+    fn step(&mut self, _derivative: &[f64], _state: &[f64]) {}
+    fn end_epoch(&mut self) {}
+    fn needs_full_window(&self) -> bool {
+        false
+    }
+    fn tail_steps(&self) -> usize {
+        1
+    }
+}
+
+/// The f16 copy of `W` (rounded on the GPU by `pack_weights`, on the CPU by
+/// `model::f16`) is bitwise the same on both backends and is IEEE round-to-nearest-even:
+/// ties, f16 subnormals, underflow to −0, the largest finite f16. The analysis sees this copy.
+#[test]
+fn f16_weights_round_to_nearest_even_on_both_backends() {
+    let options = GpuOptions {
+        weight_storage: WeightStorage::F16,
+        ..GpuOptions::default()
+    };
+    let Some(mut g) = gpu_with(options) else {
+        return;
+    };
+    let exact = is_lavapipe(&g);
+    let mut c = CpuBackend::new(2)
+        .unwrap()
+        .with_weight_storage(WeightStorage::F16);
+    let n = 9; // N² = 81 is odd: the last f16 word holds one weight
+    let p = |e: i32| 2f64.powi(e);
+    let special: [(f64, f64); 12] = [
+        (1.0 + p(-11), 1.0),               // tie → even
+        (1.0 + 3.0 * p(-11), 1.0 + p(-9)), // tie → even
+        (-(1.0 + p(-11)), -1.0),
+        (p(-25), 0.0),          // half the smallest subnormal: tie → 0
+        (3.0 * p(-25), p(-23)), // tie → even subnormal
+        (1e-6, 17.0 * p(-24)),  // subnormal: round(16.78) · 2⁻²⁴
+        (-1e-9, -0.0),          // underflow keeps the sign
+        (65519.0, 65504.0),     // the largest finite f16
+        (0.1, 0.0999755859375), // 1638/16384
+        (-1.0 / 3.0, -0.333251953125),
+        (0.0, 0.0),
+        (1.0 + p(-10), 1.0 + p(-10)), // exactly representable
+    ];
+    let mut init = random_init(0, n, params(Form::Rate, Activation::Tanh, 1.0, 1.0), 1.0, 5);
+    init.weights[n * n - 1] = 0.7 + p(-12); // the lone weight of the last word
+    for (k, &(w, _)) in special.iter().enumerate() {
+        init.weights[k] = w;
+    }
+    let s = schedule(2, 5, 5, true);
+    let seen = |b: &mut dyn Backend| {
+        let mut o = WeightsSeen::default();
+        let mut observers: Vec<&mut dyn TraceObserver> = vec![&mut o];
+        b.run_batch(
+            &s,
+            Precision::F32,
+            std::slice::from_ref(&init),
+            true,
+            &mut observers,
+        )
+        .unwrap();
+        o.epochs
+    };
+    let (gw, cw) = (seen(&mut g), seen(&mut c));
+    assert_eq!((gw.len(), cw.len()), (2, 2));
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(
+        bits(&gw[0]),
+        bits(&cw[0]),
+        "f16 copies of the uploaded W differ"
+    );
+    for (k, &(w, expect)) in special.iter().enumerate() {
+        assert_eq!(
+            cw[0][k].to_bits(),
+            expect.to_bits(),
+            "f16({w:e}) = {}",
+            cw[0][k]
+        );
+    }
+    for (k, &w) in init.weights.iter().enumerate() {
+        assert_eq!(cw[0][k], round_to_f16(w as f32) as f64, "element {k}");
+    }
+    assert_eq!(gw[0][n * n - 1], 0.7001953125); // 0.7 + 2⁻¹² rounds up: 717/1024
+                                                // After the update, the refreshed copy is f16-valued and (on lavapipe) equal.
+    for v in gw[1].iter().chain(&cw[1]) {
+        assert_eq!(round_to_f16(*v as f32) as f64, *v);
+    }
+    assert_ne!(
+        cw[1], cw[0],
+        "the f16 copy was not refreshed after learning"
+    );
+    if exact {
+        assert_eq!(bits(&gw[1]), bits(&cw[1]));
+    }
+}
+
+/// f16 storage changes the dynamics by about the f16 rounding of `W` (relative 2⁻¹¹ ≈ 5e-4 per
+/// weight, less after summation): measurably, not wildly. Learning keeps an f32 master, so the
+/// learned weights differ from the f32 run's only through the slightly different activity, and
+/// updates below half an f16 ulp still accumulate.
+#[test]
+fn f16_weights_change_results_by_about_their_rounding_and_learning_keeps_an_f32_master() {
+    let n = 64;
+    let batch = contracting_batch(n);
+    let s = schedule(2, 100, 200, true);
+    let mut f32_cpu = CpuBackend::new(2).unwrap();
+    let mut f16_cpu = CpuBackend::new(2)
+        .unwrap()
+        .with_weight_storage(WeightStorage::F16);
+    let a = run(&mut f32_cpu, &s, Precision::F32, &batch);
+    let b = run(&mut f16_cpu, &s, Precision::F32, &batch);
+    let relative =
+        |x: &[f64], y: &[f64]| max_diff(x, y) / y.iter().map(|v| v.abs()).fold(0.0, f64::max);
+    let mut state_rel = Vec::new();
+    for (k, init) in batch.iter().enumerate() {
+        let what = format!(
+            "{:?}/{:?}",
+            init.params.neuron.form, init.params.neuron.activation
+        );
+        let r = relative(&b.finals[k].state, &a.finals[k].state);
+        assert!(r > 1e-6 && r < 1e-2, "{what}: state changed by {r:e}");
+        let w = relative(&b.finals[k].weights, &a.finals[k].weights);
+        assert!(w < 1e-4, "{what}: learned weights changed by {w:e}");
+        state_rel.push(r);
+        // The master is not rounded: almost no learned weight is an f16 value.
+        let f16_valued = b.finals[k]
+            .weights
+            .iter()
+            .filter(|&&v| round_to_f16(v as f32) as f64 == v)
+            .count();
+        assert!(
+            f16_valued < n * n / 20,
+            "{what}: {f16_valued} f16-valued weights"
+        );
+    }
+    state_rel.sort_by(f64::total_cmp);
+    let median = state_rel[state_rel.len() / 2];
+    assert!(median > 2e-5 && median < 3e-3, "median change {median:e}");
+    eprintln!(
+        "measured: f16 vs f32 weights, relative change of the final state: median {median:.1e}, \
+         max {:.1e}",
+        state_rel.last().unwrap()
+    );
+
+    // No forgetting and a tiny rate: each update (~1e-6) is far below half an f16 ulp of the
+    // weights (~3e-5), yet the master accumulates it.
+    let mut slow = batch[0].clone();
+    slow.params.learning.forgetting = 1.0;
+    slow.params.learning.learning_rate = 1e-3;
+    let out = run(
+        &mut f16_cpu,
+        &schedule(3, 50, 50, true),
+        Precision::F32,
+        std::slice::from_ref(&slow),
+    );
+    let moved: Vec<f64> = out.finals[0]
+        .weights
+        .iter()
+        .zip(&slow.weights)
+        .map(|(w, w0)| (w - (*w0 as f32) as f64).abs())
+        .collect();
+    let below_half_ulp = moved
+        .iter()
+        .zip(&slow.weights)
+        .filter(|(&d, &w0)| d > 0.0 && d < (round_to_f16(w0 as f32) as f64).abs() * 2f64.powi(-12))
+        .count();
+    assert!(
+        below_half_ulp > n * n / 4,
+        "only {below_half_ulp} weights accumulated sub-ulp updates"
+    );
 }

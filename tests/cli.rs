@@ -78,6 +78,10 @@ fn default_config_runs_and_writes_csv_and_manifest() {
     let m = json(&out.join("manifest.json"));
     assert_eq!(m["status"], "complete");
     assert_eq!(m["backend"]["kind"], "cpu");
+    // Which kernel variant ran (see backend::KernelVariant).
+    assert_eq!(m["backend"]["kernels"][0]["neurons"], 100);
+    assert_eq!(m["backend"]["kernels"][0]["weights_read_from"], "cache");
+    assert_eq!(m["backend"]["kernels"][0]["weight_storage"], "f32");
     assert_eq!(m["config"]["ensemble"]["replicas"], 3);
     assert_eq!(m["config"]["schedule"]["recorded_steps"], 120);
     assert_eq!(m["seed"], 1);
@@ -318,6 +322,15 @@ fn gpu_and_cpu_runs_agree_through_the_cli() {
     let (gpu, manifest) = run("gpu");
     assert_eq!(manifest["backend"]["kind"], "gpu");
     assert!(manifest["backend"]["adapter"]["name"].is_string());
+    let kernel = &manifest["backend"]["kernels"][0];
+    assert_eq!(kernel["neurons"], 100);
+    // "auto": in workgroup memory where 40,400 bytes fit (not lavapipe's 32 KiB).
+    let fits = manifest["backend"]["adapter"]["max_compute_workgroup_storage_size"]
+        .as_u64()
+        .unwrap()
+        >= 40_400;
+    let place = if fits { "workgroup" } else { "global" };
+    assert_eq!(kernel["weights_read_from"], place, "{kernel}");
     let rows = |p: &Path| -> Vec<Vec<f64>> {
         std::fs::read_to_string(p.join("epochs.csv"))
             .unwrap()

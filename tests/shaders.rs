@@ -1,34 +1,102 @@
 //! Every WGSL kernel parses and validates with naga (wgpu's own front end), for network sizes
-//! that exercise each code path — no GPU needed, so this also runs where no adapter exists.
+//! and weight variants that exercise each code path — no GPU needed, so this also runs where no
+//! adapter exists.
 
 use hebbnet::backend::gpu::{kernel_sources, KernelShape};
+use hebbnet::config::WeightStorage;
+
+/// Sizes: tiny, a ragged unroll, powers of two, several rows per thread, and 127/128 around
+/// lavapipe's f16 workgroup-memory limit; N² odd (3, 127, 257) leaves a half-empty f16 word.
+const SIZES: [usize; 8] = [1, 3, 64, 100, 127, 128, 257, 1000];
 
 #[test]
-fn every_kernel_validates_for_several_network_sizes() {
-    for n in [1usize, 3, 64, 100, 257, 1000] {
-        let shape = KernelShape::new(n, 256);
-        for (entry, source) in kernel_sources(&shape) {
-            let module = naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| {
-                panic!(
-                    "{entry} (N = {n}) does not parse:\n{}",
-                    e.emit_to_string(&source)
-                )
-            });
-            naga::valid::Validator::new(
-                naga::valid::ValidationFlags::all(),
-                naga::valid::Capabilities::empty(),
+fn every_kernel_validates_for_several_network_sizes_and_weight_variants() {
+    for n in SIZES {
+        for storage in [WeightStorage::F32, WeightStorage::F16] {
+            for resident in [false, true] {
+                for native in [false, true] {
+                    let shape = KernelShape::new(n, 256)
+                        .with_weights(storage, resident)
+                        .with_native_f16_decode(native);
+                    let what = format!(
+                        "N = {n}, {} W, {}, {} f16 decode",
+                        storage.name(),
+                        if resident { "workgroup" } else { "global" },
+                        if native { "unpack2x16float" } else { "integer" }
+                    );
+                    validate(&shape, native, &what);
+                }
+            }
+        }
+    }
+}
+
+/// Parse and validate every kernel of `shape`. The integer f16 decode must need no capability;
+/// `unpack2x16float` needs SHADER_FLOAT16_IN_FLOAT32 (wgpu's `SHADER_F16_IN_F32` downlevel flag).
+fn validate(shape: &KernelShape, native: bool, what: &str) {
+    let capabilities = if native {
+        naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32
+    } else {
+        naga::valid::Capabilities::empty()
+    };
+    let entries = kernel_sources(shape);
+    assert_eq!(
+        entries.iter().any(|(e, _)| *e == "pack_weights"),
+        shape.f16_weights,
+        "{what}: pack_weights exactly with f16 storage"
+    );
+    for (entry, source) in entries {
+        let module = naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| {
+            panic!(
+                "{entry} ({what}) does not parse:\n{}",
+                e.emit_to_string(&source)
             )
+        });
+        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), capabilities)
             .validate(&module)
             .unwrap_or_else(|e| {
                 panic!(
-                    "{entry} (N = {n}) is invalid:\n{}",
+                    "{entry} ({what}) is invalid:\n{}",
                     e.emit_to_string(&source)
                 )
             });
-            assert!(
-                module.entry_points.iter().any(|e| e.name == entry),
-                "{entry} has no entry point of that name"
-            );
+        assert!(
+            module.entry_points.iter().any(|e| e.name == entry),
+            "{entry} has no entry point of that name"
+        );
+        if entry == "neuron_update" {
+            // The workgroup memory the host checks against the adapter's limit is what the
+            // shader declares.
+            let declared: u64 = module
+                .global_variables
+                .iter()
+                .filter(|(_, g)| g.space == naga::AddressSpace::WorkGroup)
+                .map(|(_, g)| module.types[g.ty].inner.size(module.to_ctx()) as u64)
+                .sum();
+            assert_eq!(declared, shape.workgroup_bytes(), "{what}");
         }
     }
+}
+
+#[test]
+fn the_unpack2x16float_decode_needs_its_capability() {
+    // Without the capability, the native decode must be rejected (so the host's choice
+    // matters) and the integer decode accepted (checked above).
+    let shape = KernelShape::new(100, 256)
+        .with_weights(WeightStorage::F16, true)
+        .with_native_f16_decode(true);
+    let (_, source) = kernel_sources(&shape)
+        .into_iter()
+        .find(|(e, _)| *e == "neuron_update")
+        .expect("neuron_update");
+    let module = naga::front::wgsl::parse_str(&source).expect("parses");
+    let result = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::empty(),
+    )
+    .validate(&module);
+    assert!(
+        result.is_err(),
+        "unpack2x16float validated without SHADER_FLOAT16_IN_FLOAT32"
+    );
 }

@@ -4,20 +4,33 @@
 //! N = 100 in `f32`) stays in L1/L2 for every step of every epoch; rayon spreads replicas over
 //! cores. The local field is vectorised with AVX2 when the CPU has it (chosen at run time, see
 //! [`crate::model::network::local_field`]); results are bitwise equal with or without it.
+//!
+//! With `backend.weight_storage = "f16"` (the twin of the GPU's f16 storage) each replica keeps
+//! two copies of `W`: the f32 master that the Hebbian rule updates, and the master rounded to
+//! f16 ([`crate::model::f16::round_to_f16`], held as f32 values) that the local field reads,
+//! refreshed after every update. Products and sums stay in f32 and in the same order, so the
+//! GPU, which decodes its packed f16 exactly, computes the same numbers. Observers (the
+//! analysis) see the rounded `W` the dynamics used; weight statistics and saved final weights
+//! are the master's.
 
 use rayon::prelude::*;
 
-use super::{Backend, BackendInfo, BatchOutput, EpochOutput, FinalState, Schedule, TraceObserver};
-use crate::config::Precision;
+use super::{
+    Backend, BackendInfo, BatchOutput, EpochOutput, FinalState, KernelVariant, Schedule,
+    TraceObserver,
+};
+use crate::config::{Precision, WeightStorage};
 use crate::ensemble::ReplicaInit;
 use crate::error::{Error, Result};
 use crate::experiment::memory;
+use crate::model::f16::round_to_f16;
 use crate::model::network::{self, TypedNeuronParams};
 use crate::model::Real;
 
 pub struct CpuBackend {
     pool: rayon::ThreadPool,
     info: BackendInfo,
+    weight_storage: WeightStorage,
 }
 
 impl CpuBackend {
@@ -37,8 +50,22 @@ impl CpuBackend {
             kind: "cpu",
             description: format!("CPU, {} threads, {simd}", pool.current_num_threads()),
             adapter: None,
+            kernels: Vec::new(),
         };
-        Ok(CpuBackend { pool, info })
+        Ok(CpuBackend {
+            pool,
+            info,
+            weight_storage: WeightStorage::F32,
+        })
+    }
+
+    /// The same backend with `W` stored as `storage` in the local field (see the module doc).
+    pub fn with_weight_storage(mut self, storage: WeightStorage) -> CpuBackend {
+        self.weight_storage = storage;
+        if storage == WeightStorage::F16 {
+            self.info.description += ", f16 weights (f32 master copy for learning)";
+        }
+        self
     }
 
     pub fn threads(&self) -> usize {
@@ -79,6 +106,10 @@ impl Backend for CpuBackend {
         Ok(by_memory.clamp(1, 4096).max(self.threads().min(by_memory)))
     }
 
+    fn kernel_variant(&self, neurons: usize) -> Result<KernelVariant> {
+        Ok(KernelVariant::cpu(neurons, self.weight_storage))
+    }
+
     fn run_batch(
         &mut self,
         schedule: &Schedule,
@@ -88,9 +119,16 @@ impl Backend for CpuBackend {
         observers: &mut [&mut dyn TraceObserver],
     ) -> Result<BatchOutput> {
         assert!(observers.is_empty() || observers.len() == replicas.len());
+        let half = self.weight_storage == WeightStorage::F16;
+        if half && precision == Precision::F64 {
+            return Err(Error::config(
+                "backend.weight_storage",
+                "\"f16\" weight storage is an f32 mode; use precision \"f32\"",
+            ));
+        }
         let one = |init: &ReplicaInit, observer: Option<&mut dyn TraceObserver>| match precision {
-            Precision::F32 => run_replica::<f32>(schedule, init, keep_final, observer),
-            Precision::F64 => run_replica::<f64>(schedule, init, keep_final, observer),
+            Precision::F32 => run_replica::<f32>(schedule, init, keep_final, half, observer),
+            Precision::F64 => run_replica::<f64>(schedule, init, keep_final, false, observer),
         };
         let per_replica: Vec<(Vec<ReplicaEpoch>, Option<FinalState>)> = self.pool.install(|| {
             if observers.is_empty() {
@@ -152,18 +190,37 @@ fn widen<T: Real>(v: &[T]) -> Vec<f64> {
     v.iter().map(|x| x.to_f64()).collect()
 }
 
+/// `W` rounded to f16, in `T` (only called with `T = f32`: f16 storage is an f32 mode, so the
+/// detour through f32 is exact).
+fn refresh_f16<T: Real>(master: &[T], rounded: &mut [T]) {
+    for (r, &w) in rounded.iter_mut().zip(master) {
+        *r = T::from_f64(round_to_f16(w.to_f64() as f32) as f64);
+    }
+}
+
 /// Run the full schedule on one replica in precision `T`, feeding `observer` (if any) the
-/// recorded window of every epoch.
+/// recorded window of every epoch. With `half`, the local field reads `W` rounded to f16 (the
+/// module doc).
 pub(crate) fn run_replica<T: Real>(
     schedule: &Schedule,
     init: &ReplicaInit,
     keep_final: bool,
+    half: bool,
     mut observer: Option<&mut dyn TraceObserver>,
 ) -> (Vec<ReplicaEpoch>, Option<FinalState>) {
     let n = init.state.len();
     let params: TypedNeuronParams<T> = init.params.neuron.typed();
     let rule = init.params.learning;
     let mut weights: Vec<T> = cast(&init.weights);
+    // The f16-rounded copy the local field reads (empty in f32 storage).
+    let mut rounded: Vec<T> = if half {
+        vec![T::ZERO; n * n]
+    } else {
+        Vec::new()
+    };
+    if half {
+        refresh_f16(&weights, &mut rounded);
+    }
     let input: Vec<T> = cast(&init.input);
     let mut bias = vec![T::ZERO; n];
     network::bias(&params, &input, &mut bias);
@@ -190,28 +247,22 @@ pub(crate) fn run_replica<T: Real>(
             let w = w.to_f64();
             (s + w, q + w * w)
         });
+        let matvec: &[T] = if half { &rounded } else { &weights };
         for _ in 0..schedule.transient_steps {
-            network::step(
-                &params,
-                &weights,
-                &bias,
-                &mut state,
-                &mut signal,
-                &mut field,
-            );
+            network::step(&params, matvec, &bias, &mut state, &mut signal, &mut field);
         }
         reference.copy_from_slice(&signal);
         s1.fill(T::ZERO);
         s2.fill(T::ZERO);
         if let Some(o) = observer.as_mut() {
-            o.begin_epoch(epoch, &widen(&weights));
+            o.begin_epoch(epoch, &widen(matvec));
         }
         for t in 0..schedule.recorded_steps {
             match observer.as_mut() {
                 Some(o) if t >= traced_from => {
                     network::step_with_derivative(
                         &params,
-                        &weights,
+                        matvec,
                         &bias,
                         &mut state,
                         &mut signal,
@@ -224,14 +275,7 @@ pub(crate) fn run_replica<T: Real>(
                     }
                     o.step(&d64, &x64);
                 }
-                _ => network::step(
-                    &params,
-                    &weights,
-                    &bias,
-                    &mut state,
-                    &mut signal,
-                    &mut field,
-                ),
+                _ => network::step(&params, matvec, &bias, &mut state, &mut signal, &mut field),
             }
             for i in 0..n {
                 let d = signal[i] - reference[i];
@@ -253,6 +297,9 @@ pub(crate) fn run_replica<T: Real>(
         if schedule.learning {
             rule.deviation(&reference, &s1, schedule.recorded_steps, &mut m);
             rule.update(&m, &mut weights);
+            if half {
+                refresh_f16(&weights, &mut rounded);
+            }
         }
     }
     let fin = keep_final.then(|| FinalState {

@@ -18,7 +18,7 @@ pub mod gpu;
 
 use serde::Serialize;
 
-use crate::config::Precision;
+use crate::config::{Precision, WeightStorage};
 use crate::ensemble::ReplicaInit;
 use crate::error::Result;
 
@@ -47,7 +47,8 @@ pub struct EpochOutput {
     pub shifted_sq_sum: Vec<f64>,
     /// The state (x or h) at the end of the epoch, before the weight update.
     pub state: Vec<f64>,
-    /// `Σ_ij W_ij` of the weights used during the epoch, per replica.
+    /// `Σ_ij W_ij` of the weights used during the epoch, per replica (with f16 weight storage:
+    /// of the f32 master copy that learning updates).
     pub weight_sum: Vec<f64>,
     /// `Σ_ij W_ij²`, per replica.
     pub weight_sq_sum: Vec<f64>,
@@ -92,6 +93,83 @@ pub struct BackendInfo {
     /// The adapter, for the GPU backend.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adapter: Option<gpu::AdapterSummary>,
+    /// How the network sizes of this run are computed (filled by [`info_for`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kernels: Vec<KernelVariant>,
+}
+
+/// Where and in which precision the local field reads `W` for one network size: the kernel
+/// variant a run used, for the manifest (`backend.kernels`) and the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KernelVariant {
+    pub neurons: usize,
+    /// `"f32"`, or `"f16"` (`W` rounded to f16 in the local field, f32 master for learning).
+    pub weight_storage: &'static str,
+    /// `"workgroup"`: the GPU neuron kernel copies the replica's `W` into workgroup memory once
+    /// per dispatch; `"global"`: it reads `W` from the storage buffer at every step; `"cache"`:
+    /// the CPU backend (one replica's `W` stays in the core's cache).
+    pub weights_read_from: &'static str,
+    /// GPU: workgroup memory the neuron kernel declares, in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workgroup_bytes: Option<u64>,
+    /// GPU: the adapter's `max_compute_workgroup_storage_size`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workgroup_limit: Option<u64>,
+    /// GPU: time steps one dispatch advances at most (lavapipe's loop cap, see gpu/mod.rs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steps_per_dispatch: Option<u64>,
+    /// GPU with f16 storage: `"unpack2x16float"` or `"integer"` (both exact).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub f16_decode: Option<&'static str>,
+}
+
+impl KernelVariant {
+    /// The CPU backend's variant.
+    pub fn cpu(neurons: usize, storage: WeightStorage) -> KernelVariant {
+        KernelVariant {
+            neurons,
+            weight_storage: storage.name(),
+            weights_read_from: "cache",
+            workgroup_bytes: None,
+            workgroup_limit: None,
+            steps_per_dispatch: None,
+            f16_decode: None,
+        }
+    }
+
+    /// One line for the log: `N = 100: f32 W in workgroup memory (40.4 of 48 KiB)`.
+    pub fn line(&self) -> String {
+        let place = match self.weights_read_from {
+            "workgroup" => "in workgroup memory",
+            "global" => "read from global memory every step",
+            _ => "in the CPU cache",
+        };
+        let mut s = format!("N = {}: {} W {place}", self.neurons, self.weight_storage);
+        if let (Some(used), Some(limit)) = (self.workgroup_bytes, self.workgroup_limit) {
+            s += &format!(
+                " (workgroup memory {:.1} of {:.0} KiB)",
+                used as f64 / 1024.0,
+                limit as f64 / 1024.0
+            );
+        }
+        s
+    }
+}
+
+/// [`Backend::info`] with the kernel variant of every network size in `sizes`.
+pub fn info_for(
+    backend: &dyn Backend,
+    sizes: impl IntoIterator<Item = usize>,
+) -> Result<BackendInfo> {
+    let mut info = backend.info().clone();
+    let mut sizes: Vec<usize> = sizes.into_iter().collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    info.kernels = sizes
+        .into_iter()
+        .map(|n| backend.kernel_variant(n))
+        .collect::<Result<_>>()?;
+    Ok(info)
 }
 
 /// Receives the trajectory of one replica's recorded windows, for the analysis
@@ -117,6 +195,11 @@ pub trait Backend {
     /// How many replicas of `neurons` neurons one batch may hold on this backend (device limits,
     /// memory). An error when not even one fits.
     fn batch_capacity(&self, neurons: usize, precision: Precision) -> Result<usize>;
+
+    /// How networks of `neurons` neurons are computed (see [`KernelVariant`]); an error when
+    /// this backend cannot run them (e.g. `weights_in_workgroup = "always"` and `W` does not
+    /// fit).
+    fn kernel_variant(&self, neurons: usize) -> Result<KernelVariant>;
 
     /// Run `schedule` on every replica of the batch (all with the same N). `observers` is empty
     /// (no analysis) or holds one observer per replica, fed each epoch's recorded window.

@@ -242,8 +242,7 @@ fn run(args: RunArgs) -> Result<()> {
         // auto with f64: the CPU is the only backend that can.
         config.backend.kind = BackendKind::Cpu;
     }
-    let (mut backend, note) =
-        experiment::open_backend(config.backend.kind, config.backend.threads)?;
+    let (mut backend, note) = experiment::open_backend(&config.backend)?;
     let options = RunOptions {
         out,
         config_source: args
@@ -299,8 +298,7 @@ fn sweep(args: SweepArgs) -> Result<()> {
             .unwrap_or_else(|| "sweep".into());
         PathBuf::from("runs").join(stem)
     });
-    let (mut backend, note) =
-        experiment::open_backend(spec.base.backend.kind, spec.base.backend.threads)?;
+    let (mut backend, note) = experiment::open_backend(&spec.base.backend)?;
     let options = SweepOptions {
         out: out.clone(),
         spec_source: args.spec.display().to_string(),
@@ -348,7 +346,8 @@ fn devices() -> Result<()> {
         println!("    driver: {} {}", a.driver, a.driver_info);
         println!(
             "    max storage binding: {} MiB, max buffer: {} MiB, workgroup memory: {} KiB, \
-             invocations/workgroup: {}, workgroups/dimension: {}, subgroup size: {}–{}",
+             invocations/workgroup: {}, workgroups/dimension: {}, subgroup size: {}–{}, \
+             shader-f16: {}, unpack2x16float: {}",
             a.max_storage_buffer_binding_size >> 20,
             a.max_buffer_size >> 20,
             a.max_compute_workgroup_storage_size >> 10,
@@ -356,6 +355,8 @@ fn devices() -> Result<()> {
             a.max_compute_workgroups_per_dimension,
             a.subgroup_min_size,
             a.subgroup_max_size,
+            if a.shader_f16 { "yes" } else { "no" },
+            if a.f16_in_f32 { "yes" } else { "no" },
         );
     }
     let auto = if adapters.iter().any(|(_, a)| !a.software) {

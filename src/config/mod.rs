@@ -379,6 +379,51 @@ impl Precision {
     }
 }
 
+/// Where the GPU neuron kernel reads `W` from during its time loop (`backend.weights_in_workgroup`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WeightsInWorkgroup {
+    /// Workgroup memory when the replica's `W` and the signal fit the adapter's
+    /// `max_compute_workgroup_storage_size`, else global memory.
+    #[default]
+    Auto,
+    /// Workgroup memory; an error naming the limit when it does not fit.
+    Always,
+    /// Global memory (the storage buffer) at every step.
+    Never,
+}
+
+impl WeightsInWorkgroup {
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightsInWorkgroup::Auto => "auto",
+            WeightsInWorkgroup::Always => "always",
+            WeightsInWorkgroup::Never => "never",
+        }
+    }
+}
+
+/// The precision of the `W` the local field reads (`backend.weight_storage`); see
+/// [`crate::model::f16`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WeightStorage {
+    #[default]
+    F32,
+    /// `W` rounded to f16 in the local field (products and sums in f32); learning updates an
+    /// f32 master copy.
+    F16,
+}
+
+impl WeightStorage {
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightStorage::F32 => "f32",
+            WeightStorage::F16 => "f16",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BackendConfig {
@@ -389,6 +434,10 @@ pub struct BackendConfig {
     pub threads: usize,
     /// Replicas per batch; 0 = derived from the device limits and memory.
     pub batch_replicas: usize,
+    /// GPU only: `W` in workgroup memory during the time loop (never changes a result).
+    pub weights_in_workgroup: WeightsInWorkgroup,
+    /// `"f16"`: the local field uses `W` rounded to f16 (an f32 mode; both backends).
+    pub weight_storage: WeightStorage,
 }
 
 impl Default for BackendConfig {
@@ -398,6 +447,8 @@ impl Default for BackendConfig {
             precision: Precision::F32,
             threads: 0,
             batch_replicas: 0,
+            weights_in_workgroup: WeightsInWorkgroup::Auto,
+            weight_storage: WeightStorage::F32,
         }
     }
 }
@@ -552,6 +603,12 @@ impl Config {
             "backend.precision",
             !(self.backend.kind == BackendKind::Gpu && self.backend.precision == Precision::F64),
             "f64 is a CPU reference mode; use \"f32\" with the GPU backend or --backend cpu",
+        )?;
+        check(
+            "backend.weight_storage",
+            !(self.backend.weight_storage == WeightStorage::F16
+                && self.backend.precision == Precision::F64),
+            "\"f16\" weight storage is an f32 mode (f16 weights, f32 arithmetic); use precision \"f32\"",
         )?;
         Ok(())
     }
@@ -768,6 +825,22 @@ mod tests {
                 r#"{"backend": {"kind": "gpu", "precision": "f64"}}"#,
                 "backend.precision",
             ),
+            (
+                r#"{"backend": {"weight_storage": "f16", "precision": "f64"}}"#,
+                "backend.weight_storage",
+            ),
+            (
+                r#"{"backend": {"weight_storage": "bf16"}}"#,
+                "backend.weight_storage",
+            ),
+            (
+                r#"{"backend": {"weights_in_workgroup": true}}"#,
+                "backend.weights_in_workgroup",
+            ),
+            (
+                r#"{"backend": {"weights_in_workgroup": "sometimes"}}"#,
+                "backend.weights_in_workgroup",
+            ),
         ] {
             let e = load_str(text, &[]).unwrap_err();
             assert_eq!(path_of(e), key, "{text}");
@@ -790,6 +863,31 @@ mod tests {
             path_of(load_str("{}", &["network.gain"]).unwrap_err()),
             "network.gain"
         );
+    }
+
+    #[test]
+    fn weight_keys_default_parse_and_override() {
+        let c = load_str("{}", &[]).unwrap();
+        assert_eq!(c.backend.weights_in_workgroup, WeightsInWorkgroup::Auto);
+        assert_eq!(c.backend.weight_storage, WeightStorage::F32);
+        let c = load_str(
+            r#"{"backend": {"weights_in_workgroup": "never", "weight_storage": "f16"}}"#,
+            &["backend.weights_in_workgroup=always"],
+        )
+        .unwrap();
+        assert_eq!(c.backend.weights_in_workgroup, WeightsInWorkgroup::Always);
+        assert_eq!(c.backend.weight_storage, WeightStorage::F16);
+        // f16 storage with the (default) f32 precision on the CPU is fine.
+        load_str(
+            r#"{"backend": {"kind": "cpu", "weight_storage": "f16"}}"#,
+            &[],
+        )
+        .unwrap();
+        let e = load_str(
+            "{}",
+            &["backend.weight_storage=f16", "backend.precision=f64"],
+        );
+        assert_eq!(path_of(e.unwrap_err()), "backend.weight_storage");
     }
 
     #[test]

@@ -20,21 +20,34 @@ use serde_json::{json, Value};
 use crate::analysis::observer::{AnalysisPlan, ReplicaAnalysis};
 use crate::analysis::{summary, EpochRecord, EPOCH_COLUMNS};
 use crate::backend::cpu::CpuBackend;
-use crate::backend::gpu::{context, GpuBackend};
-use crate::backend::{Backend, BackendInfo, BatchOutput, Schedule, TraceObserver};
-use crate::config::{BackendKind, Config, Precision, SavedArray};
+use crate::backend::gpu::{context, GpuBackend, GpuOptions};
+use crate::backend::{self, Backend, BackendInfo, BatchOutput, Schedule, TraceObserver};
+use crate::config::{
+    BackendConfig, BackendKind, Config, Precision, SavedArray, WeightsInWorkgroup,
+};
 use crate::ensemble::{EnsembleSpec, ReplicaInit};
 use crate::error::{Error, Result};
 use crate::npy;
 use crate::output;
 
-/// Open the backend `kind` names. `auto` takes a hardware GPU if there is one, else the CPU;
-/// the returned note says why.
-pub fn open_backend(kind: BackendKind, threads: usize) -> Result<(Box<dyn Backend>, String)> {
-    match kind {
-        BackendKind::Cpu => Ok((Box::new(CpuBackend::new(threads)?), "requested".into())),
+/// Open the backend `backend.kind` names, with the weight options of `backend`. `auto` takes
+/// a hardware GPU if there is one, else the CPU; the returned note says why.
+pub fn open_backend(backend: &BackendConfig) -> Result<(Box<dyn Backend>, String)> {
+    let threads = backend.threads;
+    let cpu = || -> Result<CpuBackend> {
+        Ok(CpuBackend::new(threads)?.with_weight_storage(backend.weight_storage))
+    };
+    let gpu = || {
+        GpuBackend::with_options(GpuOptions {
+            weights_in_workgroup: backend.weights_in_workgroup,
+            weight_storage: backend.weight_storage,
+            ..GpuOptions::default()
+        })
+    };
+    match backend.kind {
+        BackendKind::Cpu => Ok((Box::new(cpu()?), "requested".into())),
         BackendKind::Gpu => {
-            let gpu = GpuBackend::new()?;
+            let gpu = gpu()?;
             let note = if gpu.adapter().software {
                 "requested; this is a software adapter, for correctness checks, not speed".into()
             } else {
@@ -44,7 +57,7 @@ pub fn open_backend(kind: BackendKind, threads: usize) -> Result<(Box<dyn Backen
         }
         BackendKind::Auto => match context::hardware_adapter() {
             Some(a) => Ok((
-                Box::new(GpuBackend::new()?),
+                Box::new(gpu()?),
                 format!("auto: hardware adapter {}", a.name),
             )),
             None => {
@@ -56,7 +69,7 @@ pub fn open_backend(kind: BackendKind, threads: usize) -> Result<(Box<dyn Backen
                     ),
                     None => "auto: no GPU adapter found".into(),
                 };
-                Ok((Box::new(CpuBackend::new(threads)?), why))
+                Ok((Box::new(cpu()?), why))
             }
         },
     }
@@ -106,10 +119,11 @@ pub(crate) fn schedule_of(config: &Config) -> Schedule {
 /// What identifies a run's results: everything that changes a number in them.
 fn fingerprint(config: &Config, backend: &BackendInfo) -> Value {
     let mut c = config.clone();
-    // Thread count and batch size never change results.
+    // Thread count, batch size and where the GPU kernel keeps W never change results.
     c.backend.threads = 0;
     c.backend.batch_replicas = 0;
     c.backend.kind = BackendKind::Auto;
+    c.backend.weights_in_workgroup = WeightsInWorkgroup::Auto;
     let mut save = c.output.save.clone();
     save.sort();
     save.dedup();
@@ -168,6 +182,8 @@ pub fn run(
     let replicas = config.ensemble.replicas;
     let precision = config.backend.precision;
     let capacity = backend.batch_capacity(n, precision)?;
+    // With the kernel variant for this N, for the manifest and the log.
+    let info = backend::info_for(&*backend, [n])?;
     let batch = match config.backend.batch_replicas {
         0 => capacity,
         b if b <= capacity => b,
@@ -212,7 +228,7 @@ pub fn run(
         ));
         return Ok(RunSummary {
             out: out.clone(),
-            backend: backend.info().clone(),
+            backend: info.clone(),
             backend_note: backend_note.to_string(),
             replicas,
             neurons: n,
@@ -241,7 +257,7 @@ pub fn run(
         replicas,
         neurons: n,
         precision: precision.name(),
-        backend: backend.info().clone(),
+        backend: info.clone(),
         backend_note: backend_note.to_string(),
         batch_replicas: batch,
         started_unix,
@@ -255,9 +271,14 @@ pub fn run(
     };
     output::write_json(&manifest_path, &manifest)?;
     print(format!(
-        "backend: {} ({backend_note})\nrun: N = {n}, R = {replicas}, {} epochs × ({} + {}) steps, \
-         learning {}, {} → {}",
-        backend.info().description,
+        "backend: {}; {} ({backend_note})\nrun: N = {n}, R = {replicas}, {} epochs × ({} + {}) \
+         steps, learning {}, {} → {}",
+        info.description,
+        info.kernels
+            .iter()
+            .map(|k| k.line())
+            .collect::<Vec<_>>()
+            .join("; "),
         schedule.epochs,
         schedule.transient_steps,
         schedule.recorded_steps,
@@ -333,7 +354,7 @@ pub fn run(
     std::fs::remove_dir_all(&parts).map_err(|e| Error::output(&parts, e))?;
     let summary = RunSummary {
         out: out.clone(),
-        backend: backend.info().clone(),
+        backend: info.clone(),
         backend_note: backend_note.to_string(),
         replicas,
         neurons: n,

@@ -3,6 +3,7 @@
 //! Everything here is the CPU reference; each GPU kernel in `shaders/` has its twin here.
 
 pub mod activation;
+pub mod f16;
 pub mod hebbian;
 pub mod network;
 pub mod real;

@@ -2,8 +2,8 @@
 #![allow(dead_code)]
 
 use hebbnet::backend::cpu::CpuBackend;
-use hebbnet::backend::gpu::GpuBackend;
-use hebbnet::backend::{Backend, BackendInfo, BatchOutput, Schedule, TraceObserver};
+use hebbnet::backend::gpu::{GpuBackend, GpuOptions};
+use hebbnet::backend::{Backend, BackendInfo, BatchOutput, KernelVariant, Schedule, TraceObserver};
 use hebbnet::config::Precision;
 use hebbnet::ensemble::ReplicaInit;
 use hebbnet::model::{Activation, Form, HebbianRule, NeuronParams, PresynapticGate, ReplicaParams};
@@ -16,7 +16,12 @@ use rand_distr::StandardNormal;
 /// In CI (`CI` set to anything but `false`/`0`) a missing adapter is a failure: `.ci/run`
 /// installs lavapipe, so the GPU tests must run there.
 pub fn gpu() -> Option<GpuBackend> {
-    match GpuBackend::new() {
+    gpu_with(GpuOptions::default())
+}
+
+/// [`gpu`] with weight options.
+pub fn gpu_with(options: GpuOptions) -> Option<GpuBackend> {
+    match GpuBackend::with_options(options) {
         Ok(g) => Some(g),
         Err(e) => {
             let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
@@ -104,6 +109,9 @@ impl Backend for Flaky {
     }
     fn batch_capacity(&self, n: usize, p: Precision) -> Result<usize> {
         self.inner.batch_capacity(n, p)
+    }
+    fn kernel_variant(&self, n: usize) -> Result<KernelVariant> {
+        self.inner.kernel_variant(n)
     }
     fn run_batch(
         &mut self,

@@ -23,6 +23,12 @@ pub struct AdapterSummary {
     pub max_compute_workgroups_per_dimension: u32,
     pub subgroup_min_size: u32,
     pub subgroup_max_size: u32,
+    /// The adapter offers WGSL's `f16` type (`shader-f16`). hebbnet does not need it: f16
+    /// weights are stored in `u32` pairs and decoded with `unpack2x16float` everywhere.
+    pub shader_f16: bool,
+    /// WGSL's `unpack2x16float` works (wgpu's `DownlevelFlags::SHADER_F16_IN_F32`; llvmpipe
+    /// has it only with `shader-f16`). Without it, f16 weights are decoded with integer code.
+    pub f16_in_f32: bool,
 }
 
 impl AdapterSummary {
@@ -48,6 +54,11 @@ impl AdapterSummary {
             max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
             subgroup_min_size: info.subgroup_min_size,
             subgroup_max_size: info.subgroup_max_size,
+            shader_f16: adapter.features().contains(wgpu::Features::SHADER_F16),
+            f16_in_f32: adapter
+                .get_downlevel_capabilities()
+                .flags
+                .contains(wgpu::DownlevelFlags::SHADER_F16_IN_F32),
         }
     }
 

@@ -24,6 +24,40 @@
 //! can measure the crossover (BENCHMARKS.md). Only what the analysis needs is traced: with
 //! Lyapunov exponents off, just the last 2P steps of each window (period detection and the
 //! Jacobian at the last state).
+//!
+//! **`W` in workgroup memory, f16 weights** (`backend.weights_in_workgroup`,
+//! `backend.weight_storage`). The local field reads all of a replica's `W` at every step. Read
+//! from the storage buffer, a dispatch of T steps streams R·N²·4 bytes of `W` per step from L2
+//! or HBM (4 MB per step for R = 100, N = 100; L2 holds it only while R·N²·4 fits): one
+//! multiply-add per 4 bytes loaded, so the kernel is bandwidth- and load-latency-bound. When the
+//! replica's `W` fits the adapter's `max_compute_workgroup_storage_size` next to the signal
+//! (f32: 4N² + 4N bytes, N ≤ 110 in 48 KiB; f16 pairs: 4⌈N²/2⌉ + 4N, N ≤ 155), the workgroup
+//! copies it there once per dispatch (coalesced: consecutive threads, consecutive words) and
+//! the T steps read it from on-chip memory, so global traffic for `W` drops from T·R·N²·4 to
+//! R·N²·4 bytes per dispatch (T is up to ~1,100 steps at N = 100, see
+//! [`KernelShape::steps_per_dispatch`]).
+//! The price is occupancy: a 40 KiB workgroup leaves room for only a few workgroups per SM (5
+//! in the 228 KiB of an H100 SM, fewer on GPUs with less), against dozens with the 400-byte
+//! signal alone, so fewer warps are resident to hide latency; and the copy costs one extra pass
+//! over `W` per dispatch. Since every replica's time loop is a chain of dependent steps, shorter
+//! load latency per step should matter more than occupancy, so we expect the resident variant
+//! to win whenever it fits — reasoned, not measured: no GPU was available when this was written
+//! (BENCHMARKS.md). `"auto"` takes it whenever it fits; `"never"` and `"always"` exist to
+//! measure both on real hardware.
+//!
+//! f16 storage halves `W`'s bytes (bandwidth in the global variant; the N at which `W` still
+//! fits workgroup memory grows by √2: N = 100 needs 20 KB instead of 40 KB). It is stored as f16
+//! pairs in `u32` words (`weights_half`), which needs no `shader-f16` feature (f16 arithmetic
+//! would not be wanted anyway: products and sums stay f32), and decoded exactly with
+//! `unpack2x16float` where the device has it (wgpu's `SHADER_F16_IN_F32` downlevel flag: all
+//! Vulkan, Metal, DX12 and desktop GL devices except llvmpipe without `shader-f16`), else with a
+//! few integer operations (`shaders/f16_decode_portable.wgsl`) — so it runs everywhere. The
+//! Hebbian update works on the f32 master `weights` and `pack_weights` refreshes the f16 copy
+//! after it (and on upload), rounding with integer code so that every driver produces the CPU
+//! twin's bits (`crate::model::f16`).
+//!
+//! Every variant keeps the summation order of the CPU twin, so on lavapipe all of them agree
+//! with the CPU backend bitwise (tests/backends.rs).
 
 pub mod context;
 
@@ -37,16 +71,23 @@ pub use context::AdapterSummary;
 
 use rayon::prelude::*;
 
-use super::{Backend, BackendInfo, BatchOutput, EpochOutput, FinalState, Schedule, TraceObserver};
-use crate::config::Precision;
+use super::{
+    Backend, BackendInfo, BatchOutput, EpochOutput, FinalState, KernelVariant, Schedule,
+    TraceObserver,
+};
+use crate::config::{Precision, WeightStorage, WeightsInWorkgroup};
 use crate::ensemble::ReplicaInit;
 use crate::error::{Error, Result};
 use crate::experiment::memory;
+use crate::model::f16::f16_bits_to_f32;
 
 const COMMON: &str = include_str!("../../../shaders/common.wgsl");
 const NEURON_UPDATE: &str = include_str!("../../../shaders/neuron_update.wgsl");
 const HEBBIAN_UPDATE: &str = include_str!("../../../shaders/hebbian_update.wgsl");
 const WEIGHT_STATS: &str = include_str!("../../../shaders/weight_stats.wgsl");
+const PACK_WEIGHTS: &str = include_str!("../../../shaders/pack_weights.wgsl");
+const F16_DECODE_NATIVE: &str = include_str!("../../../shaders/f16_decode_native.wgsl");
+const F16_DECODE_PORTABLE: &str = include_str!("../../../shaders/f16_decode_portable.wgsl");
 
 /// Back-edges one invocation may take per dispatch. lavapipe (llvmpipe) silently ends loops of
 /// an invocation after 65,535 back-edges summed over all loops (engineering.md); half of that
@@ -57,6 +98,7 @@ const READBACK_BYTES: u64 = 64 << 20;
 /// Trace chunks (D(t) and states for the analysis) are at most this size.
 const TRACE_BYTES: u64 = 32 << 20;
 const HEBBIAN_WG: u32 = 256;
+const PACK_WG: u32 = 256;
 const STATS_WG: u32 = 256;
 /// Elements each thread of `weight_stats` sums at most.
 const STATS_PER_THREAD: usize = 64;
@@ -122,9 +164,17 @@ pub struct KernelShape {
     pub rows_per_thread: usize,
     /// Workgroups per replica of `weight_stats`.
     pub stats_chunks: usize,
+    /// `neuron_update` copies the replica's `W` into workgroup memory once per dispatch.
+    pub weights_in_workgroup: bool,
+    /// The local field reads `W` rounded to f16 (`weights_half`).
+    pub f16_weights: bool,
+    /// f16 is decoded with `unpack2x16float` (needs wgpu's `DownlevelFlags::SHADER_F16_IN_F32`),
+    /// else with integer operations; both are exact.
+    pub native_f16_decode: bool,
 }
 
 impl KernelShape {
+    /// The shape for N neurons with f32 weights read from global memory.
     pub fn new(neurons: usize, max_invocations: usize) -> KernelShape {
         let workgroup = neurons
             .next_power_of_two()
@@ -134,15 +184,68 @@ impl KernelShape {
             workgroup,
             rows_per_thread: neurons.div_ceil(workgroup),
             stats_chunks: (neurons * neurons).div_ceil(STATS_WG as usize * STATS_PER_THREAD),
+            weights_in_workgroup: false,
+            f16_weights: false,
+            native_f16_decode: false,
         }
+    }
+
+    /// This shape decoding f16 with `unpack2x16float` (`true`) or integer operations.
+    pub fn with_native_f16_decode(self, native: bool) -> KernelShape {
+        KernelShape {
+            native_f16_decode: native,
+            ..self
+        }
+    }
+
+    /// This shape with another weight variant.
+    pub fn with_weights(self, storage: WeightStorage, in_workgroup: bool) -> KernelShape {
+        KernelShape {
+            weights_in_workgroup: in_workgroup,
+            f16_weights: storage == WeightStorage::F16,
+            ..self
+        }
+    }
+
+    /// `u32` words per replica of the f16 copy: ⌈N²/2⌉.
+    pub fn half_words(&self) -> usize {
+        (self.neurons * self.neurons).div_ceil(2)
+    }
+
+    /// `u32` words of `neuron_update`'s workgroup copy of `W` (1, unused, when W stays global).
+    pub fn tile_words(&self) -> usize {
+        match (self.weights_in_workgroup, self.f16_weights) {
+            (false, _) => 1,
+            (true, false) => self.neurons * self.neurons,
+            (true, true) => self.half_words(),
+        }
+    }
+
+    /// Workgroup memory `neuron_update` declares: the signal and the copy of `W`.
+    pub fn workgroup_bytes(&self) -> u64 {
+        4 * (self.neurons + self.tile_words()) as u64
     }
 
     /// WGSL source of a kernel family with this shape's constants in front.
     pub fn source(&self, kernel: &str) -> String {
         format!(
             "const N: u32 = {}u;\nconst WG: u32 = {}u;\nconst RPT: u32 = {}u;\n\
-             const STATS_CHUNKS: u32 = {}u;\n{COMMON}\n{kernel}",
-            self.neurons, self.workgroup, self.rows_per_thread, self.stats_chunks
+             const STATS_CHUNKS: u32 = {}u;\nconst W_F16: bool = {};\n\
+             const W_WORKGROUP: bool = {};\nconst W_WORDS: u32 = {}u;\n\
+             const W_TILE: u32 = {}u;\n{}\n{COMMON}\n{kernel}",
+            self.neurons,
+            self.workgroup,
+            self.rows_per_thread,
+            self.stats_chunks,
+            self.f16_weights,
+            self.weights_in_workgroup,
+            self.half_words(),
+            self.tile_words(),
+            if self.native_f16_decode {
+                F16_DECODE_NATIVE
+            } else {
+                F16_DECODE_PORTABLE
+            },
         )
     }
 
@@ -155,20 +258,47 @@ impl KernelShape {
         rows * (n / 4 + n % 4 + 1) + 2 * rows + 1
     }
 
+    /// Back-edges of one invocation before the time loop: the row loops and, with `W` in
+    /// workgroup memory, the copy loop (⌈tile words / WG⌉ iterations).
+    pub fn setup_backedges(&self) -> u64 {
+        let copy = if self.weights_in_workgroup {
+            self.tile_words().div_ceil(self.workgroup) as u64
+        } else {
+            0
+        };
+        2 * self.rows_per_thread as u64 + copy
+    }
+
     /// Steps one dispatch may advance within [`BACKEDGE_BUDGET`]; 0 if not even one fits.
     pub fn steps_per_dispatch(&self) -> u64 {
-        let setup = 2 * self.rows_per_thread as u64;
-        BACKEDGE_BUDGET.saturating_sub(setup) / self.backedges_per_step()
+        BACKEDGE_BUDGET.saturating_sub(self.setup_backedges()) / self.backedges_per_step()
     }
 }
 
-/// Every WGSL kernel family with its entry point, for validation.
+/// The largest N whose `W` (in `storage`) and signal fit `limit` bytes of workgroup memory.
+pub fn largest_resident_n(limit: u64, storage: WeightStorage) -> usize {
+    let mut n = 0;
+    while KernelShape::new(n + 1, 256)
+        .with_weights(storage, true)
+        .workgroup_bytes()
+        <= limit
+    {
+        n += 1;
+    }
+    n
+}
+
+/// Every WGSL kernel family with its entry point, for validation (`pack_weights` only for f16).
 pub fn kernel_sources(shape: &KernelShape) -> Vec<(&'static str, String)> {
-    vec![
+    let mut out = vec![
         ("neuron_update", shape.source(NEURON_UPDATE)),
         ("hebbian_update", shape.source(HEBBIAN_UPDATE)),
         ("weight_stats", shape.source(WEIGHT_STATS)),
-    ]
+    ];
+    if shape.f16_weights {
+        out.push(("pack_weights", shape.source(PACK_WEIGHTS)));
+    }
+    out
 }
 
 struct Kernels {
@@ -176,6 +306,19 @@ struct Kernels {
     neuron: wgpu::ComputePipeline,
     hebbian: wgpu::ComputePipeline,
     stats: wgpu::ComputePipeline,
+    /// f16 storage: refreshes `weights_half` from the f32 master.
+    pack: Option<wgpu::ComputePipeline>,
+}
+
+/// How the GPU backend stores and reads `W` (`backend.weights_in_workgroup`,
+/// `backend.weight_storage`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GpuOptions {
+    pub weights_in_workgroup: WeightsInWorkgroup,
+    pub weight_storage: WeightStorage,
+    /// Decode f16 with integer operations even where `unpack2x16float` is available (tests
+    /// use it to check that path on a device that has both).
+    pub portable_f16_decode: bool,
 }
 
 pub struct GpuBackend {
@@ -187,13 +330,23 @@ pub struct GpuBackend {
     kernels: HashMap<usize, Kernels>,
     summary: AdapterSummary,
     info: BackendInfo,
+    options: GpuOptions,
+    /// `unpack2x16float` for f16 weights (see [`KernelShape::native_f16_decode`]).
+    native_f16_decode: bool,
 }
 
 impl GpuBackend {
-    /// Open the best adapter (hardware first). Errors name the fix when there is none.
+    /// Open the best adapter (hardware first) with the default options. Errors name the fix
+    /// when there is none.
     pub fn new() -> Result<GpuBackend> {
+        GpuBackend::with_options(GpuOptions::default())
+    }
+
+    /// Open the best adapter with these weight options.
+    pub fn with_options(options: GpuOptions) -> Result<GpuBackend> {
         let (adapter, device, queue, summary) = context::open_device()?;
         let limits = adapter.limits();
+        let native_f16_decode = !options.portable_f16_decode && summary.f16_in_f32;
         let storage = |binding, read_only| wgpu::BindGroupLayoutEntry {
             binding,
             visibility: wgpu::ShaderStages::COMPUTE,
@@ -214,6 +367,7 @@ impl GpuBackend {
                 storage(4, false),
                 storage(5, false),
                 storage(7, false),
+                storage(8, false),
                 wgpu::BindGroupLayoutEntry {
                     binding: 6,
                     visibility: wgpu::ShaderStages::COMPUTE,
@@ -233,10 +387,21 @@ impl GpuBackend {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
+        let mut description = format!("GPU: {}", summary.line());
+        if options.weight_storage == WeightStorage::F16 {
+            description += ", f16 weights (f32 master copy for learning)";
+        }
+        if options.weights_in_workgroup != WeightsInWorkgroup::Auto {
+            description += &format!(
+                ", W in workgroup memory: {}",
+                options.weights_in_workgroup.name()
+            );
+        }
         let info = BackendInfo {
             kind: "gpu",
-            description: format!("GPU: {}", summary.line()),
+            description,
             adapter: Some(summary.clone()),
+            kernels: Vec::new(),
         };
         Ok(GpuBackend {
             device,
@@ -247,6 +412,8 @@ impl GpuBackend {
             kernels: HashMap::new(),
             summary,
             info,
+            options,
+            native_f16_decode,
         })
     }
 
@@ -254,18 +421,53 @@ impl GpuBackend {
         &self.summary
     }
 
-    /// The kernel shape for N neurons, or why this adapter cannot run it.
+    /// The kernel shape for N neurons, or why this adapter cannot run it: the weight variant
+    /// follows [`GpuOptions`] — `W` in workgroup memory when `"always"`, or `"auto"` and it fits.
     pub fn shape(&self, neurons: usize) -> Result<KernelShape> {
-        let shape = KernelShape::new(
+        let storage = self.options.weight_storage;
+        let limit = self.limits.max_compute_workgroup_storage_size as u64;
+        let global = KernelShape::new(
             neurons,
             self.limits.max_compute_invocations_per_workgroup as usize,
-        );
-        let shared = neurons as u64 * 4;
-        if shared > self.limits.max_compute_workgroup_storage_size as u64 {
+        )
+        .with_weights(storage, false)
+        .with_native_f16_decode(self.native_f16_decode);
+        let resident = global.with_weights(storage, true);
+        let fits = resident.workgroup_bytes() <= limit && resident.steps_per_dispatch() > 0;
+        let in_workgroup = match self.options.weights_in_workgroup {
+            WeightsInWorkgroup::Never => false,
+            WeightsInWorkgroup::Auto => fits,
+            WeightsInWorkgroup::Always if fits => true,
+            WeightsInWorkgroup::Always => {
+                let hint = match storage {
+                    WeightStorage::F32 => format!(
+                        ", or weight_storage \"f16\" (fits up to N = {})",
+                        largest_resident_n(limit, WeightStorage::F16)
+                    ),
+                    WeightStorage::F16 => String::new(),
+                };
+                return Err(Error::config(
+                    "backend.weights_in_workgroup",
+                    format!(
+                        "\"always\": N = {neurons} with {} weights needs {} bytes of workgroup \
+                         memory for W and the signal, but {} offers {limit} \
+                         (max_compute_workgroup_storage_size; W fits up to N = {}); \
+                         use \"auto\"{hint}",
+                        storage.name(),
+                        resident.workgroup_bytes(),
+                        self.summary.name,
+                        largest_resident_n(limit, storage),
+                    ),
+                ));
+            }
+        };
+        let shape = global.with_weights(storage, in_workgroup);
+        let shared = shape.workgroup_bytes();
+        if shared > limit {
             return Err(Error::TooLarge(format!(
                 "N = {neurons} needs {shared} bytes of workgroup memory for the signal, but {} \
-                 offers {}; use --backend cpu",
-                self.summary.name, self.limits.max_compute_workgroup_storage_size
+                 offers {limit}; use --backend cpu",
+                self.summary.name
             )));
         }
         if shape.steps_per_dispatch() == 0 {
@@ -305,6 +507,9 @@ impl GpuBackend {
                 neuron: make(&shape.source(NEURON_UPDATE), "neuron_update"),
                 hebbian: make(&shape.source(HEBBIAN_UPDATE), "hebbian_update"),
                 stats: make(&shape.source(WEIGHT_STATS), "weight_stats"),
+                pack: shape
+                    .f16_weights
+                    .then(|| make(&shape.source(PACK_WEIGHTS), "pack_weights")),
             };
             if let Some(e) = pollster::block_on(scope.pop()) {
                 return Err(Error::Gpu(format!("shader compilation failed: {e}")));
@@ -368,6 +573,27 @@ impl Backend for GpuBackend {
             .clamp(1, 1 << 20) as usize)
     }
 
+    fn kernel_variant(&self, neurons: usize) -> Result<KernelVariant> {
+        let shape = self.shape(neurons)?;
+        Ok(KernelVariant {
+            neurons,
+            weight_storage: self.options.weight_storage.name(),
+            weights_read_from: if shape.weights_in_workgroup {
+                "workgroup"
+            } else {
+                "global"
+            },
+            workgroup_bytes: Some(shape.workgroup_bytes()),
+            workgroup_limit: Some(self.limits.max_compute_workgroup_storage_size as u64),
+            steps_per_dispatch: Some(shape.steps_per_dispatch()),
+            f16_decode: shape.f16_weights.then_some(if shape.native_f16_decode {
+                "unpack2x16float"
+            } else {
+                "integer"
+            }),
+        })
+    }
+
     fn run_batch(
         &mut self,
         schedule: &Schedule,
@@ -427,6 +653,12 @@ impl Backend for GpuBackend {
         };
         let accum_buf = zeros("accum", 3 * r * n);
         let partials_buf = zeros("partials", 2 * r * shape.stats_chunks);
+        // f16 storage: the packed copy the local field reads (filled by `pack_weights`).
+        let half_words = r * shape.half_words();
+        let half_buf = zeros(
+            "weights_half",
+            if shape.f16_weights { half_words } else { 1 },
+        );
 
         // Tracing: which recorded steps go to the observers, in chunks of at most `trace_chunk`.
         let tracing = !observers.is_empty();
@@ -511,6 +743,8 @@ impl Backend for GpuBackend {
         }
         let stats_offset = offset_of(dispatch(0, 0, stats_grid.0, false));
         let hebbian_offset = offset_of(dispatch(0, 0, hebbian_grid.0, false));
+        let pack_grid = self.grid((half_words as u64).div_ceil(PACK_WG as u64));
+        let pack_offset = offset_of(dispatch(0, 0, pack_grid.0, false));
         let mut table_bytes = vec![0u8; table.len() * align];
         for (k, p) in table.iter().enumerate() {
             table_bytes[k * align..k * align + 32].copy_from_slice(bytemuck::bytes_of(p));
@@ -539,6 +773,7 @@ impl Backend for GpuBackend {
                     }),
                 },
                 entry(7, &trace_buf),
+                entry(8, &half_buf),
             ],
         });
 
@@ -557,10 +792,16 @@ impl Backend for GpuBackend {
                 if tracing { trace_chunk * step_bytes } else { 4 },
             )
         });
+        // The W observers see: the one the local field reads (the f16 copy with f16 storage).
+        let (traced_w, traced_w_bytes) = if shape.f16_weights {
+            (&half_buf, (half_words * 4) as u64)
+        } else {
+            (&weights_buf, (r * n * n * 4) as u64)
+        };
         let weights_staging = staging(
             dev,
             "weights_staging",
-            if tracing { (r * n * n * 4) as u64 } else { 4 },
+            if tracing { traced_w_bytes } else { 4 },
         );
         if let Some(e) = pollster::block_on(oom.pop()) {
             return Err(Error::Gpu(format!(
@@ -578,6 +819,15 @@ impl Backend for GpuBackend {
             for &(o, _) in offsets {
                 pass.set_bind_group(0, &bind_group, &[o]);
                 pass.dispatch_workgroups(neuron_grid.0, neuron_grid.1, 1);
+            }
+        };
+        // f16 storage: refresh the packed copy from the master.
+        let pack = |encoder: &mut wgpu::CommandEncoder| {
+            if let Some(pipeline) = &kernels.pack {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                pass.set_pipeline(pipeline);
+                pass.set_bind_group(0, &bind_group, &[pack_offset]);
+                pass.dispatch_workgroups(pack_grid.0, pack_grid.1, 1);
             }
         };
         let stats = |encoder: &mut wgpu::CommandEncoder| {
@@ -602,6 +852,8 @@ impl Backend for GpuBackend {
                 pass.set_pipeline(&kernels.hebbian);
                 pass.set_bind_group(0, &bind_group, &[hebbian_offset]);
                 pass.dispatch_workgroups(hebbian_grid.0, hebbian_grid.1, 1);
+                drop(pass);
+                pack(encoder);
             }
         };
         let submit = |encoder: wgpu::CommandEncoder| -> Result<()> {
@@ -618,18 +870,15 @@ impl Backend for GpuBackend {
         while epoch < schedule.epochs {
             let in_group = group.min(schedule.epochs - epoch);
             let mut encoder = dev.create_command_encoder(&Default::default());
+            if epoch == 0 {
+                pack(&mut encoder); // the uploaded W
+            }
             for g in 0..in_group {
                 stats(&mut encoder);
                 neuron(&mut encoder, &transient);
                 neuron(&mut encoder, &untraced);
                 if tracing {
-                    encoder.copy_buffer_to_buffer(
-                        &weights_buf,
-                        0,
-                        &weights_staging,
-                        0,
-                        (r * n * n * 4) as u64,
-                    );
+                    encoder.copy_buffer_to_buffer(traced_w, 0, &weights_staging, 0, traced_w_bytes);
                     break;
                 }
                 finish_epoch(&mut encoder, g as u64 * per_epoch);
@@ -638,13 +887,28 @@ impl Backend for GpuBackend {
             if tracing {
                 // W^(T) to the observers, then the traced chunks, double-buffered: the GPU runs
                 // chunk c while the CPU analyses chunk c − 1.
-                let w = read_buffer(dev, &weights_staging, (r * n * n * 4) as u64)?;
-                let w: &[f32] = bytemuck::cast_slice(&w);
+                let w = read_buffer(dev, &weights_staging, traced_w_bytes)?;
+                let half = shape.f16_weights.then_some(shape.half_words());
                 observers.par_iter_mut().enumerate().for_each(|(k, o)| {
-                    let wk: Vec<f64> = w[k * n * n..(k + 1) * n * n]
-                        .iter()
-                        .map(|&v| v as f64)
-                        .collect();
+                    let wk: Vec<f64> = match half {
+                        // Element e of replica k: half e mod 2 of word k·words + e/2.
+                        Some(words) => {
+                            let w: &[u32] = bytemuck::cast_slice(&w);
+                            (0..n * n)
+                                .map(|e| {
+                                    let word = w[k * words + e / 2] >> (16 * (e % 2));
+                                    f16_bits_to_f32(word as u16) as f64
+                                })
+                                .collect()
+                        }
+                        None => {
+                            let w: &[f32] = bytemuck::cast_slice(&w);
+                            w[k * n * n..(k + 1) * n * n]
+                                .iter()
+                                .map(|&v| v as f64)
+                                .collect()
+                        }
+                    };
                     o.begin_epoch(epoch, &wk);
                 });
                 let mut pending: Option<(usize, u64)> = None;
@@ -816,18 +1080,43 @@ mod tests {
     #[test]
     fn dispatch_chunks_respect_the_loop_budget() {
         for n in [1, 3, 100, 257, 1000, 2000] {
-            let s = KernelShape::new(n, 256);
-            assert!(s.workgroup >= 32 && s.workgroup <= 256);
-            assert!(s.rows_per_thread * s.workgroup >= n);
-            let steps = s.steps_per_dispatch();
-            assert!(steps >= 1, "N = {n}");
-            assert!(
-                steps * s.backedges_per_step() + 2 * s.rows_per_thread as u64 <= BACKEDGE_BUDGET
-            );
-            assert!((n * n).div_ceil(s.stats_chunks) <= STATS_WG as usize * STATS_PER_THREAD);
+            for (storage, resident) in [
+                (WeightStorage::F32, false),
+                (WeightStorage::F32, true),
+                (WeightStorage::F16, false),
+                (WeightStorage::F16, true),
+            ] {
+                let s = KernelShape::new(n, 256).with_weights(storage, resident);
+                assert!(s.workgroup >= 32 && s.workgroup <= 256);
+                assert!(s.rows_per_thread * s.workgroup >= n);
+                let steps = s.steps_per_dispatch();
+                assert!(steps >= 1, "N = {n}");
+                assert!(steps * s.backedges_per_step() + s.setup_backedges() <= BACKEDGE_BUDGET);
+                assert!((n * n).div_ceil(s.stats_chunks) <= STATS_WG as usize * STATS_PER_THREAD);
+            }
         }
         // At N = 100 (one row per thread): 25 + 0 + 1 + 2 + 1 = 29 back-edges a step.
         assert_eq!(KernelShape::new(100, 256).backedges_per_step(), 29);
+    }
+
+    #[test]
+    fn workgroup_memory_of_each_weight_variant() {
+        let s = KernelShape::new(100, 256);
+        assert_eq!(s.workgroup_bytes(), 404); // signal + the unused one-word tile
+        let f32w = s.with_weights(WeightStorage::F32, true);
+        assert_eq!(f32w.workgroup_bytes(), 40_400);
+        let f16w = s.with_weights(WeightStorage::F16, true);
+        assert_eq!(f16w.workgroup_bytes(), 20_400);
+        // Odd N²: the last word holds one weight.
+        let odd = KernelShape::new(7, 256).with_weights(WeightStorage::F16, true);
+        assert_eq!((odd.half_words(), odd.tile_words()), (25, 25));
+        // The copy loop counts against the loop budget: ⌈10000 / 128⌉ = 79 iterations at N = 100.
+        assert_eq!(f32w.setup_backedges(), 2 + 79);
+        // lavapipe (32 KiB) and a typical NVIDIA Vulkan limit (48 KiB).
+        assert_eq!(largest_resident_n(32 << 10, WeightStorage::F32), 90);
+        assert_eq!(largest_resident_n(32 << 10, WeightStorage::F16), 127);
+        assert_eq!(largest_resident_n(48 << 10, WeightStorage::F32), 110);
+        assert_eq!(largest_resident_n(48 << 10, WeightStorage::F16), 155);
     }
 
     #[test]

@@ -184,6 +184,7 @@ fn fingerprint(spec: &SweepSpec, backend: &BackendInfo) -> Value {
     base.backend.threads = 0;
     base.backend.batch_replicas = 0;
     base.backend.kind = BackendKind::Auto;
+    base.backend.weights_in_workgroup = crate::config::WeightsInWorkgroup::Auto;
     base.output.save.sort();
     base.output.save.dedup();
     json!({
@@ -306,6 +307,8 @@ pub fn run_sweep(
             ));
         }
     }
+    // With the kernel variant of every network size, for sweep.json and the log.
+    let info = crate::backend::info_for(&*backend, capacity.keys().copied())?;
     let breaks: Vec<u64> = (1..points.len())
         .filter(|&p| keys[p] != keys[p - 1])
         .map(|p| p as u64 * r)
@@ -336,7 +339,7 @@ pub fn run_sweep(
         }
         Some(_) => {}
         None => {
-            let record = sweep_record(spec, &points, &fp, backend, backend_note, options);
+            let record = sweep_record(spec, &points, &fp, &info, backend_note, options);
             output::write_json(&sweep_json, &record)?;
         }
     }
@@ -409,9 +412,10 @@ pub fn run_sweep(
         format!(", shard {}/{}", s.index, s.count)
     });
     progress.println(&format!(
-        "backend: {} ({backend_note})\nsweep: {} points × {} replicas = {units} replicas{shard_text} \
+        "backend: {}; {} ({backend_note})\nsweep: {} points × {} replicas = {units} replicas{shard_text} \
          ({} to do here) → {}",
-        backend.info().description,
+        info.description,
+        info.kernels.iter().map(|k| k.line()).collect::<Vec<_>>().join("; "),
         points.len(),
         spec.replicas,
         hi - lo - resumed,
@@ -558,7 +562,7 @@ fn sweep_record(
     spec: &SweepSpec,
     points: &[Point],
     fp: &Value,
-    backend: &dyn Backend,
+    backend: &BackendInfo,
     backend_note: &str,
     options: &SweepOptions,
 ) -> Value {
@@ -586,7 +590,7 @@ fn sweep_record(
         "seed": spec.seed,
         "seeds": spec.seeds,
         "units": spec.unit_count(),
-        "backend": backend.info(),
+        "backend": backend,
         "backend_note": backend_note,
         "base_config": spec.base,
         "points": records,

@@ -141,7 +141,10 @@ struct RawAxis {
 const FORBIDDEN: [(&str, &str); 4] = [
     ("ensemble.replicas", "set \"replicas\" in the spec"),
     ("ensemble.seed", "set \"seed\" in the spec"),
-    ("backend.", "the backend never changes a result"),
+    (
+        "backend.",
+        "backend settings hold for the whole sweep: set them in the base config",
+    ),
     ("output.", "outputs are not parameters"),
 ];
 
