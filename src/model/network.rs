@@ -97,6 +97,17 @@ pub fn bias<T: Real>(params: &TypedNeuronParams<T>, input: &[T], bias: &mut [T])
     }
 }
 
+/// The SIMD instruction set the CPU kernels use on this machine (chosen at run time).
+pub fn simd_level() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return "AVX2";
+        }
+    }
+    "portable SIMD"
+}
+
 /// Local field `u_i = b_i + Σ_j W_ij s_j` for all `i`, with `W` column-major.
 ///
 /// Each `u_i` is summed in the order `j = 0, 1, …, N − 1`, starting from `b_i` — the order the GPU
