@@ -35,10 +35,21 @@ const WG: u32 = 256;
 /// A measured peak.
 #[derive(Clone, Debug, Serialize)]
 pub struct Peak {
-    /// Operations per second / 1e9.
+    /// Operations per second / 1e9: the best of `samples`.
     pub gflops: f64,
     /// What was measured, for people.
     pub method: String,
+    /// Each measurement (the bench measures before and after its cases, so that a machine
+    /// busy at one moment does not lower the peak and flatter the fractions).
+    pub samples: Vec<f64>,
+}
+
+impl Peak {
+    /// Add a later measurement of the same peak.
+    pub fn merge(&mut self, later: Peak) {
+        self.samples.extend(later.samples);
+        self.gflops = self.samples.iter().copied().fold(0.0, f64::max);
+    }
 }
 
 /// The CPU's sgemm rate on `threads` threads (0: every core).
@@ -84,6 +95,7 @@ pub fn cpu_sgemm(threads: usize) -> Peak {
     let ops = 2.0 * (n as f64).powi(3) * reps as f64;
     Peak {
         gflops: ops / best / 1e9,
+        samples: vec![ops / best / 1e9],
         method: format!(
             "faer sgemm {n}×{n}×{n} f32, {threads} threads (columns split), best of {ROUNDS} \
              rounds of {reps}"
@@ -175,6 +187,7 @@ pub fn gpu_fma(device: &wgpu::Device, queue: &wgpu::Queue) -> Result<Peak> {
     }
     Ok(Peak {
         gflops: ops(groups, dispatches) / best / 1e9,
+        samples: vec![ops(groups, dispatches) / best / 1e9],
         method: format!(
             "shaders/fma_peak.wgsl: {dispatches} dispatch(es) of {groups} workgroups × {WG} \
              invocations × {} FMA, best of {ROUNDS} rounds",
