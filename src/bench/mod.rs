@@ -294,7 +294,7 @@ impl BenchOptions {
                 "empty list; give cpu, gpu or cpu,gpu",
             ));
         }
-        if !(self.max_case_seconds > 0.0) {
+        if self.max_case_seconds.is_nan() || self.max_case_seconds <= 0.0 {
             return Err(Error::config("--max-case-seconds", "must be > 0"));
         }
         Ok(())

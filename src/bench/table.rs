@@ -133,14 +133,25 @@ pub fn render(report: &BenchReport) -> String {
             }
         ));
     }
+    let samples = |p: &super::Peak| {
+        p.samples
+            .iter()
+            .map(|s| format!("{s:.1}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     out.push_str(&format!(
-        "CPU peak: {:.1} GFLOP/s ({})\n",
-        report.peaks.cpu.gflops, report.peaks.cpu.method
+        "CPU peak: {:.1} GFLOP/s ({}; measured before and after the cases: {})\n",
+        report.peaks.cpu.gflops,
+        report.peaks.cpu.method,
+        samples(&report.peaks.cpu)
     ));
     if let Some(g) = &report.peaks.gpu {
         out.push_str(&format!(
-            "GPU peak: {:.1} GFLOP/s ({})\n",
-            g.gflops, g.method
+            "GPU peak: {:.1} GFLOP/s ({}; measured before and after the cases: {})\n",
+            g.gflops,
+            g.method,
+            samples(g)
         ));
     }
     out.push_str(&format!("workload: {}\n", report.workload));
