@@ -2,8 +2,8 @@
 //!
 //! Replica-major: each replica runs its whole schedule on one thread, so its `W` (40 kB at
 //! N = 100 in `f32`) stays in L1/L2 for every step of every epoch; rayon spreads replicas over
-//! cores. The local field is vectorised with AVX2 when the CPU has it (chosen at run time, see
-//! [`crate::model::network::local_field`]); results are bitwise equal with or without it.
+//! cores. The local field is vectorised with AVX-512 or AVX2 when the CPU has them (chosen at run
+//! time, see [`crate::model::network::Simd`]); results are bitwise equal whichever is used.
 
 use rayon::prelude::*;
 
@@ -28,11 +28,7 @@ impl CpuBackend {
             .thread_name(|i| format!("hebbnet-cpu-{i}"))
             .build()
             .map_err(|e| Error::config("backend.threads", format!("cannot start threads: {e}")))?;
-        let simd = if cfg!(target_arch = "x86_64") && avx2() {
-            "AVX2"
-        } else {
-            "portable SIMD"
-        };
+        let simd = network::simd_level();
         let info = BackendInfo {
             kind: "cpu",
             description: format!("CPU, {} threads, {simd}", pool.current_num_threads()),
@@ -43,17 +39,6 @@ impl CpuBackend {
 
     pub fn threads(&self) -> usize {
         self.pool.current_num_threads()
-    }
-}
-
-fn avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
     }
 }
 
@@ -164,6 +149,8 @@ pub(crate) fn run_replica<T: Real>(
     let params: TypedNeuronParams<T> = init.params.neuron.typed();
     let rule = init.params.learning;
     let mut weights: Vec<T> = cast(&init.weights);
+    // The steps read an aligned, padded copy (refreshed after each Hebbian update).
+    let mut padded = network::PaddedWeights::new(n, &weights);
     let input: Vec<T> = cast(&init.input);
     let mut bias = vec![T::ZERO; n];
     network::bias(&params, &input, &mut bias);
@@ -191,13 +178,14 @@ pub(crate) fn run_replica<T: Real>(
             (s + w, q + w * w)
         });
         for _ in 0..schedule.transient_steps {
-            network::step(
+            network::step_padded(
                 &params,
-                &weights,
+                &padded,
                 &bias,
                 &mut state,
                 &mut signal,
                 &mut field,
+                None,
             );
         }
         reference.copy_from_slice(&signal);
@@ -209,9 +197,9 @@ pub(crate) fn run_replica<T: Real>(
         for t in 0..schedule.recorded_steps {
             match observer.as_mut() {
                 Some(o) if t >= traced_from => {
-                    network::step_with_derivative(
+                    network::step_padded(
                         &params,
-                        &weights,
+                        &padded,
                         &bias,
                         &mut state,
                         &mut signal,
@@ -224,20 +212,17 @@ pub(crate) fn run_replica<T: Real>(
                     }
                     o.step(&d64, &x64);
                 }
-                _ => network::step(
+                _ => network::step_padded(
                     &params,
-                    &weights,
+                    &padded,
                     &bias,
                     &mut state,
                     &mut signal,
                     &mut field,
+                    None,
                 ),
             }
-            for i in 0..n {
-                let d = signal[i] - reference[i];
-                s1[i] += d;
-                s2[i] += d * d;
-            }
+            network::accumulate_shifted(&signal, &reference, &mut s1, &mut s2);
         }
         if let Some(o) = observer.as_mut() {
             o.end_epoch();
@@ -253,6 +238,7 @@ pub(crate) fn run_replica<T: Real>(
         if schedule.learning {
             rule.deviation(&reference, &s1, schedule.recorded_steps, &mut m);
             rule.update(&m, &mut weights);
+            padded.set(&weights);
         }
     }
     let fin = keep_final.then(|| FinalState {
