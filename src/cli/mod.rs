@@ -63,7 +63,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 10)]
     pub agreement_steps: usize,
     /// Lyapunov cases estimated longer than this per repetition run fewer replicas.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = 30.0)]
     pub max_case_seconds: f64,
     /// CPU threads (0: all cores).
     #[arg(long, default_value_t = 0)]
