@@ -180,7 +180,7 @@ mod tests {
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines[0], "case           time   note");
         assert_eq!(lines[1], "-".repeat(26));
-        assert_eq!(lines[2], "dynamics        0.5  x");
+        assert_eq!(lines[2], "dynamics         0.5  x");
         // A trailing empty cell leaves no trailing spaces.
         assert_eq!(lines[3], "lyapunov_full  12.25");
     }
