@@ -1,16 +1,24 @@
-//! Criterion benches of the CPU kernels and of a whole CPU batch, at the sizes users run.
+//! Criterion benches of the kernels `hebbnet bench` times as whole cases: one step of the
+//! dynamics (local field + activation), the Hebbian update, one tangent step of the Lyapunov
+//! analysis for k = 1 and k = N, and whole CPU batches of plain dynamics and of learning epochs.
 //!
-//! `cargo bench --bench kernels`. Throughput is reported in synapse updates (elements), so
-//! criterion prints synapse updates per second directly. GPU figures come from `hebbnet run` on
-//! a real GPU (BENCHMARKS.md): a software adapter says nothing about GPU speed.
+//! `cargo bench --bench kernels`. Throughput is reported in synapse updates (elements: N² per
+//! replica-step; N²·k for a tangent step), so criterion prints synapse updates per second
+//! directly. The GPU batch runs only on a hardware adapter: a software one (lavapipe) says
+//! nothing about GPU speed (`hebbnet bench` labels it; BENCHMARKS.md).
+
+use std::hint::black_box;
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use hebbnet::analysis::lyapunov::{random_orthonormal, TangentSpace};
 use hebbnet::backend::cpu::CpuBackend;
+use hebbnet::backend::gpu::{context, GpuBackend};
 use hebbnet::backend::{Backend, Schedule};
 use hebbnet::config::{Config, Precision};
 use hebbnet::ensemble::EnsembleSpec;
-use hebbnet::model::network::{self, local_field};
-use std::hint::black_box;
+use hebbnet::model::network::{self, local_field, PaddedWeights};
+use rand::SeedableRng;
 
 fn spec(n: usize, replicas: usize) -> EnsembleSpec {
     let config = Config::load(
@@ -24,11 +32,22 @@ fn spec(n: usize, replicas: usize) -> EnsembleSpec {
     EnsembleSpec::from_config(&config).expect("ensemble")
 }
 
+fn quick<'a>(
+    c: &'a mut Criterion,
+    name: &str,
+) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    g
+}
+
 fn kernels(c: &mut Criterion) {
-    let mut g = c.benchmark_group("one_replica_one_step");
+    let mut g = quick(c, "one_replica_one_step");
     for n in [100usize, 400, 1000] {
         let r = spec(n, 1).replica(0);
         let w: Vec<f32> = r.weights.iter().map(|&v| v as f32).collect();
+        let padded = PaddedWeights::new(n, &w);
         let params = r.params.neuron.typed::<f32>();
         let bias: Vec<f32> = r.input.iter().map(|&v| v as f32).collect();
         let mut state: Vec<f32> = r.state.iter().map(|&v| v as f32).collect();
@@ -41,6 +60,20 @@ fn kernels(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("step_siri_f32", n), |b| {
             b.iter(|| network::step(&params, &w, &bias, &mut state, &mut signal, &mut field))
         });
+        // What the CPU backend runs: W with aligned, padded columns.
+        g.bench_function(BenchmarkId::new("step_siri_f32_padded", n), |b| {
+            b.iter(|| {
+                network::step_padded(
+                    &params,
+                    black_box(&padded),
+                    &bias,
+                    &mut state,
+                    &mut signal,
+                    &mut field,
+                    None,
+                )
+            })
+        });
         let mut w2 = w.clone();
         let m: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin() * 0.3).collect();
         g.bench_function(BenchmarkId::new("hebbian_update_f32", n), |b| {
@@ -50,8 +83,69 @@ fn kernels(c: &mut Criterion) {
     g.finish();
 }
 
+/// One tangent step `Q ← DF(t) Q` of the Lyapunov analysis (f32 tangents), with the QR every
+/// 10 steps amortised over the iterations.
+fn tangents(c: &mut Criterion) {
+    let mut g = quick(c, "lyapunov_tangent_step");
+    for (n, k) in [(100usize, 1usize), (100, 100), (400, 1)] {
+        let r = spec(n, 1).replica(0);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let q0 = random_orthonormal(n, k, &mut rng);
+        let mut t = TangentSpace::<f32>::new(r.params.neuron.form, 1.0, &r.weights, &q0, 10, 0);
+        // f'(u) of a saturating siri network: small, with a few O(1) entries.
+        let d: Vec<f64> = (0..n)
+            .map(|i| if i % 7 == 0 { 2.5 } else { 0.05 })
+            .collect();
+        g.throughput(Throughput::Elements((n * n * k) as u64));
+        let label = if k == n {
+            "k_N".to_string()
+        } else {
+            format!("k_{k}")
+        };
+        g.bench_function(BenchmarkId::new(label, n), |b| {
+            b.iter(|| t.step(black_box(&d)))
+        });
+    }
+    g.finish();
+}
+
 fn batch(c: &mut Criterion) {
-    let mut g = c.benchmark_group("cpu_batch_learning_epoch");
+    let mut g = quick(c, "cpu_batch_epoch");
+    g.sample_size(10);
+    let mut cpu = CpuBackend::new(0).expect("cpu backend");
+    for learning in [false, true] {
+        let schedule = Schedule {
+            epochs: 1,
+            transient_steps: 200,
+            recorded_steps: 400,
+            learning,
+        };
+        let name = if learning { "learning" } else { "dynamics" };
+        for (n, replicas) in [(100usize, 256usize), (400, 32)] {
+            let s = spec(n, replicas);
+            let inits: Vec<_> = (0..replicas as u64).map(|r| s.replica(r)).collect();
+            g.throughput(Throughput::Elements((n * n * replicas * 600) as u64));
+            g.bench_function(BenchmarkId::new(format!("{name}_N{n}"), replicas), |b| {
+                b.iter(|| {
+                    cpu.run_batch(&schedule, Precision::F32, &inits, false, &mut [])
+                        .expect("run")
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+fn gpu_batch(c: &mut Criterion) {
+    if context::hardware_adapter().is_none() {
+        eprintln!(
+            "gpu_batch_learning_epoch: skipped, no hardware GPU adapter (a software adapter \
+             measures correctness, not GPU speed)"
+        );
+        return;
+    }
+    let mut gpu = GpuBackend::new().expect("gpu backend");
+    let mut g = quick(c, "gpu_batch_learning_epoch");
     g.sample_size(10);
     let schedule = Schedule {
         epochs: 1,
@@ -59,14 +153,13 @@ fn batch(c: &mut Criterion) {
         recorded_steps: 400,
         learning: true,
     };
-    let mut cpu = CpuBackend::new(0).expect("cpu backend");
-    for (n, replicas) in [(100usize, 256usize), (400, 32)] {
+    for (n, replicas) in [(100usize, 4096usize), (400, 1024)] {
         let s = spec(n, replicas);
         let inits: Vec<_> = (0..replicas as u64).map(|r| s.replica(r)).collect();
         g.throughput(Throughput::Elements((n * n * replicas * 600) as u64));
         g.bench_function(BenchmarkId::new(format!("N{n}"), replicas), |b| {
             b.iter(|| {
-                cpu.run_batch(&schedule, Precision::F32, &inits, false, &mut [])
+                gpu.run_batch(&schedule, Precision::F32, &inits, false, &mut [])
                     .expect("run")
             })
         });
@@ -74,5 +167,5 @@ fn batch(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, kernels, batch);
+criterion_group!(benches, kernels, tangents, batch, gpu_batch);
 criterion_main!(benches);

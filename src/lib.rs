@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod backend;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod ensemble;

@@ -2,8 +2,8 @@
 //!
 //! Replica-major: each replica runs its whole schedule on one thread, so its `W` (40 kB at
 //! N = 100 in `f32`) stays in L1/L2 for every step of every epoch; rayon spreads replicas over
-//! cores. The local field is vectorised with AVX2 when the CPU has it (chosen at run time, see
-//! [`crate::model::network::local_field`]); results are bitwise equal with or without it.
+//! cores. The local field is vectorised with AVX-512 or AVX2 when the CPU has them (chosen at run
+//! time, see [`crate::model::network::Simd`]); results are bitwise equal whichever is used.
 //!
 //! With `backend.weight_storage = "f16"` (the twin of the GPU's f16 storage) each replica keeps
 //! two copies of `W`: the f32 master that the Hebbian rule updates, and the master rounded to
@@ -41,11 +41,7 @@ impl CpuBackend {
             .thread_name(|i| format!("hebbnet-cpu-{i}"))
             .build()
             .map_err(|e| Error::config("backend.threads", format!("cannot start threads: {e}")))?;
-        let simd = if cfg!(target_arch = "x86_64") && avx2() {
-            "AVX2"
-        } else {
-            "portable SIMD"
-        };
+        let simd = network::simd_level();
         let info = BackendInfo {
             kind: "cpu",
             description: format!("CPU, {} threads, {simd}", pool.current_num_threads()),
@@ -70,17 +66,6 @@ impl CpuBackend {
 
     pub fn threads(&self) -> usize {
         self.pool.current_num_threads()
-    }
-}
-
-fn avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
     }
 }
 
@@ -221,6 +206,8 @@ pub(crate) fn run_replica<T: Real>(
     if half {
         refresh_f16(&weights, &mut rounded);
     }
+    // The steps read an aligned, padded copy of the W they use (refreshed after each update).
+    let mut padded = network::PaddedWeights::new(n, if half { &rounded } else { &weights });
     let input: Vec<T> = cast(&init.input);
     let mut bias = vec![T::ZERO; n];
     network::bias(&params, &input, &mut bias);
@@ -249,7 +236,15 @@ pub(crate) fn run_replica<T: Real>(
         });
         let matvec: &[T] = if half { &rounded } else { &weights };
         for _ in 0..schedule.transient_steps {
-            network::step(&params, matvec, &bias, &mut state, &mut signal, &mut field);
+            network::step_padded(
+                &params,
+                &padded,
+                &bias,
+                &mut state,
+                &mut signal,
+                &mut field,
+                None,
+            );
         }
         reference.copy_from_slice(&signal);
         s1.fill(T::ZERO);
@@ -260,9 +255,9 @@ pub(crate) fn run_replica<T: Real>(
         for t in 0..schedule.recorded_steps {
             match observer.as_mut() {
                 Some(o) if t >= traced_from => {
-                    network::step_with_derivative(
+                    network::step_padded(
                         &params,
-                        matvec,
+                        &padded,
                         &bias,
                         &mut state,
                         &mut signal,
@@ -275,13 +270,17 @@ pub(crate) fn run_replica<T: Real>(
                     }
                     o.step(&d64, &x64);
                 }
-                _ => network::step(&params, matvec, &bias, &mut state, &mut signal, &mut field),
+                _ => network::step_padded(
+                    &params,
+                    &padded,
+                    &bias,
+                    &mut state,
+                    &mut signal,
+                    &mut field,
+                    None,
+                ),
             }
-            for i in 0..n {
-                let d = signal[i] - reference[i];
-                s1[i] += d;
-                s2[i] += d * d;
-            }
+            network::accumulate_shifted(&signal, &reference, &mut s1, &mut s2);
         }
         if let Some(o) = observer.as_mut() {
             o.end_epoch();
@@ -300,6 +299,7 @@ pub(crate) fn run_replica<T: Real>(
             if half {
                 refresh_f16(&weights, &mut rounded);
             }
+            padded.set(if half { &rounded } else { &weights });
         }
     }
     let fin = keep_final.then(|| FinalState {

@@ -35,6 +35,75 @@ pub enum Command {
     Merge(MergeArgs),
     /// Draw the figures of a finished run or sweep (SVG and PNG, default into DIR/figures).
     Plot(crate::plot::PlotArgs),
+    /// Time the same workloads on every backend against peaks measured here (CSV + JSON).
+    Bench(BenchArgs),
+}
+
+/// `hebbnet bench`: see [`crate::bench`].
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Network sizes N, comma-separated.
+    #[arg(long = "n", value_name = "LIST", default_value = "100", value_parser = sizes_n)]
+    pub neurons: SizeList,
+    /// Replica counts R, comma-separated.
+    #[arg(long, value_name = "LIST", default_value = "256", value_parser = sizes_r)]
+    pub replicas: SizeList,
+    /// Steps per replica in each case.
+    #[arg(long, default_value_t = 1000)]
+    pub steps: usize,
+    /// Epochs per case (each of steps/epochs steps, 1/3 transient, 2/3 recorded).
+    #[arg(long, default_value_t = 2)]
+    pub epochs: usize,
+    /// cpu, gpu or cpu,gpu (default: the CPU, and the GPU when an adapter exists).
+    #[arg(long, value_name = "LIST", value_parser = backend_list)]
+    pub backends: Option<BackendList>,
+    /// Cases, comma-separated: dynamics, learning, lyapunov_1, lyapunov_full, or all.
+    #[arg(long, value_name = "LIST", default_value = "all", value_parser = case_list)]
+    pub cases: CaseList,
+    /// Timed repetitions after one warm-up (median and minimum reported).
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
+    /// Steps of the CPU–GPU agreement runs.
+    #[arg(long, default_value_t = 10)]
+    pub agreement_steps: usize,
+    /// Lyapunov cases estimated longer than this per repetition run fewer replicas.
+    #[arg(long, default_value_t = 30.0)]
+    pub max_case_seconds: f64,
+    /// CPU threads (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Directory of bench.csv and bench.json.
+    #[arg(long, default_value = "runs/bench")]
+    pub out: PathBuf,
+    /// Only the table on stdout (no progress on stderr).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// A parsed `--n` / `--replicas` list.
+#[derive(Clone, Debug)]
+pub struct SizeList(pub Vec<usize>);
+/// A parsed `--backends` list.
+#[derive(Clone, Debug)]
+pub struct BackendList(pub Vec<crate::bench::BackendName>);
+/// A parsed `--cases` list.
+#[derive(Clone, Debug)]
+pub struct CaseList(pub Vec<crate::bench::Case>);
+
+fn sizes_n(s: &str) -> std::result::Result<SizeList, String> {
+    crate::bench::parse_sizes("--n", s).map(SizeList)
+}
+
+fn sizes_r(s: &str) -> std::result::Result<SizeList, String> {
+    crate::bench::parse_sizes("--replicas", s).map(SizeList)
+}
+
+fn backend_list(s: &str) -> std::result::Result<BackendList, String> {
+    crate::bench::parse_backends(s).map(BackendList)
+}
+
+fn case_list(s: &str) -> std::result::Result<CaseList, String> {
+    crate::bench::parse_cases(s).map(CaseList)
 }
 
 #[derive(Args, Debug)]
@@ -186,7 +255,38 @@ pub fn execute(cli: Cli) -> Result<()> {
             print!("{}", crate::plot::plot_run(&dir, &options)?);
             Ok(())
         }
+        Command::Bench(args) => bench(args),
     }
+}
+
+fn bench(args: BenchArgs) -> Result<()> {
+    let options = crate::bench::BenchOptions {
+        neurons: args.neurons.0,
+        replicas: args.replicas.0,
+        steps: args.steps,
+        epochs: args.epochs,
+        backends: args.backends.map(|b| b.0),
+        cases: args.cases.0,
+        repeat: args.repeat,
+        agreement_steps: args.agreement_steps,
+        max_case_seconds: args.max_case_seconds,
+        threads: args.threads,
+    };
+    let quiet = args.quiet;
+    let mut say = |line: String| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    };
+    let report = crate::bench::run(&options, std::env::args().collect(), &mut say)?;
+    let files = crate::bench::write(&report, &args.out)?;
+    print!("{}", crate::bench::table::render(&report));
+    if !quiet {
+        for f in files {
+            eprintln!("wrote {}", f.display());
+        }
+    }
+    Ok(())
 }
 
 fn run(args: RunArgs) -> Result<()> {

@@ -33,6 +33,24 @@ pub trait Real:
     fn max(self, other: Self) -> Self;
 }
 
+/// The constants of [`tanh_f32`] (shared with the AVX-512 kernel in `network.rs`).
+pub(crate) mod tanh_consts {
+    pub const CLAMP: f32 = 7.905_311;
+    pub const A1: f32 = 4.893_524_6e-3;
+    pub const A3: f32 = 6.372_619_3e-4;
+    pub const A5: f32 = 1.485_722_4e-5;
+    pub const A7: f32 = 5.122_297e-8;
+    pub const A9: f32 = -8.604_672e-11;
+    pub const A11: f32 = 2.000_188e-13;
+    pub const A13: f32 = -2.760_768_5e-16;
+    pub const B0: f32 = 4.893_525e-3;
+    pub const B2: f32 = 2.268_434_6e-3;
+    pub const B4: f32 = 1.185_347_1e-4;
+    pub const B6: f32 = 1.198_258_4e-6;
+    /// Below this |x|, `tanh x` is `x`.
+    pub const SMALL: f32 = 4e-4;
+}
+
 /// `tanh` in `f32` as a rational function, the same on every backend (`tanh_f32` in
 /// `shaders/common.wgsl`): platform `tanh` implementations differ (libm, lavapipe, and GPU
 /// drivers, whose precision WGSL leaves unspecified), and libm's is not vectorisable.
@@ -44,18 +62,7 @@ pub trait Real:
 /// exact `f64::tanh`.
 #[inline(always)]
 pub fn tanh_f32(x: f32) -> f32 {
-    const CLAMP: f32 = 7.905_311;
-    const A1: f32 = 4.893_524_6e-3;
-    const A3: f32 = 6.372_619_3e-4;
-    const A5: f32 = 1.485_722_4e-5;
-    const A7: f32 = 5.122_297e-8;
-    const A9: f32 = -8.604_672e-11;
-    const A11: f32 = 2.000_188e-13;
-    const A13: f32 = -2.760_768_5e-16;
-    const B0: f32 = 4.893_525e-3;
-    const B2: f32 = 2.268_434_6e-3;
-    const B4: f32 = 1.185_347_1e-4;
-    const B6: f32 = 1.198_258_4e-6;
+    use tanh_consts::*;
     let c = x.clamp(-CLAMP, CLAMP);
     let x2 = c * c;
     let mut p = x2 * A13 + A11;
@@ -69,7 +76,7 @@ pub fn tanh_f32(x: f32) -> f32 {
     q = x2 * q + B2;
     q = x2 * q + B0;
     let t = p / q;
-    if c.abs() < 4e-4 {
+    if c.abs() < SMALL {
         c
     } else {
         t
