@@ -39,7 +39,7 @@ use serde::Serialize;
 use crate::analysis::observer::{AnalysisPlan, ReplicaAnalysis};
 use crate::backend::cpu::CpuBackend;
 use crate::backend::gpu::{context, AdapterSummary, GpuBackend};
-use crate::backend::{Backend, BatchOutput, Schedule, TraceObserver};
+use crate::backend::{Backend, BatchOutput, Schedule};
 use crate::config::{Config, Precision};
 use crate::ensemble::{EnsembleSpec, ReplicaInit};
 use crate::error::{Error, Result};
@@ -541,12 +541,14 @@ fn run_all(
                 .collect(),
             None => Vec::new(),
         };
-        let mut observers: Vec<&mut dyn TraceObserver> = analyses
-            .iter_mut()
-            .map(|a| a as &mut dyn TraceObserver)
-            .collect();
-        let out = backend.run_batch(&schedule, Precision::F32, chunk, keep, &mut observers)?;
-        drop(observers);
+        let out = crate::experiment::run_observed(
+            backend,
+            &schedule,
+            Precision::F32,
+            chunk,
+            keep,
+            &mut analyses,
+        )?;
         if keep {
             outputs.push(out);
             kept.extend(analyses);

@@ -309,12 +309,14 @@ pub fn run(
                 .collect(),
             None => Vec::new(),
         };
-        let mut observers: Vec<&mut dyn TraceObserver> = analyses
-            .iter_mut()
-            .map(|a| a as &mut dyn TraceObserver)
-            .collect();
-        let result = backend.run_batch(&schedule, precision, &inits, keep_final, &mut observers)?;
-        drop(observers);
+        let result = run_observed(
+            backend,
+            &schedule,
+            precision,
+            &inits,
+            keep_final,
+            &mut analyses,
+        )?;
         simulate += t.elapsed().as_secs_f64();
         computed += b - a;
         write_part(
@@ -375,6 +377,22 @@ pub fn run(
         out.display()
     ));
     Ok(summary)
+}
+
+/// `backend.run_batch` with one analysis observer per replica (none when `analyses` is empty).
+pub(crate) fn run_observed(
+    backend: &mut dyn Backend,
+    schedule: &Schedule,
+    precision: Precision,
+    inits: &[ReplicaInit],
+    keep_final: bool,
+    analyses: &mut [ReplicaAnalysis],
+) -> Result<BatchOutput> {
+    let mut observers: Vec<&mut dyn TraceObserver> = analyses
+        .iter_mut()
+        .map(|a| a as &mut dyn TraceObserver)
+        .collect();
+    backend.run_batch(schedule, precision, inits, keep_final, &mut observers)
 }
 
 /// Threads for one replica's tangent propagation: cores left idle by a small batch.

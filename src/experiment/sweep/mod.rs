@@ -36,12 +36,12 @@ pub use spec::{Axis, Point, SeedMode, Spacing, SweepSpec};
 
 use super::progress::{Progress, ProgressMode};
 use super::{
-    analysis_arrays, dtype, finished_ranges, replica_analysis, schedule_of, tangent_threads,
-    unix_now, warn_ill_conditioned, write_part,
+    analysis_arrays, dtype, finished_ranges, replica_analysis, run_observed, schedule_of,
+    tangent_threads, unix_now, warn_ill_conditioned, write_part,
 };
 use crate::analysis::observer::{AnalysisPlan, ReplicaAnalysis};
 use crate::analysis::{summary, EPOCH_COLUMNS};
-use crate::backend::{Backend, BackendInfo, TraceObserver};
+use crate::backend::{Backend, BackendInfo};
 use crate::config::{BackendKind, Config, SavedArray};
 use crate::ensemble::{EnsembleSpec, ReplicaInit};
 use crate::error::{Error, Result};
@@ -458,19 +458,15 @@ pub fn run_sweep(
                 .collect(),
             None => Vec::new(),
         };
-        let mut observers: Vec<&mut dyn TraceObserver> = analyses
-            .iter_mut()
-            .map(|x| x as &mut dyn TraceObserver)
-            .collect();
         let keep_final = config.output.save.iter().any(|s| *s != SavedArray::Input);
-        let result = backend.run_batch(
+        let result = run_observed(
+            backend,
             &schedule_of(config),
             config.backend.precision,
             &inits,
             keep_final,
-            &mut observers,
+            &mut analyses,
         )?;
-        drop(observers);
         let mut save = config.output.save.clone();
         save.sort();
         save.dedup();
