@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use hebbnet::analysis::lyapunov::{random_orthonormal, TangentSpace};
+use hebbnet::analysis::orthonormal::{cholesky_qr, CholeskyQr};
+use hebbnet::analysis::tangent::TangentBlock;
 use hebbnet::backend::cpu::CpuBackend;
 use hebbnet::backend::gpu::{context, GpuBackend};
 use hebbnet::backend::{Backend, Schedule};
@@ -109,6 +111,32 @@ fn tangents(c: &mut Criterion) {
     g.finish();
 }
 
+/// One re-orthonormalisation of N = k = 100 f32 tangents: the Cholesky QR the analysis uses
+/// (src/analysis/orthonormal.rs) against faer's Householder QR and thin Q (its fallback).
+fn reorthonormalization(c: &mut Criterion) {
+    let mut g = quick(c, "lyapunov_qr");
+    let (n, k) = (100usize, 100usize);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+    let q0 = random_orthonormal(n, k, &mut rng);
+    let mut q = TangentBlock::<f32>::zeros(n, k);
+    for c in 0..k {
+        for (x, &y) in q.column_mut(c).iter_mut().zip(q0.col_as_slice(c)) {
+            *x = y as f32;
+        }
+    }
+    let mut work = CholeskyQr::new(n, k);
+    g.bench_function(BenchmarkId::new("cholesky_qr", n), |b| {
+        b.iter(|| cholesky_qr(black_box(&mut q), &mut work).expect("orthonormal input"))
+    });
+    g.bench_function(BenchmarkId::new("householder_thin_q", n), |b| {
+        b.iter(|| {
+            let qr = black_box(&q0).qr();
+            (qr.thin_R()[(0, 0)], qr.compute_thin_Q())
+        })
+    });
+    g.finish();
+}
+
 fn batch(c: &mut Criterion) {
     let mut g = quick(c, "cpu_batch_epoch");
     g.sample_size(10);
@@ -167,5 +195,12 @@ fn gpu_batch(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, kernels, tangents, batch, gpu_batch);
+criterion_group!(
+    benches,
+    kernels,
+    tangents,
+    reorthonormalization,
+    batch,
+    gpu_batch
+);
 criterion_main!(benches);

@@ -11,8 +11,8 @@
 //! accumulated steps. Exponents are **per step** of the map (for an Euler step `a = dt/τ`, divide
 //! by `dt` for exponents per unit time).
 //!
-//! The propagation runs in `f32` (fast; faer's matrix products with run-time SIMD) or `f64`; the
-//! QR and the logs are always `f64`. Between two QRs the columns of `Q` separate at the rate of
+//! The propagation runs in `f32` (fast) or `f64` through a kernel written for this product
+//! ([`super::tangent`]); the QR (faer, Householder) and the logs are always `f64`. Between two QRs the columns of `Q` separate at the rate of
 //! the spread of the exponents, and a strongly contracting direction (f' ≈ 1e-4 at a saturated
 //! neuron) can fall below the precision within a few steps, leaving `Q` numerically singular.
 //! So the interval adapts: after each QR the spread `ln(max |R_ii| / min |R_ii|)` (the log of
@@ -23,11 +23,12 @@
 //! exceeded ten times the budget — then even one step is too long for the precision (use `f64`),
 //! and a caller warns.
 
-use faer::linalg::matmul::matmul;
-use faer::reborrow::ReborrowMut;
-use faer::{Accum, Mat, MatMut, MatRef, Par};
+use faer::Mat;
 use rand_distr::StandardNormal;
 
+use super::orthonormal::{cholesky_qr, CholeskyQr};
+use super::tangent::{TangentBlock, TangentMap, TangentScratch};
+use crate::model::network::PaddedWeights;
 use crate::model::{Form, Real};
 
 /// The condition number the adaptive interval keeps `Q` below, for tangents in `T`.
@@ -40,17 +41,18 @@ pub fn condition_budget<T: Real>() -> f64 {
 }
 
 /// Tangent-space propagation and log accumulation for one replica.
-pub struct TangentSpace<T: Real + faer::traits::RealField> {
+pub struct TangentSpace<T: Real> {
     form: Form,
     leak: T,
-    one_minus_leak: T,
-    weights: Mat<T>,
-    q: Mat<T>,
-    scratch: Mat<T>,
+    weights: PaddedWeights<T>,
+    q: TangentBlock<T>,
+    scratch: TangentScratch<T>,
     /// `D(t)` of the steps since the last QR, in the tangent precision, step-major.
     pending: Vec<T>,
-    /// `Q` in f64 for the QR.
+    /// `Q` in f64 for the Householder QR.
     q64: Mat<f64>,
+    /// Buffers of the Cholesky QR (`f32` tangents only).
+    cholesky: Option<CholeskyQr>,
     /// Threads one replica's propagation may use (more than 1 when replicas are fewer than
     /// cores).
     threads: usize,
@@ -69,7 +71,7 @@ pub struct TangentSpace<T: Real + faer::traits::RealField> {
     trace: Vec<(usize, f64)>,
 }
 
-impl<T: Real + faer::traits::RealField> TangentSpace<T> {
+impl<T: Real> TangentSpace<T> {
     /// `weights` column-major (`W_ij` at `j·N + i`); `q0` N × k with orthonormal columns.
     pub fn new(
         form: Form,
@@ -82,15 +84,24 @@ impl<T: Real + faer::traits::RealField> TangentSpace<T> {
         let n = q0.nrows();
         let k = q0.ncols();
         let leak_t = T::from_f64(leak);
+        let mut q = TangentBlock::zeros(n, k);
+        for c in 0..k {
+            for (x, &y) in q.column_mut(c).iter_mut().zip(q0.col_as_slice(c)) {
+                *x = T::from_f64(y);
+            }
+        }
         TangentSpace {
             form,
             leak: leak_t,
-            one_minus_leak: T::ONE - leak_t,
-            weights: Mat::from_fn(n, n, |i, j| T::from_f64(weights[j * n + i])),
-            q: Mat::from_fn(n, k, |i, j| T::from_f64(q0[(i, j)])),
-            scratch: Mat::zeros(n, k),
+            weights: PaddedWeights::new(
+                n,
+                &weights.iter().map(|&w| T::from_f64(w)).collect::<Vec<_>>(),
+            ),
+            q,
+            scratch: TangentScratch::new(n, k),
             pending: Vec::with_capacity(n * every.max(1)),
             q64: Mat::zeros(n, k),
+            cholesky: (std::mem::size_of::<T>() == 4).then(|| CholeskyQr::new(n, k)),
             threads: 1,
             max_every: every.max(1),
             every: every.max(1),
@@ -122,20 +133,50 @@ impl<T: Real + faer::traits::RealField> TangentSpace<T> {
         }
     }
 
-    /// Apply the buffered steps to `Q`.
+    /// Apply the buffered steps to `Q` (src/analysis/tangent.rs).
     fn propagate(&mut self) {
         if self.pending.is_empty() {
             return;
         }
-        let op = Propagation {
+        let map = TangentMap {
             form: self.form,
             leak: self.leak,
-            one_minus_leak: self.one_minus_leak,
-            weights: self.weights.as_ref(),
-            derivatives: &self.pending,
+            weights: &self.weights,
         };
-        op.apply(self.q.as_mut(), self.scratch.as_mut(), self.threads);
+        map.propagate(&mut self.q, &mut self.scratch, &self.pending, self.threads);
         self.pending.clear();
+    }
+
+    /// `Q ← Q'` with `Q = Q' R`; returns `|R_ii|`. `f32` tangents by Cholesky QR
+    /// ([`super::orthonormal`]) while `Q` is well enough conditioned for it, else (and for `f64`
+    /// tangents) by faer's Householder QR; both in `f64`.
+    fn orthonormalize(&mut self) -> Vec<f64> {
+        if let Some(work) = &mut self.cholesky {
+            if let Some(diagonal) = cholesky_qr(&mut self.q, work) {
+                return diagonal;
+            }
+        }
+        let k = self.q.ncols();
+        for c in 0..k {
+            for (x, y) in self
+                .q64
+                .col_as_slice_mut(c)
+                .iter_mut()
+                .zip(self.q.column(c))
+            {
+                *x = y.to_f64();
+            }
+        }
+        let qr = self.q64.qr();
+        let r = qr.thin_R();
+        let diagonal = (0..k).map(|i| r[(i, i)].abs()).collect();
+        let q = qr.compute_thin_Q();
+        for c in 0..k {
+            for (x, y) in self.q.column_mut(c).iter_mut().zip(q.col_as_slice(c)) {
+                *x = T::from_f64(*y);
+            }
+        }
+        diagonal
     }
 
     /// QR of `Q` in f64; accumulate the logs when the whole interval is past the transient.
@@ -145,23 +186,10 @@ impl<T: Real + faer::traits::RealField> TangentSpace<T> {
         if interval == 0 {
             return;
         }
-        let k = self.q.ncols();
-        for c in 0..k {
-            for (x, y) in self
-                .q64
-                .col_as_slice_mut(c)
-                .iter_mut()
-                .zip(self.q.col_as_slice(c))
-            {
-                *x = y.to_f64();
-            }
-        }
-        let qr = self.q64.qr();
-        let r = qr.thin_R();
+        let diagonal = self.orthonormalize();
         let (mut big, mut small) = (0.0f64, f64::INFINITY);
         let accumulate = self.last_qr >= self.transient;
-        for i in 0..k {
-            let d = r[(i, i)].abs();
+        for (i, &d) in diagonal.iter().enumerate() {
             big = big.max(d);
             small = small.min(d);
             if accumulate {
@@ -187,12 +215,6 @@ impl<T: Real + faer::traits::RealField> TangentSpace<T> {
             self.trace
                 .push((self.steps, self.log_sums[0] / self.accumulated as f64));
         }
-        let q = qr.compute_thin_Q();
-        for c in 0..k {
-            for (x, y) in self.q.col_as_slice_mut(c).iter_mut().zip(q.col_as_slice(c)) {
-                *x = T::from_f64(*y);
-            }
-        }
         self.last_qr = self.steps;
     }
 
@@ -214,84 +236,6 @@ impl<T: Real + faer::traits::RealField> TangentSpace<T> {
             trace: std::mem::take(&mut self.trace),
         }
     }
-}
-
-/// Steps `Q ← DF(t) Q` on a block of columns (columns propagate independently), for the
-/// step-major derivatives `D(t₁) D(t₂) …` of an interval.
-struct Propagation<'a, T> {
-    form: Form,
-    leak: T,
-    one_minus_leak: T,
-    weights: MatRef<'a, T>,
-    derivatives: &'a [T],
-}
-
-impl<T: Real + faer::traits::RealField> Propagation<'_, T> {
-    /// Columns of at least this many per thread before splitting pays for the fork.
-    const MIN_COLUMNS: usize = 16;
-
-    /// Apply to `q`, splitting its columns over `threads` rayon tasks.
-    fn apply(&self, mut q: MatMut<'_, T>, mut scratch: MatMut<'_, T>, threads: usize) {
-        let k = q.ncols();
-        if threads > 1 && k >= 2 * Self::MIN_COLUMNS {
-            let mid = k / 2;
-            let (q0, q1) = q.split_at_col_mut(mid);
-            let (s0, s1) = scratch.split_at_col_mut(mid);
-            let (t0, t1) = (threads / 2, threads - threads / 2);
-            rayon::join(|| self.apply(q0, s0, t0), || self.apply(q1, s1, t1));
-            return;
-        }
-        let n = q.nrows();
-        for d in self.derivatives.chunks_exact(n) {
-            self.one_step(q.rb_mut(), scratch.rb_mut(), d);
-        }
-    }
-
-    fn one_step(&self, mut q: MatMut<'_, T>, mut scratch: MatMut<'_, T>, d: &[T]) {
-        let k = q.ncols();
-        let (a, b) = (self.leak, self.one_minus_leak);
-        match self.form {
-            Form::Rate => {
-                // P = W Q;  Q = (1 − a) Q + a diag(D) P
-                matmul(
-                    &mut scratch,
-                    Accum::Replace,
-                    self.weights,
-                    &q,
-                    T::ONE,
-                    Par::Seq,
-                );
-                for c in 0..k {
-                    let q = column(q.rb_mut(), c);
-                    let p = column(scratch.rb_mut(), c);
-                    for ((q, &p), &d) in q.iter_mut().zip(p.iter()).zip(d) {
-                        *q = b * *q + a * d * p;
-                    }
-                }
-            }
-            Form::Current => {
-                // P = diag(D) Q;  Q = (1 − a) Q + a W P
-                for c in 0..k {
-                    let q = column(q.rb_mut(), c);
-                    let p = column(scratch.rb_mut(), c);
-                    for ((q, p), &d) in q.iter_mut().zip(p.iter_mut()).zip(d) {
-                        *p = d * *q;
-                        *q = b * *q;
-                    }
-                }
-                matmul(&mut q, Accum::Add, self.weights, &scratch, a, Par::Seq);
-            }
-        }
-    }
-}
-
-/// Column `c` of a column-major block as a slice (the blocks here are views of owned,
-/// column-major matrices, so their columns are contiguous).
-fn column<T>(m: MatMut<'_, T>, c: usize) -> &mut [T] {
-    m.col_mut(c)
-        .try_as_col_major_mut()
-        .expect("columns of a column-major matrix are contiguous")
-        .as_slice_mut()
 }
 
 /// The exponents of one replica in one window.

@@ -5,12 +5,15 @@
 //! in [`summary`]; mean-field predictions in [`mean_field`].
 
 pub mod attractor;
+pub(crate) mod blocked;
 pub mod lyapunov;
 pub mod mean_field;
 pub mod observer;
+pub mod orthonormal;
 pub mod sensitivity;
 pub mod spectrum;
 pub mod summary;
+pub mod tangent;
 
 use serde::Serialize;
 

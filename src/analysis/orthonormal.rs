@@ -1,0 +1,467 @@
+//! Re-orthonormalisation of `f32` tangent vectors by Cholesky QR in `f64`.
+//!
+//! `Q = Q' R` with `R` upper triangular and positive on its diagonal, from the Gram matrix:
+//!
+//! ```text
+//! G = Qᵀ Q  (f64),   G = Rᵀ R  (Cholesky),   Q' = Q R⁻¹  (f64, then rounded to f32)
+//! ```
+//!
+//! 2Nk² + k³/3 flops in three regular, vectorisable loops instead of a Householder QR plus the
+//! formation of `Q'` (4Nk² − 4k³/3 in BLAS-2-shaped panels at k ≈ N ≈ 100, where faer's
+//! Householder QR took 40% of a full-spectrum run). Cholesky QR loses accuracy as
+//! `ε₆₄ · cond(Q)²` (Gram matrix): the relative error of `R` and the loss of orthogonality of `Q'`
+//! stay below 1e-8 — under the `f32` rounding of the tangents themselves — while `cond(Q)` is
+//! below [`CONDITION_LIMIT`] = 1e4. The QR method keeps `Q` far better conditioned than that (the
+//! adaptive interval of `super::lyapunov` aims at 1e3 for `f32` tangents), so
+//! [`cholesky_qr`] declines — and the caller uses Householder — when the Gram matrix is not
+//! numerically positive definite or `max R_ii / min R_ii` (a lower bound of `cond(Q)`) exceeds
+//! the limit. `f64` tangents, whose budget is 1e8, always use Householder.
+//!
+//! Sums run in a fixed order with separate multiplies and adds at every SIMD level (the loops
+//! are written lane-wise for the auto-vectoriser and compiled for AVX-512, AVX2 or baseline
+//! x86-64 by [`crate::model::network::simd`]), so the result does not depend on the level.
+
+use super::tangent::TangentBlock;
+use crate::model::network::{simd, Simd};
+use crate::model::Real;
+
+/// The largest `max R_ii / min R_ii` for which a Cholesky QR is accepted.
+pub const CONDITION_LIMIT: f64 = 1e4;
+
+/// Lanes of the written-out vector loops (one AVX-512 register of f64).
+const L: usize = 8;
+/// Columns per block of the solve.
+const B: usize = 4;
+/// Register blocks of the Gram product (as in `super::blocked`): 4 registers × 6 columns.
+const GRAM_REGISTERS: usize = 4;
+const GRAM_COLUMNS: usize = 6;
+
+/// Buffers of one replica's Cholesky QR (N × k), reused from one QR to the next.
+#[derive(Clone, Debug, Default)]
+pub struct CholeskyQr {
+    n: usize,
+    k: usize,
+    /// Rows per column, N rounded up to a multiple of 2L (zero beyond N).
+    ld: usize,
+    /// Columns rounded up to a multiple of L (zero beyond k).
+    kp: usize,
+    /// `Q`, then `Q'`, column-major with leading dimension `ld`.
+    q: Vec<f64>,
+    /// `Q` row-major (row `i` at `i·kp`), for vector loads along a row in the Gram product.
+    qt: Vec<f64>,
+    /// `G`, then `R`: upper triangle, row-major kp × kp.
+    r: Vec<f64>,
+}
+
+impl CholeskyQr {
+    pub fn new(n: usize, k: usize) -> Self {
+        let ld = n.next_multiple_of(2 * L).max(2 * L);
+        let kp = k.next_multiple_of(L).max(L);
+        CholeskyQr {
+            n,
+            k,
+            ld,
+            kp,
+            q: vec![0.0; ld * kp],
+            qt: vec![0.0; n * kp],
+            r: vec![0.0; kp * kp],
+        }
+    }
+}
+
+impl CholeskyQr {
+    /// `Q` in f64, column- and row-major.
+    fn load<T: Real>(&mut self, q: &TangentBlock<T>) {
+        let (n, ld, kp) = (self.n, self.ld, self.kp);
+        for c in 0..self.k {
+            let column = &mut self.q[c * ld..c * ld + n];
+            for (i, (x, y)) in column.iter_mut().zip(q.column(c)).enumerate() {
+                *x = y.to_f64();
+                self.qt[i * kp + c] = *x;
+            }
+        }
+    }
+
+    /// The upper triangle of `R` (k × k), row by row.
+    #[cfg(test)]
+    fn upper(&self) -> Vec<f64> {
+        (0..self.k)
+            .flat_map(|j| self.r[j * self.kp + j..j * self.kp + self.k].to_vec())
+            .collect()
+    }
+}
+
+/// Replace `q` by `Q' = Q R⁻¹` and return `diag(R)` (positive), or return `None` and leave `q`
+/// as it was when `Q` is too ill-conditioned for a Cholesky QR (see the module doc).
+pub fn cholesky_qr<T: Real>(q: &mut TangentBlock<T>, work: &mut CholeskyQr) -> Option<Vec<f64>> {
+    assert_eq!(
+        (q.nrows(), q.ncols()),
+        (work.n, work.k),
+        "Cholesky QR shape"
+    );
+    let (n, k, ld) = (work.n, work.k, work.ld);
+    work.load(q);
+    let level = simd();
+    if !factor_at(level, work) {
+        return None;
+    }
+    let diagonal: Vec<f64> = (0..k).map(|j| work.r[j * work.kp + j]).collect();
+    let (big, small) = diagonal
+        .iter()
+        .fold((0.0f64, f64::INFINITY), |(b, s), &d| (b.max(d), s.min(d)));
+    let condition = big / small;
+    if condition > CONDITION_LIMIT || condition.is_nan() {
+        return None;
+    }
+    solve_at(level, work);
+    for c in 0..k {
+        for (x, &y) in q.column_mut(c).iter_mut().zip(&work.q[c * ld..c * ld + n]) {
+            *x = T::from_f64(y);
+        }
+    }
+    Some(diagonal)
+}
+
+/// Gram matrix and Cholesky factor at a SIMD level; false if a pivot is not positive.
+fn factor_at(level: Simd, w: &mut CholeskyQr) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f")]
+        fn avx512(w: &mut CholeskyQr) -> bool {
+            gram(w, Simd::Avx512);
+            cholesky(w, Simd::Avx512)
+        }
+        #[target_feature(enable = "avx2")]
+        fn avx2(w: &mut CholeskyQr) -> bool {
+            gram(w, Simd::Avx2);
+            cholesky(w, Simd::Avx2)
+        }
+        match level {
+            // SAFETY: `simd()` never exceeds what the CPU supports.
+            Simd::Avx512 => unsafe { avx512(w) },
+            Simd::Avx2 => unsafe { avx2(w) },
+            Simd::Portable => {
+                gram(w, Simd::Portable);
+                cholesky(w, Simd::Portable)
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        gram(w, level);
+        cholesky(w, level)
+    }
+}
+
+/// `Q ← Q R⁻¹` at a SIMD level.
+fn solve_at(level: Simd, w: &mut CholeskyQr) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f")]
+        fn avx512(w: &mut CholeskyQr) {
+            solve(w)
+        }
+        #[target_feature(enable = "avx2")]
+        fn avx2(w: &mut CholeskyQr) {
+            solve(w)
+        }
+        match level {
+            // SAFETY: `simd()` never exceeds what the CPU supports.
+            Simd::Avx512 => unsafe { avx512(w) },
+            Simd::Avx2 => unsafe { avx2(w) },
+            Simd::Portable => solve(w),
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = level;
+        solve(w)
+    }
+}
+
+/// The upper triangle of `G = Qᵀ Q` (row-major, `G_ab` for `b ≥ a`, and some entries below
+/// the diagonal that are never read): `G_ab = Σ_i Q_ia Q_ib` summed from zero in the order
+/// `i = 0..N`, a multiply then an add per term. The portable loop runs along a row of `G`
+/// (vectorisable over `b`); AVX-512 computes blocks of 4 × 8 entries of `b` for 6 rows `a` with
+/// `super::blocked::avx512::product` (`A` = `Qᵀ` from the row-major copy, `X` = `Q`).
+#[inline(always)]
+fn gram(w: &mut CholeskyQr, level: Simd) {
+    #[cfg(target_arch = "x86_64")]
+    if level == Simd::Avx512 {
+        // SAFETY: the caller runs this under AVX-512F when `level` is AVX-512.
+        unsafe { gram_avx512(w) };
+        return;
+    }
+    let _ = level;
+    let (n, k, kp, ld) = (w.n, w.k, w.kp, w.ld);
+    let mut acc = vec![0.0f64; kp];
+    for a in 0..k {
+        let acc = &mut acc[a..k];
+        acc.fill(0.0);
+        for i in 0..n {
+            let qa = w.q[a * ld + i];
+            for (g, &qb) in acc.iter_mut().zip(&w.qt[i * kp + a..i * kp + k]) {
+                *g += qb * qa;
+            }
+        }
+        w.r[a * kp + a..a * kp + k].copy_from_slice(acc);
+    }
+}
+
+/// [`gram`] in register blocks: for each block of up to 6 rows `a`, the columns `b` from the
+/// 8-aligned one at or below `a0` to `kp`, 4 registers at a time.
+///
+/// # Safety
+/// AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn gram_avx512(w: &mut CholeskyQr) {
+    use super::blocked::avx512::{product, Lanes};
+    use super::blocked::by_shape;
+
+    /// Rows `a0 .. a0 + C` of `G`, columns `b0 .. b0 + 8R`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn block<T: Lanes, const R: usize, const C: usize>(
+        w: &mut CholeskyQr,
+        a0: usize,
+        b0: usize,
+    ) {
+        let (n, kp, ld) = (w.n, w.kp, w.ld);
+        let acc = product::<f64, R, C>(w.qt.as_ptr().add(b0), kp, w.q.as_ptr().add(a0 * ld), ld, n);
+        for (c, row) in (0..C).map(|c| (c, (a0 + c) * kp + b0)) {
+            for (r, acc) in acc.iter().enumerate() {
+                f64::store(w.r.as_mut_ptr().add(row + r * L), acc[c]);
+            }
+        }
+    }
+
+    let (k, kp) = (w.k, w.kp);
+    assert!(w.r.len() >= kp * kp && w.qt.len() >= w.n * kp && w.q.len() >= w.ld * k);
+    let mut a0 = 0;
+    while a0 < k {
+        let rows_a = (k - a0).min(GRAM_COLUMNS);
+        let mut b0 = a0 / L * L;
+        while b0 < kp {
+            let registers = ((kp - b0) / L).min(GRAM_REGISTERS);
+            // SAFETY: rows a0 .. a0 + rows_a < k of Q, columns b0 .. b0 + 8·registers ≤ kp.
+            unsafe {
+                by_shape!(
+                    registers,
+                    rows_a,
+                    GRAM_REGISTERS,
+                    GRAM_COLUMNS,
+                    block::<f64>(w, a0, b0)
+                );
+            }
+            b0 += registers * L;
+        }
+        a0 += rows_a;
+    }
+}
+
+/// `t ← t − f·r`, lane by lane (a multiply, then a subtraction). The portable loop is not
+/// vectorised by LLVM here (it cannot see that the rows do not overlap), so AVX-512 gets
+/// intrinsics — the same operations.
+#[inline(always)]
+fn subtract_scaled(level: Simd, target: &mut [[f64; L]], f: f64, source: &[[f64; L]]) {
+    #[cfg(target_arch = "x86_64")]
+    if level == Simd::Avx512 {
+        // SAFETY: called under AVX-512F when `level` is AVX-512; whole chunks of 8 are read and
+        // written.
+        unsafe {
+            use std::arch::x86_64::*;
+            let fv = _mm512_set1_pd(f);
+            for (t, r) in target.iter_mut().zip(source) {
+                let tv = _mm512_loadu_pd(t.as_ptr());
+                let rv = _mm512_loadu_pd(r.as_ptr());
+                _mm512_storeu_pd(t.as_mut_ptr(), _mm512_sub_pd(tv, _mm512_mul_pd(fv, rv)));
+            }
+        }
+        return;
+    }
+    let _ = level;
+    for (t, r) in target.iter_mut().zip(source) {
+        for lane in 0..L {
+            t[lane] -= f * r[lane];
+        }
+    }
+}
+
+/// `G = Rᵀ R` in place (upper triangle, right-looking: row `j` is divided by `R_jj`, then
+/// subtracted, times `R_jl`, from each later row `l`, in order of `j`). Only the first k rows
+/// and columns are factored. False when a pivot is not positive and finite.
+#[inline(always)]
+fn cholesky(w: &mut CholeskyQr, level: Simd) -> bool {
+    let (k, kp) = (w.k, w.kp);
+    for j in 0..k {
+        let pivot = w.r[j * kp + j];
+        if !(pivot > 0.0 && pivot.is_finite()) {
+            return false;
+        }
+        let d = pivot.sqrt();
+        let (done, rest) = w.r.split_at_mut((j + 1) * kp);
+        let row = &mut done[j * kp..];
+        row[j] = d;
+        // Zero what the lane-wide updates below read left of the diagonal.
+        row[j / L * L..j].fill(0.0);
+        for x in &mut row[j + 1..k] {
+            *x /= d;
+        }
+        let row = &row[..kp];
+        for l in j + 1..k {
+            let f = row[l];
+            // Whole lanes from the aligned column at or below `l`: the entries left of the
+            // diagonal and right of k that this also updates are never read (row j is zero
+            // there, so they stay finite).
+            let start = l / L * L;
+            let target = &mut rest[(l - j - 1) * kp + start..(l - j - 1) * kp + kp];
+            let (target, _) = target.as_chunks_mut::<L>();
+            let (source, _) = row[start..].as_chunks::<L>();
+            subtract_scaled(level, target, f, source);
+        }
+    }
+    true
+}
+
+/// `Q ← Q R⁻¹` in place, by columns in blocks of B and rows in chunks of 2L: a block's
+/// accumulators start at its columns of `Q`, get `− R_lc · Q'_l` for every earlier column `l`
+/// in order, then the block's own triangle column by column, each finished by `/ R_cc`.
+#[inline(always)]
+fn solve(w: &mut CholeskyQr) {
+    const ROWS: usize = 2 * L;
+    let (k, kp, ld) = (w.k, w.kp, w.ld);
+    for c0 in (0..k).step_by(B) {
+        let width = (k - c0).min(B);
+        for i in (0..ld).step_by(ROWS) {
+            let mut acc = [[0.0f64; ROWS]; B];
+            for (m, acc) in acc.iter_mut().enumerate().take(width) {
+                acc.copy_from_slice(&w.q[(c0 + m) * ld + i..(c0 + m) * ld + i + ROWS]);
+            }
+            for l in 0..c0 {
+                let mut x = [0.0f64; ROWS];
+                x.copy_from_slice(&w.q[l * ld + i..l * ld + i + ROWS]);
+                let coefficients = &w.r[l * kp + c0..l * kp + c0 + B];
+                for (acc, &f) in acc.iter_mut().zip(coefficients) {
+                    for (a, &x) in acc.iter_mut().zip(&x) {
+                        *a -= f * x;
+                    }
+                }
+            }
+            for m in 0..width {
+                for p in 0..m {
+                    let f = w.r[(c0 + p) * kp + c0 + m];
+                    let (before, after) = acc.split_at_mut(m);
+                    for (a, &x) in after[0].iter_mut().zip(&before[p]) {
+                        *a -= f * x;
+                    }
+                }
+                let d = w.r[(c0 + m) * kp + c0 + m];
+                for a in &mut acc[m] {
+                    *a /= d;
+                }
+            }
+            for (m, acc) in acc.iter().enumerate().take(width) {
+                w.q[(c0 + m) * ld + i..(c0 + m) * ld + i + ROWS].copy_from_slice(acc);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faer::Mat;
+    use rand::{RngExt, SeedableRng};
+
+    pub(super) fn block(n: usize, k: usize, seed: u64, spread: f64) -> TangentBlock<f32> {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut q = TangentBlock::<f32>::zeros(n, k);
+        for c in 0..k {
+            // Columns of decreasing norm and some mutual correlation.
+            let scale = spread.powf(-(c as f64) / k.max(1) as f64);
+            let shared: f64 = rng.random_range(-1.0..1.0);
+            for x in q.column_mut(c) {
+                *x = (scale * (rng.random_range(-1.0..1.0) + 0.3 * shared)) as f32;
+            }
+        }
+        q
+    }
+
+    /// `R` and `Q'` against faer's Householder QR of the same (f32-valued) matrix: |R_ii| agree
+    /// to 1e-10 relative, `Q' R` reproduces `Q`, `Q'` is orthonormal to f32 rounding.
+    #[test]
+    fn agrees_with_householder() {
+        for (n, k) in [(1, 1), (5, 3), (37, 37), (100, 100), (130, 9)] {
+            let q0 = block(n, k, n as u64 + 7, 30.0);
+            let m = Mat::<f64>::from_fn(n, k, |i, c| q0.column(c)[i] as f64);
+            let reference = m.qr();
+            let r_ref = reference.thin_R();
+            let mut q = q0.clone();
+            let mut work = CholeskyQr::new(n, k);
+            let diag = cholesky_qr(&mut q, &mut work).expect("well conditioned");
+            for (j, d) in diag.iter().enumerate() {
+                let e = r_ref[(j, j)].abs();
+                assert!(
+                    (d - e).abs() <= 1e-10 * e,
+                    "N={n} k={k} R_{j}{j}: {d} vs {e}"
+                );
+            }
+            for a in 0..k {
+                for b in 0..k {
+                    let dot: f64 = (0..n)
+                        .map(|i| q.column(a)[i] as f64 * q.column(b)[i] as f64)
+                        .sum();
+                    let expected = if a == b { 1.0 } else { 0.0 };
+                    assert!(
+                        (dot - expected).abs() < 1e-5,
+                        "N={n} k={k} QᵀQ[{a},{b}] = {dot}"
+                    );
+                }
+            }
+            // Q' R = Q (R from the Cholesky factor).
+            for c in 0..k {
+                for i in 0..n {
+                    let v: f64 = (0..=c)
+                        .map(|l| work.q[l * work.ld + i] * work.r[l * work.kp + c])
+                        .sum();
+                    let e = q0.column(c)[i] as f64;
+                    assert!((v - e).abs() < 1e-12, "N={n} k={k} (Q'R)[{i},{c}]");
+                }
+            }
+        }
+    }
+
+    /// Rank-deficient or badly conditioned input is declined and left untouched.
+    #[test]
+    fn declines_ill_conditioned_input() {
+        let mut q = block(20, 4, 1, 1.0);
+        let copy: Vec<f32> = q.column(0).to_vec();
+        q.column_mut(3).copy_from_slice(&copy);
+        let before = q.as_slice().to_vec();
+        let mut work = CholeskyQr::new(20, 4);
+        assert!(cholesky_qr(&mut q, &mut work).is_none());
+        assert_eq!(q.as_slice(), &before[..]);
+        let mut q = block(20, 4, 2, 1e6);
+        assert!(cholesky_qr(&mut q, &mut CholeskyQr::new(20, 4)).is_none());
+    }
+
+    /// Bitwise the same at every SIMD level.
+    #[test]
+    fn same_bits_at_every_level() {
+        let q0 = block(45, 13, 3, 10.0);
+        let run = |level: Simd| {
+            let mut work = CholeskyQr::new(45, 13);
+            work.load(&q0);
+            assert!(factor_at(level, &mut work));
+            solve_at(level, &mut work);
+            (work.q.clone(), work.upper())
+        };
+        let base = run(Simd::Portable);
+        for level in [Simd::Avx2, Simd::Avx512] {
+            if level <= Simd::detect() {
+                assert!(run(level) == base, "{level:?}");
+            }
+        }
+    }
+}
