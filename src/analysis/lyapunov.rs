@@ -152,7 +152,7 @@ impl<T: Real> TangentSpace<T> {
     /// tangents) by faer's Householder QR; both in `f64`.
     fn orthonormalize(&mut self) -> Vec<f64> {
         if let Some(work) = &mut self.cholesky {
-            if let Some(diagonal) = cholesky_qr(&mut self.q, work) {
+            if let Some(diagonal) = cholesky_qr(&mut self.q, work, self.threads) {
                 return diagonal;
             }
         }

@@ -21,6 +21,8 @@
 //! are written lane-wise for the auto-vectoriser and compiled for AVX-512, AVX2 or baseline
 //! x86-64 by [`crate::model::network::simd`]), so the result does not depend on the level.
 
+use std::ops::Range;
+
 use super::tangent::TangentBlock;
 use crate::model::network::{simd, Simd};
 use crate::model::Real;
@@ -32,6 +34,8 @@ pub const CONDITION_LIMIT: f64 = 1e4;
 const L: usize = 8;
 /// Columns per block of the solve.
 const B: usize = 4;
+/// Rows per chunk of the solve (two registers).
+const SOLVE_ROWS: usize = 2 * L;
 /// Register blocks of the Gram product (as in `super::blocked`): 4 registers × 6 columns.
 const GRAM_REGISTERS: usize = 4;
 const GRAM_COLUMNS: usize = 6;
@@ -93,16 +97,20 @@ impl CholeskyQr {
 
 /// Replace `q` by `Q' = Q R⁻¹` and return `diag(R)` (positive), or return `None` and leave `q`
 /// as it was when `Q` is too ill-conditioned for a Cholesky QR (see the module doc).
-pub fn cholesky_qr<T: Real>(q: &mut TangentBlock<T>, work: &mut CholeskyQr) -> Option<Vec<f64>> {
+pub fn cholesky_qr<T: Real>(
+    q: &mut TangentBlock<T>,
+    work: &mut CholeskyQr,
+    threads: usize,
+) -> Option<Vec<f64>> {
     assert_eq!(
         (q.nrows(), q.ncols()),
         (work.n, work.k),
         "Cholesky QR shape"
     );
-    let (n, k, ld) = (work.n, work.k, work.ld);
+    let k = work.k;
     work.load(q);
     let level = simd();
-    if !factor_at(level, work) {
+    if !factor_at(level, work, threads) {
         return None;
     }
     let diagonal: Vec<f64> = (0..k).map(|j| work.r[j * work.kp + j]).collect();
@@ -113,71 +121,158 @@ pub fn cholesky_qr<T: Real>(q: &mut TangentBlock<T>, work: &mut CholeskyQr) -> O
     if condition > CONDITION_LIMIT || condition.is_nan() {
         return None;
     }
-    solve_at(level, work);
-    for c in 0..k {
-        for (x, &y) in q.column_mut(c).iter_mut().zip(&work.q[c * ld..c * ld + n]) {
-            *x = T::from_f64(y);
-        }
-    }
+    solve_at(level, work, q, threads);
     Some(diagonal)
 }
 
-/// Gram matrix and Cholesky factor at a SIMD level; false if a pivot is not positive.
-fn factor_at(level: Simd, w: &mut CholeskyQr) -> bool {
+/// Gram matrix (rows split over `threads` tasks) and Cholesky factor at a SIMD level; false if
+/// a pivot is not positive.
+fn factor_at(level: Simd, w: &mut CholeskyQr, threads: usize) -> bool {
+    let (k, kp) = (w.k, w.kp);
+    // Row a of the upper triangle costs ∝ kp − a: the first task takes the rows up to
+    // k(1 − 1/√2), which is half of the work, rounded to whole register blocks.
+    let split = if threads > 1 && k >= 4 * GRAM_COLUMNS {
+        ((k as f64 * (1.0 - std::f64::consts::FRAC_1_SQRT_2)) as usize)
+            .next_multiple_of(GRAM_COLUMNS)
+    } else {
+        k
+    };
+    let (first, second) = w.r.split_at_mut(split * kp);
+    let (q, qt) = (&w.q[..], &w.qt[..]);
+    let shape = Shape {
+        n: w.n,
+        k,
+        kp,
+        ld: w.ld,
+    };
+    if split < k {
+        rayon::join(
+            || gram_at(level, shape, q, qt, first, 0..split),
+            || gram_at(level, shape, q, qt, second, split..k),
+        );
+    } else {
+        gram_at(level, shape, q, qt, first, 0..k);
+    }
+    cholesky_at(level, w)
+}
+
+/// The sizes of a [`CholeskyQr`].
+#[derive(Clone, Copy, Debug)]
+struct Shape {
+    n: usize,
+    k: usize,
+    kp: usize,
+    ld: usize,
+}
+
+fn gram_at(level: Simd, s: Shape, q: &[f64], qt: &[f64], r: &mut [f64], rows: Range<usize>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f")]
+        fn avx512(s: Shape, q: &[f64], qt: &[f64], r: &mut [f64], rows: Range<usize>) {
+            // SAFETY: compiled for AVX-512F.
+            unsafe { gram_avx512(s, q, qt, r, rows) }
+        }
+        #[target_feature(enable = "avx2")]
+        fn avx2(s: Shape, q: &[f64], qt: &[f64], r: &mut [f64], rows: Range<usize>) {
+            gram(s, q, qt, r, rows)
+        }
+        match level {
+            // SAFETY: `simd()` never exceeds what the CPU supports.
+            Simd::Avx512 => unsafe { avx512(s, q, qt, r, rows) },
+            Simd::Avx2 => unsafe { avx2(s, q, qt, r, rows) },
+            Simd::Portable => gram(s, q, qt, r, rows),
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = level;
+        gram(s, q, qt, r, rows)
+    }
+}
+
+fn cholesky_at(level: Simd, w: &mut CholeskyQr) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f")]
         fn avx512(w: &mut CholeskyQr) -> bool {
-            gram(w, Simd::Avx512);
             cholesky(w, Simd::Avx512)
         }
         #[target_feature(enable = "avx2")]
         fn avx2(w: &mut CholeskyQr) -> bool {
-            gram(w, Simd::Avx2);
             cholesky(w, Simd::Avx2)
         }
         match level {
             // SAFETY: `simd()` never exceeds what the CPU supports.
             Simd::Avx512 => unsafe { avx512(w) },
             Simd::Avx2 => unsafe { avx2(w) },
-            Simd::Portable => {
-                gram(w, Simd::Portable);
-                cholesky(w, Simd::Portable)
-            }
+            Simd::Portable => cholesky(w, Simd::Portable),
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    {
-        gram(w, level);
-        cholesky(w, level)
+    cholesky(w, level)
+}
+
+/// `q ← Q R⁻¹` (rounded to `T`) at a SIMD level, the row chunks split over `threads` tasks.
+fn solve_at<T: Real>(level: Simd, w: &CholeskyQr, q: &mut TangentBlock<T>, threads: usize) {
+    let chunks = w.ld / SOLVE_ROWS;
+    let tasks = threads.clamp(1, chunks);
+    let out = Output {
+        at: q.as_mut_slice().as_mut_ptr(),
+        ld: q.ld(),
+    };
+    let run = |part: usize| {
+        let rows = (part * chunks / tasks * SOLVE_ROWS)..((part + 1) * chunks / tasks * SOLVE_ROWS);
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f")]
+            fn avx512<T: Real>(w: &CholeskyQr, rows: Range<usize>, out: Output<T>) {
+                solve(w, rows, out)
+            }
+            #[target_feature(enable = "avx2")]
+            fn avx2<T: Real>(w: &CholeskyQr, rows: Range<usize>, out: Output<T>) {
+                solve(w, rows, out)
+            }
+            match level {
+                // SAFETY: `simd()` never exceeds what the CPU supports.
+                Simd::Avx512 => unsafe { avx512(w, rows, out) },
+                Simd::Avx2 => unsafe { avx2(w, rows, out) },
+                Simd::Portable => solve(w, rows, out),
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = level;
+            solve(w, rows, out)
+        }
+    };
+    if tasks == 1 {
+        run(0);
+    } else {
+        rayon::scope(|s| {
+            for part in 0..tasks {
+                s.spawn(move |_| run(part));
+            }
+        });
     }
 }
 
-/// `Q ← Q R⁻¹` at a SIMD level.
-fn solve_at(level: Simd, w: &mut CholeskyQr) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f")]
-        fn avx512(w: &mut CholeskyQr) {
-            solve(w)
-        }
-        #[target_feature(enable = "avx2")]
-        fn avx2(w: &mut CholeskyQr) {
-            solve(w)
-        }
-        match level {
-            // SAFETY: `simd()` never exceeds what the CPU supports.
-            Simd::Avx512 => unsafe { avx512(w) },
-            Simd::Avx2 => unsafe { avx2(w) },
-            Simd::Portable => solve(w),
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = level;
-        solve(w)
+/// Where [`solve`] writes `Q'`: the tangent block's columns (`ld` apart), rows `0..N`. Tasks
+/// write disjoint row ranges of it.
+struct Output<T> {
+    at: *mut T,
+    ld: usize,
+}
+
+impl<T> Clone for Output<T> {
+    fn clone(&self) -> Self {
+        *self
     }
 }
+impl<T> Copy for Output<T> {}
+// SAFETY: `solve_at` gives each task its own rows; the block outlives the tasks (scope).
+unsafe impl<T: Send> Send for Output<T> {}
+unsafe impl<T: Sync> Sync for Output<T> {}
 
 /// The upper triangle of `G = Qᵀ Q` (row-major, `G_ab` for `b ≥ a`, and some entries below
 /// the diagonal that are never read): `G_ab = Σ_i Q_ia Q_ib` summed from zero in the order
@@ -185,26 +280,20 @@ fn solve_at(level: Simd, w: &mut CholeskyQr) {
 /// (vectorisable over `b`); AVX-512 computes blocks of 4 × 8 entries of `b` for 6 rows `a` with
 /// `super::blocked::avx512::product` (`A` = `Qᵀ` from the row-major copy, `X` = `Q`).
 #[inline(always)]
-fn gram(w: &mut CholeskyQr, level: Simd) {
-    #[cfg(target_arch = "x86_64")]
-    if level == Simd::Avx512 {
-        // SAFETY: the caller runs this under AVX-512F when `level` is AVX-512.
-        unsafe { gram_avx512(w) };
-        return;
-    }
-    let _ = level;
-    let (n, k, kp, ld) = (w.n, w.k, w.kp, w.ld);
+fn gram(s: Shape, q: &[f64], qt: &[f64], r: &mut [f64], rows: Range<usize>) {
+    let Shape { n, k, kp, ld } = s;
     let mut acc = vec![0.0f64; kp];
-    for a in 0..k {
+    for a in rows.clone() {
         let acc = &mut acc[a..k];
         acc.fill(0.0);
         for i in 0..n {
-            let qa = w.q[a * ld + i];
-            for (g, &qb) in acc.iter_mut().zip(&w.qt[i * kp + a..i * kp + k]) {
+            let qa = q[a * ld + i];
+            for (g, &qb) in acc.iter_mut().zip(&qt[i * kp + a..i * kp + k]) {
                 *g += qb * qa;
             }
         }
-        w.r[a * kp + a..a * kp + k].copy_from_slice(acc);
+        let row = (a - rows.start) * kp;
+        r[row + a..row + k].copy_from_slice(acc);
     }
 }
 
@@ -215,43 +304,50 @@ fn gram(w: &mut CholeskyQr, level: Simd) {
 /// AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn gram_avx512(w: &mut CholeskyQr) {
+unsafe fn gram_avx512(s: Shape, q: &[f64], qt: &[f64], r: &mut [f64], rows: Range<usize>) {
     use super::blocked::avx512::{product, Lanes};
     use super::blocked::by_shape;
 
-    /// Rows `a0 .. a0 + C` of `G`, columns `b0 .. b0 + 8R`.
+    /// Rows `a0 .. a0 + C` of `G` (at `row0` of `r`), columns `b0 .. b0 + 8R`.
     #[inline]
     #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
     unsafe fn block<T: Lanes, const R: usize, const C: usize>(
-        w: &mut CholeskyQr,
+        s: Shape,
+        q: &[f64],
+        qt: &[f64],
+        r: &mut [f64],
+        row0: usize,
         a0: usize,
         b0: usize,
     ) {
-        let (n, kp, ld) = (w.n, w.kp, w.ld);
-        let acc = product::<f64, R, C>(w.qt.as_ptr().add(b0), kp, w.q.as_ptr().add(a0 * ld), ld, n);
-        for (c, row) in (0..C).map(|c| (c, (a0 + c) * kp + b0)) {
-            for (r, acc) in acc.iter().enumerate() {
-                f64::store(w.r.as_mut_ptr().add(row + r * L), acc[c]);
+        let Shape { n, kp, ld, .. } = s;
+        let acc = product::<f64, R, C>(qt.as_ptr().add(b0), kp, q.as_ptr().add(a0 * ld), ld, n);
+        for (c, row) in (0..C).map(|c| (c, (row0 + c) * kp + b0)) {
+            for (i, acc) in acc.iter().enumerate() {
+                f64::store(r.as_mut_ptr().add(row + i * L), acc[c]);
             }
         }
     }
 
-    let (k, kp) = (w.k, w.kp);
-    assert!(w.r.len() >= kp * kp && w.qt.len() >= w.n * kp && w.q.len() >= w.ld * k);
-    let mut a0 = 0;
-    while a0 < k {
-        let rows_a = (k - a0).min(GRAM_COLUMNS);
+    let Shape { n, k, kp, ld } = s;
+    assert!(r.len() >= rows.len() * kp && qt.len() >= n * kp && q.len() >= ld * k && rows.end <= k);
+    let mut a0 = rows.start;
+    while a0 < rows.end {
+        let rows_a = (rows.end - a0).min(GRAM_COLUMNS);
         let mut b0 = a0 / L * L;
         while b0 < kp {
             let registers = ((kp - b0) / L).min(GRAM_REGISTERS);
-            // SAFETY: rows a0 .. a0 + rows_a < k of Q, columns b0 .. b0 + 8·registers ≤ kp.
+            let row0 = a0 - rows.start;
+            // SAFETY: rows a0 .. a0 + rows_a < k of Q (rows row0.. of `r`), columns
+            // b0 .. b0 + 8·registers ≤ kp.
             unsafe {
                 by_shape!(
                     registers,
                     rows_a,
                     GRAM_REGISTERS,
                     GRAM_COLUMNS,
-                    block::<f64>(w, a0, b0)
+                    block::<f64>(s, q, qt, r, row0, a0, b0)
                 );
             }
             b0 += registers * L;
@@ -324,26 +420,27 @@ fn cholesky(w: &mut CholeskyQr, level: Simd) -> bool {
     true
 }
 
-/// `Q ← Q R⁻¹` in place, by columns in blocks of B and rows in chunks of 2L: a block's
-/// accumulators start at its columns of `Q`, get `− R_lc · Q'_l` for every earlier column `l`
-/// in order, then the block's own triangle column by column, each finished by `/ R_cc`.
+/// `Q' = Q R⁻¹` on rows `rows` (whole chunks of [`SOLVE_ROWS`]), written rounded to `T` into
+/// `out`: per chunk and block of B columns, accumulators start at the block's columns of `Q`,
+/// get `− R_lc · Q'_l` for every earlier column `l` in order, then the block's own triangle
+/// column by column, each finished by `/ R_cc`. The chunk's finished columns stay in a local
+/// buffer (k × 16 values, in L1) for the later blocks.
 #[inline(always)]
-fn solve(w: &mut CholeskyQr) {
-    const ROWS: usize = 2 * L;
-    let (k, kp, ld) = (w.k, w.kp, w.ld);
-    for c0 in (0..k).step_by(B) {
-        let width = (k - c0).min(B);
-        for i in (0..ld).step_by(ROWS) {
+fn solve<T: Real>(w: &CholeskyQr, rows: Range<usize>, out: Output<T>) {
+    const ROWS: usize = SOLVE_ROWS;
+    let (n, k, kp, ld) = (w.n, w.k, w.kp, w.ld);
+    let mut done = vec![[0.0f64; ROWS]; k];
+    for i in rows.step_by(ROWS) {
+        for c0 in (0..k).step_by(B) {
+            let width = (k - c0).min(B);
             let mut acc = [[0.0f64; ROWS]; B];
             for (m, acc) in acc.iter_mut().enumerate().take(width) {
                 acc.copy_from_slice(&w.q[(c0 + m) * ld + i..(c0 + m) * ld + i + ROWS]);
             }
-            for l in 0..c0 {
-                let mut x = [0.0f64; ROWS];
-                x.copy_from_slice(&w.q[l * ld + i..l * ld + i + ROWS]);
+            for (l, x) in done.iter().enumerate().take(c0) {
                 let coefficients = &w.r[l * kp + c0..l * kp + c0 + B];
                 for (acc, &f) in acc.iter_mut().zip(coefficients) {
-                    for (a, &x) in acc.iter_mut().zip(&x) {
+                    for (a, &x) in acc.iter_mut().zip(x) {
                         *a -= f * x;
                     }
                 }
@@ -361,8 +458,16 @@ fn solve(w: &mut CholeskyQr) {
                     *a /= d;
                 }
             }
-            for (m, acc) in acc.iter().enumerate().take(width) {
-                w.q[(c0 + m) * ld + i..(c0 + m) * ld + i + ROWS].copy_from_slice(acc);
+            done[c0..c0 + width].copy_from_slice(&acc[..width]);
+        }
+        let valid = n.saturating_sub(i).min(ROWS);
+        for (c, x) in done.iter().enumerate() {
+            // SAFETY: rows i .. i + valid < n of column c are inside the block, and this
+            // task is the only one writing rows in `rows` (see `Output`).
+            let column =
+                unsafe { std::slice::from_raw_parts_mut(out.at.add(c * out.ld + i), valid) };
+            for (y, &x) in column.iter_mut().zip(x) {
+                *y = T::from_f64(x);
             }
         }
     }
@@ -399,7 +504,7 @@ mod tests {
             let r_ref = reference.thin_R();
             let mut q = q0.clone();
             let mut work = CholeskyQr::new(n, k);
-            let diag = cholesky_qr(&mut q, &mut work).expect("well conditioned");
+            let diag = cholesky_qr(&mut q, &mut work, 1).expect("well conditioned");
             for (j, d) in diag.iter().enumerate() {
                 let e = r_ref[(j, j)].abs();
                 assert!(
@@ -419,11 +524,13 @@ mod tests {
                     );
                 }
             }
-            // Q' R = Q (R from the Cholesky factor).
+            // Q' R = Q (R from the Cholesky factor, Q' in f64).
+            let mut q64 = TangentBlock::<f64>::zeros(n, k);
+            solve_at(simd(), &work, &mut q64, 1);
             for c in 0..k {
                 for i in 0..n {
                     let v: f64 = (0..=c)
-                        .map(|l| work.q[l * work.ld + i] * work.r[l * work.kp + c])
+                        .map(|l| q64.column(l)[i] * work.r[l * work.kp + c])
                         .sum();
                     let e = q0.column(c)[i] as f64;
                     assert!((v - e).abs() < 1e-12, "N={n} k={k} (Q'R)[{i},{c}]");
@@ -440,10 +547,25 @@ mod tests {
         q.column_mut(3).copy_from_slice(&copy);
         let before = q.as_slice().to_vec();
         let mut work = CholeskyQr::new(20, 4);
-        assert!(cholesky_qr(&mut q, &mut work).is_none());
+        assert!(cholesky_qr(&mut q, &mut work, 1).is_none());
         assert_eq!(q.as_slice(), &before[..]);
         let mut q = block(20, 4, 2, 1e6);
-        assert!(cholesky_qr(&mut q, &mut CholeskyQr::new(20, 4)).is_none());
+        assert!(cholesky_qr(&mut q, &mut CholeskyQr::new(20, 4), 1).is_none());
+    }
+
+    /// Bitwise the same with the Gram rows and the solve's row chunks split over tasks.
+    #[test]
+    fn same_bits_with_threads() {
+        let q0 = block(130, 100, 4, 10.0);
+        let run = |threads: usize| {
+            let mut q = q0.clone();
+            let diag = cholesky_qr(&mut q, &mut CholeskyQr::new(130, 100), threads);
+            (q.as_slice().to_vec(), diag.expect("well conditioned"))
+        };
+        let base = run(1);
+        for threads in [2, 3, 16] {
+            assert!(run(threads) == base, "{threads} threads");
+        }
     }
 
     /// Bitwise the same at every SIMD level.
@@ -453,9 +575,10 @@ mod tests {
         let run = |level: Simd| {
             let mut work = CholeskyQr::new(45, 13);
             work.load(&q0);
-            assert!(factor_at(level, &mut work));
-            solve_at(level, &mut work);
-            (work.q.clone(), work.upper())
+            assert!(factor_at(level, &mut work, 1));
+            let mut out = TangentBlock::<f64>::zeros(45, 13);
+            solve_at(level, &work, &mut out, 1);
+            (out.as_slice().to_vec(), work.upper())
         };
         let base = run(Simd::Portable);
         for level in [Simd::Avx2, Simd::Avx512] {
