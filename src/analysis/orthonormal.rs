@@ -34,6 +34,8 @@ pub const CONDITION_LIMIT: f64 = 1e4;
 const L: usize = 8;
 /// Columns per block of the solve.
 const B: usize = 4;
+/// Pivots per panel of the Cholesky factorisation.
+const PANEL: usize = 4;
 /// Rows per chunk of the solve (two registers).
 const SOLVE_ROWS: usize = 2 * L;
 /// Register blocks of the Gram product (as in `super::blocked`): 4 registers × 6 columns.
@@ -76,12 +78,20 @@ impl CholeskyQr {
 impl CholeskyQr {
     /// `Q` in f64, column- and row-major.
     fn load<T: Real>(&mut self, q: &TangentBlock<T>) {
-        let (n, ld, kp) = (self.n, self.ld, self.kp);
-        for c in 0..self.k {
-            let column = &mut self.q[c * ld..c * ld + n];
-            for (i, (x, y)) in column.iter_mut().zip(q.column(c)).enumerate() {
+        let (n, k, ld, kp) = (self.n, self.k, self.ld, self.kp);
+        for c in 0..k {
+            for (x, y) in self.q[c * ld..c * ld + n].iter_mut().zip(q.column(c)) {
                 *x = y.to_f64();
-                self.qt[i * kp + c] = *x;
+            }
+        }
+        // The transpose in 8 × 8 tiles, so that both sides stay within a few cache lines.
+        for i0 in (0..n).step_by(L) {
+            for c0 in (0..k).step_by(L) {
+                for i in i0..(i0 + L).min(n) {
+                    for c in c0..(c0 + L).min(k) {
+                        self.qt[i * kp + c] = self.q[c * ld + i];
+                    }
+                }
             }
         }
     }
@@ -385,39 +395,94 @@ fn subtract_scaled(level: Simd, target: &mut [[f64; L]], f: f64, source: &[[f64;
 }
 
 /// `G = Rᵀ R` in place (upper triangle, right-looking: row `j` is divided by `R_jj`, then
-/// subtracted, times `R_jl`, from each later row `l`, in order of `j`). Only the first k rows
+/// subtracted, times `R_jl`, from each later row `l`, in order of `j`; blocked by panels of
+/// [`PANEL`] pivots, whose updates reach the later rows in one pass). Only the first k rows
 /// and columns are factored. False when a pivot is not positive and finite.
 #[inline(always)]
 fn cholesky(w: &mut CholeskyQr, level: Simd) -> bool {
     let (k, kp) = (w.k, w.kp);
-    for j in 0..k {
-        let pivot = w.r[j * kp + j];
-        if !(pivot > 0.0 && pivot.is_finite()) {
-            return false;
+    for j0 in (0..k).step_by(PANEL) {
+        let j1 = (j0 + PANEL).min(k);
+        // The panel's pivots, applied to the panel's own rows.
+        for j in j0..j1 {
+            let pivot = w.r[j * kp + j];
+            if !(pivot > 0.0 && pivot.is_finite()) {
+                return false;
+            }
+            let d = pivot.sqrt();
+            let (done, rest) = w.r.split_at_mut((j + 1) * kp);
+            let row = &mut done[j * kp..];
+            row[j] = d;
+            // Zero what the lane-wide updates read left of the diagonal.
+            row[j / L * L..j].fill(0.0);
+            for x in &mut row[j + 1..k] {
+                *x /= d;
+            }
+            let row = &row[..kp];
+            for l in j + 1..j1 {
+                // Whole lanes from the aligned column at or below `l`: the entries left of the
+                // diagonal and right of k that this also updates are never read (row j is
+                // zero there, so they stay finite).
+                let start = l / L * L;
+                let target = &mut rest[(l - j - 1) * kp + start..(l - j - 1) * kp + kp];
+                let (target, _) = target.as_chunks_mut::<L>();
+                let (source, _) = row[start..].as_chunks::<L>();
+                subtract_scaled(level, target, row[l], source);
+            }
         }
-        let d = pivot.sqrt();
-        let (done, rest) = w.r.split_at_mut((j + 1) * kp);
-        let row = &mut done[j * kp..];
-        row[j] = d;
-        // Zero what the lane-wide updates below read left of the diagonal.
-        row[j / L * L..j].fill(0.0);
-        for x in &mut row[j + 1..k] {
-            *x /= d;
+        if j1 == k {
+            break;
         }
-        let row = &row[..kp];
-        for l in j + 1..k {
-            let f = row[l];
-            // Whole lanes from the aligned column at or below `l`: the entries left of the
-            // diagonal and right of k that this also updates are never read (row j is zero
-            // there, so they stay finite).
+        // Every later row gets the panel's four updates in pivot order, loaded and stored
+        // once: the same operations in the same order as one pivot at a time.
+        let (top, rest) = w.r.split_at_mut(j1 * kp);
+        let panel = &top[j0 * kp..j1 * kp];
+        for l in j1..k {
             let start = l / L * L;
-            let target = &mut rest[(l - j - 1) * kp + start..(l - j - 1) * kp + kp];
-            let (target, _) = target.as_chunks_mut::<L>();
-            let (source, _) = row[start..].as_chunks::<L>();
-            subtract_scaled(level, target, f, source);
+            let factors: [f64; PANEL] = std::array::from_fn(|m| panel[m * kp + l]);
+            let sources: [&[[f64; L]]; PANEL] =
+                std::array::from_fn(|m| panel[m * kp + start..(m + 1) * kp].as_chunks::<L>().0);
+            let target = &mut rest[(l - j1) * kp + start..(l - j1) * kp + kp];
+            subtract_panel(level, target.as_chunks_mut::<L>().0, factors, sources);
         }
     }
     true
+}
+
+/// `t ← (((t − f₀r₀) − f₁r₁) − f₂r₂) − f₃r₃`, lane by lane, as four [`subtract_scaled`] would.
+#[inline(always)]
+fn subtract_panel(
+    level: Simd,
+    target: &mut [[f64; L]],
+    factors: [f64; PANEL],
+    sources: [&[[f64; L]]; PANEL],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if level == Simd::Avx512 {
+        // SAFETY: called under AVX-512F when `level` is AVX-512; whole chunks of 8, the
+        // sources at least as long as the target.
+        unsafe {
+            use std::arch::x86_64::*;
+            let f: [__m512d; PANEL] = std::array::from_fn(|m| _mm512_set1_pd(factors[m]));
+            for (c, t) in target.iter_mut().enumerate() {
+                let mut tv = _mm512_loadu_pd(t.as_ptr());
+                for m in 0..PANEL {
+                    let rv = _mm512_loadu_pd(sources[m][c].as_ptr());
+                    tv = _mm512_sub_pd(tv, _mm512_mul_pd(f[m], rv));
+                }
+                _mm512_storeu_pd(t.as_mut_ptr(), tv);
+            }
+        }
+        return;
+    }
+    let _ = level;
+    for (c, t) in target.iter_mut().enumerate() {
+        for m in 0..PANEL {
+            for lane in 0..L {
+                t[lane] -= factors[m] * sources[m][c][lane];
+            }
+        }
+    }
 }
 
 /// `Q' = Q R⁻¹` on rows `rows` (whole chunks of [`SOLVE_ROWS`]), written rounded to `T` into
