@@ -324,13 +324,24 @@ fn gpu_and_cpu_runs_agree_through_the_cli() {
     assert!(manifest["backend"]["adapter"]["name"].is_string());
     let kernel = &manifest["backend"]["kernels"][0];
     assert_eq!(kernel["neurons"], 100);
-    // "auto": in workgroup memory where 40,400 bytes fit (not lavapipe's 32 KiB).
-    let fits = manifest["backend"]["adapter"]["max_compute_workgroup_storage_size"]
+    // "auto": all of W in workgroup memory where 40,400 bytes fit; else the largest prefix of
+    // columns that fits (lavapipe's 32 KiB: 80 of the 100 columns, 32,400 bytes).
+    let limit = manifest["backend"]["adapter"]["max_compute_workgroup_storage_size"]
         .as_u64()
-        .unwrap()
-        >= 40_400;
-    let place = if fits { "workgroup" } else { "global" };
+        .unwrap();
+    let (place, columns) = if limit >= 40_400 {
+        ("workgroup", 100)
+    } else {
+        ("partial", (limit / 4 - 100) / 100)
+    };
     assert_eq!(kernel["weights_read_from"], place, "{kernel}");
+    assert_eq!(kernel["resident_columns"], columns, "{kernel}");
+    let placement = kernel["placement"].as_str().unwrap();
+    assert!(
+        placement.starts_with(&format!("W: {columns} of 100 columns"))
+            || placement.starts_with("W: all 100 columns in workgroup memory"),
+        "{placement}"
+    );
     let rows = |p: &Path| -> Vec<Vec<f64>> {
         std::fs::read_to_string(p.join("epochs.csv"))
             .unwrap()
