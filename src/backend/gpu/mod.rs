@@ -588,7 +588,6 @@ impl GpuBackend {
         )
         .with_weights(storage, 0)
         .with_native_f16_decode(self.native_f16_decode);
-        let fitting = global.fitting_columns(storage, limit);
         let resident_columns =
             match resident_columns(self.options.weights_in_workgroup, &global, storage, limit) {
                 Some(columns) => columns,
@@ -600,26 +599,27 @@ impl GpuBackend {
                         ),
                         WeightStorage::F16 => String::new(),
                     };
-                    let cap = if capped {
+                    let name = &self.summary.name;
+                    let offered = if capped {
                         format!(
-                            " (backend.workgroup_memory_bytes; the adapter's \
-                         max_compute_workgroup_storage_size is {adapter_limit})"
+                            "backend.workgroup_memory_bytes allows {limit} ({name} offers \
+                             {adapter_limit}, max_compute_workgroup_storage_size)"
                         )
                     } else {
-                        " (max_compute_workgroup_storage_size)".to_string()
+                        format!("{name} offers {limit} (max_compute_workgroup_storage_size)")
                     };
+                    let needed = global.with_full_residency(storage, true).workgroup_bytes();
+                    let fitting = global.fitting_columns(storage, limit);
+                    let largest = largest_resident_n(limit, storage);
                     return Err(Error::config(
                         "backend.weights_in_workgroup",
                         format!(
-                        "\"always\": N = {neurons} with {} weights needs {} bytes of workgroup \
-                         memory for W and the signal, but {} offers {limit}{cap}; all of W fits \
-                         up to N = {}; use \"auto\" (keeps {fitting} of the {neurons} columns \
-                         resident){hint}",
-                        storage.name(),
-                        global.with_full_residency(storage, true).workgroup_bytes(),
-                        self.summary.name,
-                        largest_resident_n(limit, storage),
-                    ),
+                            "\"always\": N = {neurons} with {} weights needs {needed} bytes of \
+                             workgroup memory for W and the signal, but {offered}; all of W fits \
+                             up to N = {largest}; use \"auto\" (keeps {fitting} of the \
+                             {neurons} columns resident){hint}",
+                            storage.name(),
+                        ),
                     ));
                 }
             };
