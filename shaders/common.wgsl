@@ -4,11 +4,16 @@
 //   const RPT: u32           rows (neurons) per thread = ceil(N / WG)
 //   const STATS_CHUNKS: u32  workgroups per replica in the weight-statistics kernel
 //   const W_F16: bool        the local field reads W rounded to f16 from `weights_half`
-//   const W_WORKGROUP: bool  neuron_update copies the replica's W into workgroup memory
+//   const W_RES_COLS: u32    columns of W (j < W_RES_COLS) that neuron_update keeps in workgroup
+//                            memory for the whole dispatch: N (full residency), 0 (W read from
+//                            global memory at every step) or between (partial residency; the
+//                            other columns are read from global memory); with W_F16 and
+//                            0 < W_RES_COLS < N, W_RES_COLS*N is even
 //   const W_WORDS: u32       u32 words per replica in `weights_half`: ceil(N*N / 2)
-//   const W_TILE: u32        u32 words of that workgroup copy (N*N f32 bit patterns, or W_WORDS
-//                            f16 pairs); 1 when W is read from global memory
-// W_F16 and W_WORKGROUP are constants, so each variant compiles without run-time branches.
+//   const W_TILE: u32        u32 words of that workgroup copy: W_RES_COLS*N f32 bit patterns, or
+//                            f16 pairs (W_RES_COLS*N/2, W_WORDS when W_RES_COLS = N); 1 (unused)
+//                            when W_RES_COLS = 0
+// W_F16 and W_RES_COLS are constants, so each variant compiles without run-time branches.
 // The host also prepends `fn f16_to_f32(h: u32) -> f32` (f16_decode_native.wgsl or
 // f16_decode_portable.wgsl, by what the device offers).
 //

@@ -12,33 +12,38 @@
 // new state to `trace` for the Lyapunov/attractor analysis on the CPU.
 //
 // The host bounds `dispatch.steps` so that the loop back-edges of one invocation stay far below
-// lavapipe's silent cap of 65,535 (see GpuBackend::steps_per_dispatch).
+// lavapipe's silent cap of 65,535 (see KernelShape::steps_per_dispatch).
 //
-// W variants (constants, see common.wgsl): with W_WORKGROUP the workgroup first copies its
-// replica's W (f32 bits or f16 pairs) into `w_tile`, all threads together with consecutive
-// threads on consecutive words, and the time loop reads W from there; otherwise it reads the
-// storage buffer at every step. With W_F16 the weight is the f16 value decoded exactly to f32
-// (`f16_to_f32`, which the host prepends: unpack2x16float where the device has it, else integer
-// operations).
-// Either way each product and the summation order are the same, so every variant computes the
-// same numbers as the CPU twin.
+// W variants (constants, see common.wgsl): the first W_RES_COLS columns of the replica's W
+// (elements e < W_RES_COLS*N, column-major) are resident: the workgroup copies them (f32 bits or
+// f16 pairs) into `w_tile` once per dispatch, all threads together with consecutive threads on
+// consecutive words, and the time loop reads them from there; the columns j ≥ W_RES_COLS are
+// read from the storage buffer at every step. W_RES_COLS = N is full residency, 0 reads all of
+// W from global memory, anything between is partial residency. The resident prefix starts at
+// element 0, so word k of `w_tile` is word k of the replica's W in global memory. With W_F16
+// the weight is the f16 value decoded exactly to f32 (`f16_to_f32`, which the host prepends:
+// unpack2x16float where the device has it, else integer operations); a partial f16 tile holds
+// an even number of elements, so no f16 pair straddles the boundary.
+// The local field runs two loops over j — [0, W_RES_COLS) from `w_tile`, then [W_RES_COLS, N)
+// from global memory — adding one product at a time in ascending j, so each product and the
+// summation order are the same in every variant and every variant computes the same numbers as
+// the CPU twin.
 
 var<workgroup> signal: array<f32, N>;
 var<workgroup> w_tile: array<u32, W_TILE>;
 
-// Element e = j*N + i of replica r's W, as the local field uses it.
-fn weight(r: u32, e: u32) -> f32 {
+// Element e = j*N + i (j < W_RES_COLS) of the replica's W, from the resident tile.
+fn resident_weight(e: u32) -> f32 {
     if (W_F16) {
-        var word: u32;
-        if (W_WORKGROUP) {
-            word = w_tile[e >> 1u];
-        } else {
-            word = weights_half[r * W_WORDS + (e >> 1u)];
-        }
-        return f16_to_f32(word >> ((e & 1u) * 16u));
+        return f16_to_f32(w_tile[e >> 1u] >> ((e & 1u) * 16u));
     }
-    if (W_WORKGROUP) {
-        return bitcast<f32>(w_tile[e]);
+    return bitcast<f32>(w_tile[e]);
+}
+
+// Element e = j*N + i of replica r's W, from the storage buffer.
+fn global_weight(r: u32, e: u32) -> f32 {
+    if (W_F16) {
+        return f16_to_f32(weights_half[r * W_WORDS + (e >> 1u)] >> ((e & 1u) * 16u));
     }
     return weights[r * (N * N) + e];
 }
@@ -85,8 +90,9 @@ fn neuron_update(
             }
         }
     }
-    if (W_WORKGROUP) {
-        // Once per dispatch; the barrier below orders it before the time loop.
+    if (W_RES_COLS > 0u) {
+        // The resident prefix, once per dispatch; the barrier below orders it before the time
+        // loop.
         for (var e = lid; e < W_TILE; e += WG) {
             if (W_F16) {
                 w_tile[e] = weights_half[r * W_WORDS + e];
@@ -106,20 +112,41 @@ fn neuron_update(
                 var w = i; // e = j*N + i
                 var j = 0u;
                 // Unrolled by 4 (same summation order) to quarter the loop back-edges.
-                loop {
-                    if (j + 4u > N) {
-                        break;
+                if (W_RES_COLS > 0u) {
+                    // Resident columns j < W_RES_COLS.
+                    loop {
+                        if (j + 4u > W_RES_COLS) {
+                            break;
+                        }
+                        acc = acc + resident_weight(w) * signal[j];
+                        acc = acc + resident_weight(w + N) * signal[j + 1u];
+                        acc = acc + resident_weight(w + 2u * N) * signal[j + 2u];
+                        acc = acc + resident_weight(w + 3u * N) * signal[j + 3u];
+                        w = w + 4u * N;
+                        j = j + 4u;
                     }
-                    acc = acc + weight(r, w) * signal[j];
-                    acc = acc + weight(r, w + N) * signal[j + 1u];
-                    acc = acc + weight(r, w + 2u * N) * signal[j + 2u];
-                    acc = acc + weight(r, w + 3u * N) * signal[j + 3u];
-                    w = w + 4u * N;
-                    j = j + 4u;
+                    for (; j < W_RES_COLS; j++) {
+                        acc = acc + resident_weight(w) * signal[j];
+                        w = w + N;
+                    }
                 }
-                for (; j < N; j++) {
-                    acc = acc + weight(r, w) * signal[j];
-                    w = w + N;
+                if (W_RES_COLS < N) {
+                    // Columns j ≥ W_RES_COLS, from the storage buffer.
+                    loop {
+                        if (j + 4u > N) {
+                            break;
+                        }
+                        acc = acc + global_weight(r, w) * signal[j];
+                        acc = acc + global_weight(r, w + N) * signal[j + 1u];
+                        acc = acc + global_weight(r, w + 2u * N) * signal[j + 2u];
+                        acc = acc + global_weight(r, w + 3u * N) * signal[j + 3u];
+                        w = w + 4u * N;
+                        j = j + 4u;
+                    }
+                    for (; j < N; j++) {
+                        acc = acc + global_weight(r, w) * signal[j];
+                        w = w + N;
+                    }
                 }
                 field[k] = acc;
             }

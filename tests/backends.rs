@@ -194,7 +194,60 @@ fn long_gpu_run_matches_cpu_past_the_lavapipe_loop_cap() {
     }
 }
 
-fn long_run(g: &mut GpuBackend, c: &mut CpuBackend, n: usize) {
+/// The 6,000-step run with partial residency (a third of `W`'s columns in workgroup memory, the
+/// rest read from global memory every step), whose split column loops and copy loop count
+/// against the cap: f32 and f16 at N = 100, bitwise equal to the CPU twin on lavapipe.
+#[test]
+fn long_partial_residency_run_matches_cpu_past_the_lavapipe_loop_cap() {
+    let Some(probe) = gpu() else { return };
+    let exact = is_lavapipe(&probe);
+    drop(probe);
+    let n = 100;
+    for storage in [WeightStorage::F32, WeightStorage::F16] {
+        let (options, columns) = partial_options(n, storage, false);
+        let mut g = gpu_with(options).expect("the adapter found above");
+        let variant = g.kernel_variant(n).unwrap();
+        assert_eq!(variant.weights_read_from, "partial");
+        assert_eq!(variant.resident_columns, Some(columns));
+        let mut c = CpuBackend::new(2).unwrap().with_weight_storage(storage);
+        eprintln!("{}", variant.line());
+        let worst = long_run(&mut g, &mut c, n);
+        if exact {
+            assert_eq!(
+                worst,
+                0.0,
+                "{}: not bitwise equal on lavapipe",
+                variant.line()
+            );
+        }
+    }
+}
+
+/// Options that leave room in workgroup memory (`backend.workgroup_memory_bytes`) for the
+/// signal and an odd number c ≈ N/3 of `W`'s columns — ⌈cN/2⌉ words with f16 — and the column
+/// count `"auto"` then keeps resident: c, or with f16 and N odd c − 1, since c·N elements would
+/// end on half a pair.
+fn partial_options(n: usize, storage: WeightStorage, portable: bool) -> (GpuOptions, usize) {
+    let target = (n / 3) | 1;
+    let words = match storage {
+        WeightStorage::F32 => target * n,
+        WeightStorage::F16 => (target * n).div_ceil(2),
+    };
+    let options = GpuOptions {
+        weights_in_workgroup: WeightsInWorkgroup::Auto,
+        weight_storage: storage,
+        workgroup_memory_bytes: Some(4 * (n + words) as u64),
+        portable_f16_decode: portable,
+    };
+    let expected = match storage {
+        WeightStorage::F16 if n % 2 == 1 => target - 1,
+        _ => target,
+    };
+    (options, expected)
+}
+
+/// Returns the largest |GPU − CPU| of the final states.
+fn long_run(g: &mut GpuBackend, c: &mut CpuBackend, n: usize) -> f64 {
     let batch: Vec<_> = (0..4)
         .map(|k| {
             random_init(
@@ -228,6 +281,7 @@ fn long_run(g: &mut GpuBackend, c: &mut CpuBackend, n: usize) {
         .map(|k| max_diff(&go.finals[k].state, &co.finals[k].state))
         .fold(0.0, f64::max);
     eprintln!("measured: 6000 steps, max |GPU − CPU| state = {worst:.2e}, Σ recorded = {d:.2e}");
+    worst.max(d)
 }
 
 #[test]
@@ -400,7 +454,8 @@ fn is_lavapipe(g: &GpuBackend) -> bool {
 /// Every combination of storage (f32, f16) and placement (workgroup, global memory), and both
 /// f16 decodes, against the CPU twin with the same storage: 600 steps and two Hebbian updates
 /// on both forms and every activation, at N = 37 (fits workgroup memory in either storage) and
-/// at the smallest N whose f32 `W` does not fit (91 on lavapipe's 32 KiB; its f16 `W` does).
+/// at the smallest N whose f32 `W` does not fit (91 on lavapipe's 32 KiB; its f16 `W` does),
+/// where `"auto"` keeps the largest prefix of columns that fits (partial residency).
 #[test]
 fn every_weight_variant_matches_the_cpu_twin() {
     let Some(probe) = gpu() else { return };
@@ -432,13 +487,14 @@ fn every_weight_variant_matches_the_cpu_twin() {
                     weights_in_workgroup: placement,
                     weight_storage: storage,
                     portable_f16_decode: portable,
+                    ..GpuOptions::default()
                 };
                 let mut g = gpu_with(options).expect("the adapter found above");
                 let variant = g.kernel_variant(n).unwrap();
                 let expected = match placement {
                     WeightsInWorkgroup::Never => "global",
                     _ if fits => "workgroup",
-                    _ => "global",
+                    _ => "partial",
                 };
                 assert_eq!(
                     variant.weights_read_from, expected,
@@ -459,10 +515,144 @@ fn every_weight_variant_matches_the_cpu_twin() {
             }
         }
     }
-    assert_eq!(covered.len(), 4, "not every variant ran: {covered:?}");
+    assert_eq!(covered.len(), 5, "not every variant ran: {covered:?}");
 }
 
-/// `"always"` refuses, naming the limit, when `W` does not fit; `"auto"` then reads global memory.
+/// Partial residency against the CPU twin with the same storage: `backend.workgroup_memory_bytes`
+/// leaves room for about a third of the columns (f32: 13 of 37, 31 of 91; f16: 12 and 30, see
+/// [`partial_options`]), so the local field reads the first columns from workgroup memory and
+/// the rest from global memory. N odd (37, 91) makes N² odd, so the f16 tile must end on a whole
+/// pair. Both forms, every activation, 600
+/// steps and two Hebbian updates; f32 and f16 storage, both f16 decodes. Bitwise on lavapipe:
+/// any element read from the wrong place (the tile's offset, the boundary column, the global
+/// offset) changes the random `W`'s products.
+#[test]
+fn partial_residency_matches_the_cpu_twin_bitwise() {
+    let Some(probe) = gpu() else { return };
+    let exact = is_lavapipe(&probe);
+    drop(probe);
+    let s = schedule(2, 50, 250, true);
+    for storage in [WeightStorage::F32, WeightStorage::F16] {
+        let mut cpu = CpuBackend::new(2).unwrap().with_weight_storage(storage);
+        for n in [37, 91] {
+            let batch = contracting_batch(n);
+            let co = run(&mut cpu, &s, Precision::F32, &batch);
+            let decodes: &[bool] = match storage {
+                WeightStorage::F32 => &[false],
+                WeightStorage::F16 => &[false, true],
+            };
+            for &portable in decodes {
+                let (options, columns) = partial_options(n, storage, portable);
+                assert!(
+                    columns > 0 && 3 * columns <= n + 3,
+                    "N = {n}: {columns} columns"
+                );
+                if storage == WeightStorage::F16 {
+                    assert_eq!(columns * n % 2, 0, "a partial f16 tile holds whole pairs");
+                }
+                let mut g = gpu_with(options).expect("the adapter found above");
+                let variant = g.kernel_variant(n).unwrap();
+                assert_eq!(variant.weights_read_from, "partial", "N = {n}");
+                assert_eq!(variant.resident_columns, Some(columns));
+                assert!(variant.workgroup_bytes <= options.workgroup_memory_bytes);
+                assert_eq!(
+                    variant.placement.as_deref(),
+                    Some(
+                        format!(
+                            "W: {columns} of {n} columns in workgroup memory ({}), {} read from \
+                             global memory",
+                            storage.name(),
+                            n - columns
+                        )
+                        .as_str()
+                    )
+                );
+                let what = format!(
+                    "{}{}",
+                    variant.line(),
+                    variant
+                        .f16_decode
+                        .map_or(String::new(), |d| format!(", {d} decode"))
+                );
+                let go = run(&mut g, &s, Precision::F32, &batch);
+                let d = compare(&go, &co, exact, 1e-5, &what);
+                eprintln!("measured: {what}: max |GPU − CPU| = {d:.1e}");
+            }
+        }
+    }
+}
+
+/// `backend.workgroup_memory_bytes` is checked against the adapter: above its limit or 0 is a
+/// config error naming the key and the limit; too small for the signal, one naming the size
+/// needed; and under a cap `"always"` names the cap and the adapter's limit.
+#[test]
+fn workgroup_memory_cap_is_validated_against_the_adapter() {
+    let Some(probe) = gpu() else { return };
+    let limit = probe.adapter().max_compute_workgroup_storage_size as u64;
+    drop(probe);
+    let with = |placement, cap| {
+        GpuBackend::with_options(GpuOptions {
+            weights_in_workgroup: placement,
+            workgroup_memory_bytes: Some(cap),
+            ..GpuOptions::default()
+        })
+    };
+    let config_error = |e: Error, key: &str, needles: &[String]| match e {
+        Error::Config { path, message } => {
+            assert_eq!(path, key, "{message}");
+            for n in needles {
+                assert!(message.contains(n.as_str()), "{message} lacks {n}");
+            }
+        }
+        other => panic!("expected a config error, got {other}"),
+    };
+    let key = "backend.workgroup_memory_bytes";
+    let above = with(WeightsInWorkgroup::Auto, limit + 1)
+        .err()
+        .expect("refused");
+    config_error(above, key, &[limit.to_string(), (limit + 1).to_string()]);
+    config_error(
+        with(WeightsInWorkgroup::Auto, 0).err().expect("refused"),
+        key,
+        &[],
+    );
+    // The whole limit is allowed and means the same as no cap.
+    let whole = with(WeightsInWorkgroup::Auto, limit).unwrap();
+    let plain = gpu().unwrap();
+    for n in [37, 100, 300] {
+        assert_eq!(
+            whole.kernel_variant(n).unwrap().resident_columns,
+            plain.kernel_variant(n).unwrap().resident_columns
+        );
+    }
+    // 1 KiB holds the signal and 5 columns at N = 37 (4·(37 + 37c) ≤ 1024), not N = 300's
+    // signal (1,204 bytes with the unused one-word tile).
+    let small = with(WeightsInWorkgroup::Auto, 1024).unwrap();
+    assert_eq!(small.kernel_variant(37).unwrap().resident_columns, Some(5));
+    config_error(
+        small.kernel_variant(300).unwrap_err(),
+        key,
+        &["1204".to_string()],
+    );
+    let always = with(WeightsInWorkgroup::Always, 1024).unwrap();
+    assert_eq!(
+        always.kernel_variant(10).unwrap().weights_read_from,
+        "workgroup"
+    );
+    config_error(
+        always.kernel_variant(37).unwrap_err(),
+        "backend.weights_in_workgroup",
+        &[
+            "1024".to_string(),
+            limit.to_string(),
+            "max_compute_workgroup_storage_size".to_string(),
+            "backend.workgroup_memory_bytes".to_string(),
+        ],
+    );
+}
+
+/// `"always"` refuses, naming the limit, when `W` does not fit; `"auto"` then keeps the largest
+/// prefix of columns that fits (partial residency).
 #[test]
 fn weights_always_in_workgroup_names_the_limit_when_they_do_not_fit() {
     let always = GpuOptions {
@@ -508,10 +698,13 @@ fn weights_always_in_workgroup_names_the_limit_when_they_do_not_fit() {
         auto.kernel_variant(fit).unwrap().weights_read_from,
         "workgroup"
     );
-    assert_eq!(
-        auto.kernel_variant(fit + 1).unwrap().weights_read_from,
-        "global"
-    );
+    // One more neuron: all but the last column or two still fit, the rest is read from global
+    // memory.
+    let partial = auto.kernel_variant(fit + 1).unwrap();
+    assert_eq!(partial.weights_read_from, "partial");
+    let columns = partial.resident_columns.unwrap();
+    assert!(columns > 0 && columns < fit + 1, "{columns}");
+    assert!(partial.workgroup_bytes.unwrap() <= limit);
 }
 
 /// Records the `W` each epoch starts with, as the analysis sees it.

@@ -324,13 +324,24 @@ fn gpu_and_cpu_runs_agree_through_the_cli() {
     assert!(manifest["backend"]["adapter"]["name"].is_string());
     let kernel = &manifest["backend"]["kernels"][0];
     assert_eq!(kernel["neurons"], 100);
-    // "auto": in workgroup memory where 40,400 bytes fit (not lavapipe's 32 KiB).
-    let fits = manifest["backend"]["adapter"]["max_compute_workgroup_storage_size"]
+    // "auto": all of W in workgroup memory where 40,400 bytes fit; else the largest prefix of
+    // columns that fits (lavapipe's 32 KiB: 80 of the 100 columns, 32,400 bytes).
+    let limit = manifest["backend"]["adapter"]["max_compute_workgroup_storage_size"]
         .as_u64()
-        .unwrap()
-        >= 40_400;
-    let place = if fits { "workgroup" } else { "global" };
+        .unwrap();
+    let (place, columns) = if limit >= 40_400 {
+        ("workgroup", 100)
+    } else {
+        ("partial", (limit / 4 - 100) / 100)
+    };
     assert_eq!(kernel["weights_read_from"], place, "{kernel}");
+    assert_eq!(kernel["resident_columns"], columns, "{kernel}");
+    let placement = kernel["placement"].as_str().unwrap();
+    assert!(
+        placement.starts_with(&format!("W: {columns} of 100 columns"))
+            || placement.starts_with("W: all 100 columns in workgroup memory"),
+        "{placement}"
+    );
     let rows = |p: &Path| -> Vec<Vec<f64>> {
         std::fs::read_to_string(p.join("epochs.csv"))
             .unwrap()
@@ -350,6 +361,60 @@ fn gpu_and_cpu_runs_agree_through_the_cli() {
     let wc = npy::read(&cpu.join("weights.npy")).unwrap();
     let wg = npy::read(&gpu.join("weights.npy")).unwrap();
     assert!(common::max_diff(&wc.data, &wg.data) < 1e-5);
+}
+
+/// `backend.workgroup_memory_bytes` reaches the GPU backend: a 1,000-byte budget at N = 30 keeps
+/// 7 of the 30 columns resident (4·(30 + 30c) ≤ 1000), recorded in the manifest and printed;
+/// a budget above the adapter's limit is refused naming the key and the limit.
+#[test]
+fn workgroup_memory_cap_reaches_the_manifest_and_is_checked() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("capped");
+    let mut args = vec!["run", "--out", out.to_str().unwrap(), "--backend", "gpu"];
+    args.extend(SMALL);
+    args.extend([
+        "--set",
+        "network.neurons=30",
+        "--set",
+        "schedule.recorded_steps=20",
+        "--set",
+        "backend.workgroup_memory_bytes=1000",
+    ]);
+    let o = hebbnet(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = json(&out.join("manifest.json"));
+    let kernel = &m["backend"]["kernels"][0];
+    assert_eq!(kernel["weights_read_from"], "partial", "{kernel}");
+    assert_eq!(kernel["resident_columns"], 7, "{kernel}");
+    assert_eq!(kernel["workgroup_cap"], 1000, "{kernel}");
+    assert_eq!(kernel["workgroup_bytes"], 4 * (30 + 7 * 30), "{kernel}");
+    assert!(
+        stderr(&o).contains("W: 7 of 30 columns in workgroup memory (f32), 23 read from global"),
+        "{}",
+        stderr(&o)
+    );
+    let limit = m["backend"]["adapter"]["max_compute_workgroup_storage_size"]
+        .as_u64()
+        .unwrap();
+    let too_much = format!("backend.workgroup_memory_bytes={}", limit + 1);
+    let o = hebbnet(&[
+        "run",
+        "--out",
+        dir.path().join("refused").to_str().unwrap(),
+        "--backend",
+        "gpu",
+        "--set",
+        &too_much,
+    ]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("backend.workgroup_memory_bytes") && e.contains(&limit.to_string()),
+        "{e}"
+    );
 }
 
 #[test]

@@ -13,15 +13,18 @@ const SIZES: [usize; 8] = [1, 3, 64, 100, 127, 128, 257, 1000];
 fn every_kernel_validates_for_several_network_sizes_and_weight_variants() {
     for n in SIZES {
         for storage in [WeightStorage::F32, WeightStorage::F16] {
-            for resident in [false, true] {
+            // Resident columns: none, a ragged partial prefix (odd counts round down to even
+            // with f16 and odd N), all.
+            for resident in [0, n / 3, n] {
                 for native in [false, true] {
                     let shape = KernelShape::new(n, 256)
                         .with_weights(storage, resident)
                         .with_native_f16_decode(native);
                     let what = format!(
-                        "N = {n}, {} W, {}, {} f16 decode",
+                        "N = {n}, {} W, {} ({} columns resident), {} f16 decode",
                         storage.name(),
-                        if resident { "workgroup" } else { "global" },
+                        shape.weights_read_from(),
+                        shape.resident_columns,
                         if native { "unpack2x16float" } else { "integer" }
                     );
                     validate(&shape, native, &what);
@@ -83,7 +86,7 @@ fn the_unpack2x16float_decode_needs_its_capability() {
     // Without the capability, the native decode must be rejected (so the host's choice
     // matters) and the integer decode accepted (checked above).
     let shape = KernelShape::new(100, 256)
-        .with_weights(WeightStorage::F16, true)
+        .with_full_residency(WeightStorage::F16, true)
         .with_native_f16_decode(true);
     let (_, source) = kernel_sources(&shape)
         .into_iter()

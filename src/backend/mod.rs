@@ -106,15 +106,28 @@ pub struct KernelVariant {
     /// `"f32"`, or `"f16"` (`W` rounded to f16 in the local field, f32 master for learning).
     pub weight_storage: &'static str,
     /// `"workgroup"`: the GPU neuron kernel copies the replica's `W` into workgroup memory once
-    /// per dispatch; `"global"`: it reads `W` from the storage buffer at every step; `"cache"`:
-    /// the CPU backend (one replica's `W` stays in the core's cache).
+    /// per dispatch; `"partial"`: it copies the first `resident_columns` columns there and reads
+    /// the others from the storage buffer at every step; `"global"`: it reads all of `W` from
+    /// the storage buffer at every step; `"cache"`: the CPU backend (one replica's `W` stays in
+    /// the core's cache).
     pub weights_read_from: &'static str,
+    /// GPU: how many of the N columns of `W` are in workgroup memory (N, 0, or between).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resident_columns: Option<usize>,
+    /// GPU: the same in words, e.g. `W: 72 of 100 columns in workgroup memory (f32), 28 read
+    /// from global memory`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placement: Option<String>,
     /// GPU: workgroup memory the neuron kernel declares, in bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workgroup_bytes: Option<u64>,
     /// GPU: the adapter's `max_compute_workgroup_storage_size`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workgroup_limit: Option<u64>,
+    /// GPU: `backend.workgroup_memory_bytes`, the cap below the adapter's limit the resident
+    /// columns were chosen within, when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workgroup_cap: Option<u64>,
     /// GPU: time steps one dispatch advances at most (lavapipe's loop cap, see gpu/mod.rs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub steps_per_dispatch: Option<u64>,
@@ -130,27 +143,36 @@ impl KernelVariant {
             neurons,
             weight_storage: storage.name(),
             weights_read_from: "cache",
+            resident_columns: None,
+            placement: None,
             workgroup_bytes: None,
             workgroup_limit: None,
+            workgroup_cap: None,
             steps_per_dispatch: None,
             f16_decode: None,
         }
     }
 
-    /// One line for the log: `N = 100: f32 W in workgroup memory (40.4 of 48 KiB)`.
+    /// One line for the log, e.g. `N = 100: W: 80 of 100 columns in workgroup memory (f32), 20
+    /// read from global memory; workgroup memory 31.6 of 32.0 KiB` or `N = 100: f32 W in the CPU
+    /// cache`.
     pub fn line(&self) -> String {
-        let place = match self.weights_read_from {
-            "workgroup" => "in workgroup memory",
-            "global" => "read from global memory every step",
-            _ => "in the CPU cache",
+        let mut s = match &self.placement {
+            Some(p) => format!("N = {}: {p}", self.neurons),
+            None => format!(
+                "N = {}: {} W in the CPU cache",
+                self.neurons, self.weight_storage
+            ),
         };
-        let mut s = format!("N = {}: {} W {place}", self.neurons, self.weight_storage);
         if let (Some(used), Some(limit)) = (self.workgroup_bytes, self.workgroup_limit) {
             s += &format!(
-                " (workgroup memory {:.1} of {:.0} KiB)",
+                "; workgroup memory {:.1} of {:.1} KiB",
                 used as f64 / 1024.0,
                 limit as f64 / 1024.0
             );
+            if let Some(cap) = self.workgroup_cap {
+                s += &format!(" (capped at {:.1} KiB)", cap as f64 / 1024.0);
+            }
         }
         s
     }

@@ -383,11 +383,14 @@ impl Precision {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WeightsInWorkgroup {
-    /// Workgroup memory when the replica's `W` and the signal fit the adapter's
-    /// `max_compute_workgroup_storage_size`, else global memory.
+    /// All of the replica's `W` in workgroup memory when it fits next to the signal (within
+    /// `backend.workgroup_memory_bytes`, default the adapter's
+    /// `max_compute_workgroup_storage_size`); else the largest prefix of columns that fits
+    /// (partial residency: the other columns are read from global memory every step); else
+    /// global memory.
     #[default]
     Auto,
-    /// Workgroup memory; an error naming the limit when it does not fit.
+    /// All of `W` in workgroup memory; an error naming the limit when it does not fit.
     Always,
     /// Global memory (the storage buffer) at every step.
     Never,
@@ -436,6 +439,12 @@ pub struct BackendConfig {
     pub batch_replicas: usize,
     /// GPU only: `W` in workgroup memory during the time loop (never changes a result).
     pub weights_in_workgroup: WeightsInWorkgroup,
+    /// GPU only: bytes of workgroup memory the neuron kernel may use for the signal and `W`'s
+    /// resident columns; absent: the adapter's limit. Positive, and at most the adapter's
+    /// `max_compute_workgroup_storage_size` (the GPU backend refuses a larger value). Never
+    /// changes a result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workgroup_memory_bytes: Option<u64>,
     /// `"f16"`: the local field uses `W` rounded to f16 (an f32 mode; both backends).
     pub weight_storage: WeightStorage,
 }
@@ -448,6 +457,7 @@ impl Default for BackendConfig {
             threads: 0,
             batch_replicas: 0,
             weights_in_workgroup: WeightsInWorkgroup::Auto,
+            workgroup_memory_bytes: None,
             weight_storage: WeightStorage::F32,
         }
     }
@@ -609,6 +619,13 @@ impl Config {
             !(self.backend.weight_storage == WeightStorage::F16
                 && self.backend.precision == Precision::F64),
             "\"f16\" weight storage is an f32 mode (f16 weights, f32 arithmetic); use precision \"f32\"",
+        )?;
+        check(
+            "backend.workgroup_memory_bytes",
+            self.backend.workgroup_memory_bytes != Some(0),
+            "must be a positive number of bytes (at most the adapter's \
+             max_compute_workgroup_storage_size, which `hebbnet devices` lists); remove the key \
+             to use the whole limit",
         )?;
         Ok(())
     }
@@ -841,6 +858,22 @@ mod tests {
                 r#"{"backend": {"weights_in_workgroup": "sometimes"}}"#,
                 "backend.weights_in_workgroup",
             ),
+            (
+                r#"{"backend": {"workgroup_memory_bytes": 0}}"#,
+                "backend.workgroup_memory_bytes",
+            ),
+            (
+                r#"{"backend": {"workgroup_memory_bytes": -1}}"#,
+                "backend.workgroup_memory_bytes",
+            ),
+            (
+                r#"{"backend": {"workgroup_memory_bytes": 1.5}}"#,
+                "backend.workgroup_memory_bytes",
+            ),
+            (
+                r#"{"backend": {"workgroup_memory_bytes": "32k"}}"#,
+                "backend.workgroup_memory_bytes",
+            ),
         ] {
             let e = load_str(text, &[]).unwrap_err();
             assert_eq!(path_of(e), key, "{text}");
@@ -888,6 +921,30 @@ mod tests {
             &["backend.weight_storage=f16", "backend.precision=f64"],
         );
         assert_eq!(path_of(e.unwrap_err()), "backend.weight_storage");
+    }
+
+    #[test]
+    fn workgroup_memory_cap_defaults_to_the_adapter_and_must_be_positive() {
+        let c = load_str("{}", &[]).unwrap();
+        assert_eq!(c.backend.workgroup_memory_bytes, None);
+        // Absent from the resolved config when unset, so old manifests and configs compare equal.
+        let tree = serde_json::to_value(&c).unwrap();
+        assert!(tree["backend"].get("workgroup_memory_bytes").is_none());
+        let c = load_str(
+            r#"{"backend": {"workgroup_memory_bytes": 8192}}"#,
+            &["backend.workgroup_memory_bytes=12000"],
+        )
+        .unwrap();
+        assert_eq!(c.backend.workgroup_memory_bytes, Some(12_000));
+        let c = load_str(r#"{"backend": {"workgroup_memory_bytes": null}}"#, &[]).unwrap();
+        assert_eq!(c.backend.workgroup_memory_bytes, None);
+        match load_str("{}", &["backend.workgroup_memory_bytes=0"]).unwrap_err() {
+            Error::Config { path, message } => {
+                assert_eq!(path, "backend.workgroup_memory_bytes");
+                assert!(message.contains("remove the key"), "{message}");
+            }
+            other => panic!("expected a config error, got {other}"),
+        }
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub fn open_backend(backend: &BackendConfig) -> Result<(Box<dyn Backend>, String
     let gpu = || {
         GpuBackend::with_options(GpuOptions {
             weights_in_workgroup: backend.weights_in_workgroup,
+            workgroup_memory_bytes: backend.workgroup_memory_bytes,
             weight_storage: backend.weight_storage,
             ..GpuOptions::default()
         })
@@ -124,6 +125,7 @@ fn fingerprint(config: &Config, backend: &BackendInfo) -> Value {
     c.backend.batch_replicas = 0;
     c.backend.kind = BackendKind::Auto;
     c.backend.weights_in_workgroup = WeightsInWorkgroup::Auto;
+    c.backend.workgroup_memory_bytes = None;
     let mut save = c.output.save.clone();
     save.sort();
     save.dedup();

@@ -2,7 +2,7 @@
 //!
 //! Per batch, every replica's `W`, input, state and recording sums live in storage buffers.
 //! Each epoch is encoded entirely on the GPU — weight statistics, the transient and recorded
-//! steps (in chunks of [`GpuBackend::steps_per_dispatch`]), copies of the epoch's sums into a
+//! steps (in chunks of [`KernelShape::steps_per_dispatch`]), copies of the epoch's sums into a
 //! readback buffer, the Hebbian update — and a group of epochs is submitted at once and read back
 //! with one map, so the time loop never returns to the CPU.
 //!
@@ -26,24 +26,49 @@
 //! Jacobian at the last state).
 //!
 //! **`W` in workgroup memory, f16 weights** (`backend.weights_in_workgroup`,
-//! `backend.weight_storage`). The local field reads all of a replica's `W` at every step. Read
-//! from the storage buffer, a dispatch of T steps streams R·N²·4 bytes of `W` per step from L2
-//! or HBM (4 MB per step for R = 100, N = 100; L2 holds it only while R·N²·4 fits): one
-//! multiply-add per 4 bytes loaded, so the kernel is bandwidth- and load-latency-bound. When the
-//! replica's `W` fits the adapter's `max_compute_workgroup_storage_size` next to the signal
-//! (f32: 4N² + 4N bytes, N ≤ 110 in 48 KiB; f16 pairs: 4⌈N²/2⌉ + 4N, N ≤ 155), the workgroup
-//! copies it there once per dispatch (coalesced: consecutive threads, consecutive words) and
-//! the T steps read it from on-chip memory, so global traffic for `W` drops from T·R·N²·4 to
-//! R·N²·4 bytes per dispatch (T is up to ~1,100 steps at N = 100, see
-//! [`KernelShape::steps_per_dispatch`]).
+//! `backend.workgroup_memory_bytes`, `backend.weight_storage`). The local field reads all of a
+//! replica's `W` at every step. Read from the storage buffer, a dispatch of T steps streams
+//! R·N²·4 bytes of `W` per step from L2 or HBM (4 MB per step for R = 100, N = 100; L2 holds it
+//! only while R·N²·4 fits): one multiply-add per 4 bytes loaded, so the kernel is bandwidth- and
+//! load-latency-bound. When the replica's `W` fits the workgroup memory budget next to the
+//! signal — the adapter's `max_compute_workgroup_storage_size`, or less with
+//! `backend.workgroup_memory_bytes` (f32: 4N² + 4N bytes, N ≤ 110 in 48 KiB; f16 pairs:
+//! 4⌈N²/2⌉ + 4N, N ≤ 155) — the workgroup copies it there once per dispatch (coalesced:
+//! consecutive threads, consecutive words) and the T steps read it from on-chip memory, so
+//! global traffic for `W` drops from T·R·N²·4 to R·N²·4 bytes per dispatch (T is up to ~1,100
+//! steps at N = 100, see [`KernelShape::steps_per_dispatch`]).
 //! The price is occupancy: a 40 KiB workgroup leaves room for only a few workgroups per SM (5
 //! in the 228 KiB of an H100 SM, fewer on GPUs with less), against dozens with the 400-byte
 //! signal alone, so fewer warps are resident to hide latency; and the copy costs one extra pass
 //! over `W` per dispatch. Since every replica's time loop is a chain of dependent steps, shorter
 //! load latency per step should matter more than occupancy, so we expect the resident variant
 //! to win whenever it fits — reasoned, not measured: no GPU was available when this was written
-//! (BENCHMARKS.md). `"auto"` takes it whenever it fits; `"never"` and `"always"` exist to
-//! measure both on real hardware.
+//! (BENCHMARKS.md).
+//!
+//! **Partial residency, when all of `W` does not fit.** `W` is column-major per replica
+//! (element e = j·N + i), so a prefix of columns j < c ([`KernelShape::resident_columns`],
+//! `W_RES_COLS` in the shader) is a prefix of the replica's words: the workgroup copies those
+//! c·N f32 words (c·N/2 f16 pairs; c·N is kept even so that no pair straddles the boundary) once
+//! per dispatch as above, and the local field runs two loops over j — [0, c) from workgroup
+//! memory, [c, N) from the storage buffer — each unrolled by 4, adding one product at a time in
+//! ascending j as the CPU twin does, so the variant is still bitwise equal to it on lavapipe.
+//! c = N is full residency and c = 0 reads everything from global memory; c is a compile-time
+//! constant, so every variant compiles without run-time branches. `"auto"` takes c = N when it
+//! fits, else the largest c that fits ([`resident_columns`]), else 0.
+//! Why a resident prefix rather than staging the other columns through workgroup memory tile by
+//! tile at every step (the classic tiled matrix product): each element of `W` is used exactly
+//! once per step, by one thread (the one that owns row i), and the direct reads are already
+//! coalesced — at fixed j, consecutive threads read consecutive i, i.e. consecutive words. A
+//! per-step tile would load every word from global memory once, as the direct read does, then
+//! store it to workgroup memory and read it back, with a barrier per tile: more instructions
+//! and synchronisation for the same global traffic. There is no reuse for a tile to capture
+//! within a step; the only reuse of `W` is across steps, and that is what the resident prefix
+//! captures: it cuts `W`'s global traffic per step by the fraction c/N, at the occupancy price
+//! of the workgroup memory it fills, plus one pass over the prefix per dispatch.
+//! Whether that trade pays at a given c/N is for a real GPU to measure (BENCHMARKS.md, pending):
+//! at N = 1000 and 48 KiB only 11 of 1,000 f32 columns fit, a 1% cut for a full workgroup's
+//! worth of occupancy; `backend.workgroup_memory_bytes` (a smaller budget, down to a partial
+//! tile or none) and `"never"` are the knobs for that measurement. Reasoned, not measured.
 //!
 //! f16 storage halves `W`'s bytes (bandwidth in the global variant; the N at which `W` still
 //! fits workgroup memory grows by √2: N = 100 needs 20 KB instead of 40 KB). It is stored as f16
@@ -56,8 +81,8 @@
 //! after it (and on upload), rounding with integer code so that every driver produces the CPU
 //! twin's bits (`crate::model::f16`).
 //!
-//! Every variant keeps the summation order of the CPU twin, so on lavapipe all of them agree
-//! with the CPU backend bitwise (tests/backends.rs).
+//! Every variant (full, partial or no residency, f32 or f16) keeps the summation order of the
+//! CPU twin, so on lavapipe all of them agree with the CPU backend bitwise (tests/backends.rs).
 
 pub mod context;
 
@@ -164,8 +189,11 @@ pub struct KernelShape {
     pub rows_per_thread: usize,
     /// Workgroups per replica of `weight_stats`.
     pub stats_chunks: usize,
-    /// `neuron_update` copies the replica's `W` into workgroup memory once per dispatch.
-    pub weights_in_workgroup: bool,
+    /// Columns of `W` (`j < resident_columns`) that `neuron_update` copies into workgroup memory
+    /// once per dispatch; the others are read from global memory at every step. `neurons`: full
+    /// residency, 0: all of `W` from global memory. With f16 storage and partial residency,
+    /// `resident_columns · N` is even (see [`KernelShape::with_weights`]).
+    pub resident_columns: usize,
     /// The local field reads `W` rounded to f16 (`weights_half`).
     pub f16_weights: bool,
     /// f16 is decoded with `unpack2x16float` (needs wgpu's `DownlevelFlags::SHADER_F16_IN_F32`),
@@ -184,7 +212,7 @@ impl KernelShape {
             workgroup,
             rows_per_thread: neurons.div_ceil(workgroup),
             stats_chunks: (neurons * neurons).div_ceil(STATS_WG as usize * STATS_PER_THREAD),
-            weights_in_workgroup: false,
+            resident_columns: 0,
             f16_weights: false,
             native_f16_decode: false,
         }
@@ -198,12 +226,41 @@ impl KernelShape {
         }
     }
 
-    /// This shape with another weight variant.
-    pub fn with_weights(self, storage: WeightStorage, in_workgroup: bool) -> KernelShape {
+    /// This shape with another weight variant: `storage`, and the first `resident_columns`
+    /// columns of `W` in workgroup memory (at most N). A partial f16 tile holds whole f16 pairs:
+    /// with N odd an odd column count is rounded down by one, so that no pair straddles the
+    /// boundary between the resident and the global columns.
+    pub fn with_weights(self, storage: WeightStorage, resident_columns: usize) -> KernelShape {
+        let n = self.neurons;
+        let f16 = storage == WeightStorage::F16;
+        let mut cols = resident_columns.min(n);
+        if f16 && cols < n && (cols * n) % 2 == 1 {
+            cols -= 1;
+        }
         KernelShape {
-            weights_in_workgroup: in_workgroup,
-            f16_weights: storage == WeightStorage::F16,
+            resident_columns: cols,
+            f16_weights: f16,
             ..self
+        }
+    }
+
+    /// This shape with all of `W` (`true`) or none of it (`false`) in workgroup memory.
+    pub fn with_full_residency(self, storage: WeightStorage, resident: bool) -> KernelShape {
+        self.with_weights(storage, if resident { self.neurons } else { 0 })
+    }
+
+    /// Whether every column of `W` is in workgroup memory.
+    pub fn fully_resident(&self) -> bool {
+        self.resident_columns == self.neurons
+    }
+
+    /// Where the local field reads `W`: `"workgroup"` (all of it resident), `"partial"` (a prefix
+    /// of columns resident, the rest from global memory) or `"global"`.
+    pub fn weights_read_from(&self) -> &'static str {
+        match self.resident_columns {
+            0 => "global",
+            c if c == self.neurons => "workgroup",
+            _ => "partial",
         }
     }
 
@@ -212,12 +269,16 @@ impl KernelShape {
         (self.neurons * self.neurons).div_ceil(2)
     }
 
-    /// `u32` words of `neuron_update`'s workgroup copy of `W` (1, unused, when W stays global).
+    /// `u32` words of `neuron_update`'s workgroup copy of `W`'s resident columns (1, unused,
+    /// when all of `W` stays global): `resident_columns · N` f32 words, or f16 pairs — half as
+    /// many (even by construction when partial), ⌈N²/2⌉ when full.
     pub fn tile_words(&self) -> usize {
-        match (self.weights_in_workgroup, self.f16_weights) {
-            (false, _) => 1,
-            (true, false) => self.neurons * self.neurons,
-            (true, true) => self.half_words(),
+        let elements = self.resident_columns * self.neurons;
+        match (self.resident_columns, self.f16_weights) {
+            (0, _) => 1,
+            (_, false) => elements,
+            (_, true) if self.fully_resident() => self.half_words(),
+            (_, true) => elements / 2,
         }
     }
 
@@ -226,19 +287,34 @@ impl KernelShape {
         4 * (self.neurons + self.tile_words()) as u64
     }
 
+    /// The most columns of `W` whose copy fits `limit` bytes of workgroup memory next to the
+    /// signal (even times N with f16, unless all N fit), with a dispatch still advancing at
+    /// least one step; 0 when not even one column fits.
+    pub fn fitting_columns(&self, storage: WeightStorage, limit: u64) -> usize {
+        let fits = |cols: usize| {
+            let s = self.with_weights(storage, cols);
+            s.workgroup_bytes() <= limit && s.steps_per_dispatch() > 0
+        };
+        // Largest first; skip the odd f16 counts that `with_weights` would round down.
+        (1..=self.neurons)
+            .rev()
+            .find(|&c| self.with_weights(storage, c).resident_columns == c && fits(c))
+            .unwrap_or(0)
+    }
+
     /// WGSL source of a kernel family with this shape's constants in front.
     pub fn source(&self, kernel: &str) -> String {
         format!(
             "const N: u32 = {}u;\nconst WG: u32 = {}u;\nconst RPT: u32 = {}u;\n\
              const STATS_CHUNKS: u32 = {}u;\nconst W_F16: bool = {};\n\
-             const W_WORKGROUP: bool = {};\nconst W_WORDS: u32 = {}u;\n\
+             const W_RES_COLS: u32 = {}u;\nconst W_WORDS: u32 = {}u;\n\
              const W_TILE: u32 = {}u;\n{}\n{COMMON}\n{kernel}",
             self.neurons,
             self.workgroup,
             self.rows_per_thread,
             self.stats_chunks,
             self.f16_weights,
-            self.weights_in_workgroup,
+            self.resident_columns,
             self.half_words(),
             self.tile_words(),
             if self.native_f16_decode {
@@ -250,18 +326,22 @@ impl KernelShape {
     }
 
     /// Loop back-edges of one `neuron_update` invocation per time step, counted as if the
-    /// compiler unrolled nothing: per owned row, N/4 unrolled + N mod 4 scalar iterations and
+    /// compiler unrolled nothing: per owned row, the local field's two column loops — c/4
+    /// unrolled + c mod 4 scalar iterations over the c resident columns, the same over the
+    /// N − c global ones (the plain N/4 + N mod 4 when c is 0 or N; a split adds at most 3) — and
     /// the row loops themselves, plus the time loop.
     pub fn backedges_per_step(&self) -> u64 {
         let n = self.neurons as u64;
+        let c = self.resident_columns as u64;
+        let columns = |m: u64| m / 4 + m % 4;
         let rows = self.rows_per_thread as u64;
-        rows * (n / 4 + n % 4 + 1) + 2 * rows + 1
+        rows * (columns(c) + columns(n - c) + 1) + 2 * rows + 1
     }
 
-    /// Back-edges of one invocation before the time loop: the row loops and, with `W` in
-    /// workgroup memory, the copy loop (⌈tile words / WG⌉ iterations).
+    /// Back-edges of one invocation before the time loop: the row loops and, with resident
+    /// columns, the copy loop (⌈tile words / WG⌉ iterations).
     pub fn setup_backedges(&self) -> u64 {
-        let copy = if self.weights_in_workgroup {
+        let copy = if self.resident_columns > 0 {
             self.tile_words().div_ceil(self.workgroup) as u64
         } else {
             0
@@ -273,13 +353,49 @@ impl KernelShape {
     pub fn steps_per_dispatch(&self) -> u64 {
         BACKEDGE_BUDGET.saturating_sub(self.setup_backedges()) / self.backedges_per_step()
     }
+
+    /// One line on where the local field reads `W`, for the manifest and the log, e.g.
+    /// `W: 72 of 100 columns in workgroup memory (f32), 28 read from global memory`.
+    pub fn placement(&self) -> String {
+        let (n, c) = (self.neurons, self.resident_columns);
+        let storage = if self.f16_weights { "f16" } else { "f32" };
+        match c {
+            0 => format!("W: all {n} columns read from global memory every step ({storage})"),
+            _ if c == n => format!("W: all {n} columns in workgroup memory ({storage})"),
+            _ => format!(
+                "W: {c} of {n} columns in workgroup memory ({storage}), {} read from global \
+                 memory",
+                n - c
+            ),
+        }
+    }
 }
 
-/// The largest N whose `W` (in `storage`) and signal fit `limit` bytes of workgroup memory.
+/// How many columns of `W` `placement` keeps in workgroup memory for `shape` (its N and
+/// threads) with `storage` weights and `limit` bytes of workgroup memory: `"never"` 0; `"auto"`
+/// N when all of `W` fits next to the signal, else the largest prefix that fits
+/// ([`KernelShape::fitting_columns`], partial residency), else 0; `"always"` N, or `None` when
+/// all of `W` does not fit.
+pub fn resident_columns(
+    placement: WeightsInWorkgroup,
+    shape: &KernelShape,
+    storage: WeightStorage,
+    limit: u64,
+) -> Option<usize> {
+    let fitting = shape.fitting_columns(storage, limit);
+    match placement {
+        WeightsInWorkgroup::Never => Some(0),
+        WeightsInWorkgroup::Auto => Some(fitting),
+        WeightsInWorkgroup::Always => (fitting == shape.neurons).then_some(fitting),
+    }
+}
+
+/// The largest N whose whole `W` (in `storage`) and signal fit `limit` bytes of workgroup
+/// memory.
 pub fn largest_resident_n(limit: u64, storage: WeightStorage) -> usize {
     let mut n = 0;
     while KernelShape::new(n + 1, 256)
-        .with_weights(storage, true)
+        .with_full_residency(storage, true)
         .workgroup_bytes()
         <= limit
     {
@@ -311,11 +427,15 @@ struct Kernels {
 }
 
 /// How the GPU backend stores and reads `W` (`backend.weights_in_workgroup`,
-/// `backend.weight_storage`).
+/// `backend.weight_storage`, `backend.workgroup_memory_bytes`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct GpuOptions {
     pub weights_in_workgroup: WeightsInWorkgroup,
     pub weight_storage: WeightStorage,
+    /// Workgroup memory, in bytes, `neuron_update` may declare for the signal and `W`'s resident
+    /// columns; `None`: the adapter's `max_compute_workgroup_storage_size`. Must be positive and
+    /// not above that limit ([`GpuBackend::with_options`] refuses otherwise).
+    pub workgroup_memory_bytes: Option<u64>,
     /// Decode f16 with integer operations even where `unpack2x16float` is available (tests
     /// use it to check that path on a device that has both).
     pub portable_f16_decode: bool,
@@ -347,6 +467,28 @@ impl GpuBackend {
         let (adapter, device, queue, summary) = context::open_device()?;
         let limits = adapter.limits();
         let native_f16_decode = !options.portable_f16_decode && summary.f16_in_f32;
+        let adapter_limit = limits.max_compute_workgroup_storage_size as u64;
+        match options.workgroup_memory_bytes {
+            Some(0) => {
+                return Err(Error::config(
+                    "backend.workgroup_memory_bytes",
+                    "must be a positive number of bytes; remove the key to use the adapter's \
+                     whole limit",
+                ))
+            }
+            Some(cap) if cap > adapter_limit => {
+                return Err(Error::config(
+                    "backend.workgroup_memory_bytes",
+                    format!(
+                        "{cap} bytes is above what {} offers ({adapter_limit} bytes, \
+                         max_compute_workgroup_storage_size); set it to at most {adapter_limit}, \
+                         or remove the key to use the whole limit",
+                        summary.name
+                    ),
+                ))
+            }
+            _ => {}
+        }
         let storage = |binding, read_only| wgpu::BindGroupLayoutEntry {
             binding,
             visibility: wgpu::ShaderStages::COMPUTE,
@@ -397,6 +539,9 @@ impl GpuBackend {
                 options.weights_in_workgroup.name()
             );
         }
+        if let Some(cap) = options.workgroup_memory_bytes {
+            description += &format!(", workgroup memory capped at {cap} bytes");
+        }
         let info = BackendInfo {
             kind: "gpu",
             description,
@@ -421,52 +566,79 @@ impl GpuBackend {
         &self.summary
     }
 
-    /// The kernel shape for N neurons, or why this adapter cannot run it: the weight variant
-    /// follows [`GpuOptions`] — `W` in workgroup memory when `"always"`, or `"auto"` and it fits.
+    /// Workgroup memory `neuron_update` may use: `backend.workgroup_memory_bytes`, else the
+    /// adapter's limit.
+    pub fn workgroup_memory_budget(&self) -> u64 {
+        let adapter = self.limits.max_compute_workgroup_storage_size as u64;
+        self.options.workgroup_memory_bytes.unwrap_or(adapter)
+    }
+
+    /// The kernel shape for N neurons, or why this adapter cannot run it. How many columns of
+    /// `W` are resident follows [`GpuOptions`] and [`GpuBackend::workgroup_memory_budget`]:
+    /// `"auto"` all of them when they fit, else the largest prefix that fits, else none;
+    /// `"always"` all of them or an error naming the limit; `"never"` none.
     pub fn shape(&self, neurons: usize) -> Result<KernelShape> {
         let storage = self.options.weight_storage;
-        let limit = self.limits.max_compute_workgroup_storage_size as u64;
+        let adapter_limit = self.limits.max_compute_workgroup_storage_size as u64;
+        let limit = self.workgroup_memory_budget();
+        let capped = limit < adapter_limit;
         let global = KernelShape::new(
             neurons,
             self.limits.max_compute_invocations_per_workgroup as usize,
         )
-        .with_weights(storage, false)
+        .with_weights(storage, 0)
         .with_native_f16_decode(self.native_f16_decode);
-        let resident = global.with_weights(storage, true);
-        let fits = resident.workgroup_bytes() <= limit && resident.steps_per_dispatch() > 0;
-        let in_workgroup = match self.options.weights_in_workgroup {
-            WeightsInWorkgroup::Never => false,
-            WeightsInWorkgroup::Auto => fits,
-            WeightsInWorkgroup::Always if fits => true,
-            WeightsInWorkgroup::Always => {
-                let hint = match storage {
-                    WeightStorage::F32 => format!(
-                        ", or weight_storage \"f16\" (fits up to N = {})",
-                        largest_resident_n(limit, WeightStorage::F16)
-                    ),
-                    WeightStorage::F16 => String::new(),
-                };
+        let resident_columns =
+            match resident_columns(self.options.weights_in_workgroup, &global, storage, limit) {
+                Some(columns) => columns,
+                None => {
+                    let hint = match storage {
+                        WeightStorage::F32 => format!(
+                            ", or weight_storage \"f16\" (fits up to N = {})",
+                            largest_resident_n(limit, WeightStorage::F16)
+                        ),
+                        WeightStorage::F16 => String::new(),
+                    };
+                    let name = &self.summary.name;
+                    let offered = if capped {
+                        format!(
+                            "backend.workgroup_memory_bytes allows {limit} ({name} offers \
+                             {adapter_limit}, max_compute_workgroup_storage_size)"
+                        )
+                    } else {
+                        format!("{name} offers {limit} (max_compute_workgroup_storage_size)")
+                    };
+                    let needed = global.with_full_residency(storage, true).workgroup_bytes();
+                    let fitting = global.fitting_columns(storage, limit);
+                    let largest = largest_resident_n(limit, storage);
+                    return Err(Error::config(
+                        "backend.weights_in_workgroup",
+                        format!(
+                            "\"always\": N = {neurons} with {} weights needs {needed} bytes of \
+                             workgroup memory for W and the signal, but {offered}; all of W fits \
+                             up to N = {largest}; use \"auto\" (keeps {fitting} of the \
+                             {neurons} columns resident){hint}",
+                            storage.name(),
+                        ),
+                    ));
+                }
+            };
+        let shape = global.with_weights(storage, resident_columns);
+        let shared = shape.workgroup_bytes();
+        if shared > limit {
+            if capped && shared <= adapter_limit {
                 return Err(Error::config(
-                    "backend.weights_in_workgroup",
+                    "backend.workgroup_memory_bytes",
                     format!(
-                        "\"always\": N = {neurons} with {} weights needs {} bytes of workgroup \
-                         memory for W and the signal, but {} offers {limit} \
-                         (max_compute_workgroup_storage_size; W fits up to N = {}); \
-                         use \"auto\"{hint}",
-                        storage.name(),
-                        resident.workgroup_bytes(),
-                        self.summary.name,
-                        largest_resident_n(limit, storage),
+                        "{limit} bytes cannot hold the signal of N = {neurons} neurons: \
+                         {shared} bytes are needed; set it to at least {shared}, or remove the \
+                         key"
                     ),
                 ));
             }
-        };
-        let shape = global.with_weights(storage, in_workgroup);
-        let shared = shape.workgroup_bytes();
-        if shared > limit {
             return Err(Error::TooLarge(format!(
                 "N = {neurons} needs {shared} bytes of workgroup memory for the signal, but {} \
-                 offers {limit}; use --backend cpu",
+                 offers {adapter_limit}; use --backend cpu",
                 self.summary.name
             )));
         }
@@ -578,13 +750,12 @@ impl Backend for GpuBackend {
         Ok(KernelVariant {
             neurons,
             weight_storage: self.options.weight_storage.name(),
-            weights_read_from: if shape.weights_in_workgroup {
-                "workgroup"
-            } else {
-                "global"
-            },
+            weights_read_from: shape.weights_read_from(),
+            resident_columns: Some(shape.resident_columns),
+            placement: Some(shape.placement()),
             workgroup_bytes: Some(shape.workgroup_bytes()),
             workgroup_limit: Some(self.limits.max_compute_workgroup_storage_size as u64),
+            workgroup_cap: self.options.workgroup_memory_bytes,
             steps_per_dispatch: Some(shape.steps_per_dispatch()),
             f16_decode: shape.f16_weights.then_some(if shape.native_f16_decode {
                 "unpack2x16float"
@@ -1080,35 +1251,172 @@ mod tests {
     #[test]
     fn dispatch_chunks_respect_the_loop_budget() {
         for n in [1, 3, 100, 257, 1000, 2000] {
-            for (storage, resident) in [
-                (WeightStorage::F32, false),
-                (WeightStorage::F32, true),
-                (WeightStorage::F16, false),
-                (WeightStorage::F16, true),
-            ] {
-                let s = KernelShape::new(n, 256).with_weights(storage, resident);
-                assert!(s.workgroup >= 32 && s.workgroup <= 256);
-                assert!(s.rows_per_thread * s.workgroup >= n);
-                let steps = s.steps_per_dispatch();
-                assert!(steps >= 1, "N = {n}");
-                assert!(steps * s.backedges_per_step() + s.setup_backedges() <= BACKEDGE_BUDGET);
-                assert!((n * n).div_ceil(s.stats_chunks) <= STATS_WG as usize * STATS_PER_THREAD);
+            for storage in [WeightStorage::F32, WeightStorage::F16] {
+                // Global, a third, a ragged split (N mod 4 ≠ 0 on both sides), and full.
+                for cols in [0, n / 3, (n / 2) | 1, n] {
+                    let s = KernelShape::new(n, 256).with_weights(storage, cols);
+                    assert!(s.workgroup >= 32 && s.workgroup <= 256);
+                    assert!(s.rows_per_thread * s.workgroup >= n);
+                    let steps = s.steps_per_dispatch();
+                    assert!(steps >= 1, "N = {n}");
+                    assert!(
+                        steps * s.backedges_per_step() + s.setup_backedges() <= BACKEDGE_BUDGET
+                    );
+                    assert!(
+                        (n * n).div_ceil(s.stats_chunks) <= STATS_WG as usize * STATS_PER_THREAD
+                    );
+                }
             }
         }
-        // At N = 100 (one row per thread): 25 + 0 + 1 + 2 + 1 = 29 back-edges a step.
-        assert_eq!(KernelShape::new(100, 256).backedges_per_step(), 29);
+        // At N = 100 (one row per thread): 25 + 0 + 1 + 2 + 1 = 29 back-edges a step, whether W
+        // is global or resident.
+        let s = KernelShape::new(100, 256);
+        assert_eq!(s.backedges_per_step(), 29);
+        assert_eq!(
+            s.with_weights(WeightStorage::F32, 100).backedges_per_step(),
+            29
+        );
+        // Split at 33: (8 + 1) + (16 + 3) + 1 + 2 + 1 = 32; at 32 the split costs nothing.
+        assert_eq!(
+            s.with_weights(WeightStorage::F32, 33).backedges_per_step(),
+            32
+        );
+        assert_eq!(
+            s.with_weights(WeightStorage::F32, 32).backedges_per_step(),
+            29
+        );
+        // A split adds at most 3 back-edges per row and step.
+        for n in [37, 91, 300] {
+            let s = KernelShape::new(n, 256);
+            for c in 0..=n {
+                let split = s.with_weights(WeightStorage::F32, c).backedges_per_step();
+                assert!(split <= s.backedges_per_step() + 3 * s.rows_per_thread as u64);
+            }
+        }
+    }
+
+    #[test]
+    fn resident_columns_are_a_prefix_that_fits_the_limit() {
+        let s = KernelShape::new(100, 256);
+        // lavapipe's 32 KiB at N = 100, f32: 4·(100 + 100c) ≤ 32768 → c = 80 (32,400 bytes).
+        assert_eq!(s.fitting_columns(WeightStorage::F32, 32 << 10), 80);
+        let p = s.with_weights(WeightStorage::F32, 80);
+        assert_eq!((p.tile_words(), p.workgroup_bytes()), (8000, 32_400));
+        assert_eq!(p.weights_read_from(), "partial");
+        assert_eq!(
+            p.placement(),
+            "W: 80 of 100 columns in workgroup memory (f32), 20 read from global memory"
+        );
+        // One byte short of a column boundary, and exactly on it.
+        assert_eq!(s.fitting_columns(WeightStorage::F32, 32_399), 79);
+        assert_eq!(s.fitting_columns(WeightStorage::F32, 32_400), 80);
+        // The signal alone fits but not one column; not even the signal.
+        assert_eq!(s.fitting_columns(WeightStorage::F32, 799), 0);
+        assert_eq!(s.fitting_columns(WeightStorage::F32, 100), 0);
+        // f16 at N = 100 (even): any column count, 50 words per column.
+        assert_eq!(s.fitting_columns(WeightStorage::F16, 32 << 10), 100);
+        assert_eq!(
+            s.fitting_columns(WeightStorage::F16, 4 * (100 + 50 * 33)),
+            33
+        );
+        let h = s.with_weights(WeightStorage::F16, 33);
+        assert_eq!((h.resident_columns, h.tile_words()), (33, 1650));
+
+        // Odd N with f16: a partial tile holds an even number of elements, so the column count
+        // is even; full residency keeps ⌈N²/2⌉ words.
+        let odd = KernelShape::new(37, 256);
+        for c in 0..=37 {
+            let t = odd.with_weights(WeightStorage::F16, c);
+            if c < 37 {
+                assert_eq!(t.resident_columns, c & !1, "c = {c}");
+                assert_eq!((t.resident_columns * 37) % 2, 0);
+            }
+            if t.resident_columns > 0 {
+                assert_eq!(
+                    2 * t.tile_words(),
+                    (t.resident_columns * 37).next_multiple_of(2)
+                );
+            }
+            // f32 takes any count.
+            assert_eq!(odd.with_weights(WeightStorage::F32, c).resident_columns, c);
+        }
+        let full = odd.with_weights(WeightStorage::F16, 37);
+        assert_eq!((full.resident_columns, full.tile_words()), (37, 685)); // ⌈1369/2⌉
+        assert_eq!(
+            odd.with_weights(WeightStorage::F16, 40).resident_columns,
+            37
+        );
+        // 13 columns' worth of f16 words (240.5 words): 12 columns.
+        assert_eq!(odd.fitting_columns(WeightStorage::F16, 4 * (37 + 241)), 12);
+        assert_eq!(odd.fitting_columns(WeightStorage::F16, 4 * (37 + 259)), 14);
+
+        // Over a grid of sizes and limits: the choice fits, and one more column would not.
+        for n in [1, 2, 3, 37, 64, 91, 100, 257] {
+            let s = KernelShape::new(n, 256);
+            for storage in [WeightStorage::F32, WeightStorage::F16] {
+                for limit in (0..=64 << 10).step_by(997) {
+                    let c = s.fitting_columns(storage, limit);
+                    let t = s.with_weights(storage, c);
+                    assert_eq!(t.resident_columns, c);
+                    if c > 0 {
+                        assert!(t.workgroup_bytes() <= limit, "N = {n}, {limit}");
+                    }
+                    if c < n {
+                        let more = (c + 1..=n)
+                            .map(|m| s.with_weights(storage, m))
+                            .find(|m| m.resident_columns > c)
+                            .expect("a larger count");
+                        assert!(more.workgroup_bytes() > limit, "N = {n}, {limit}: {c}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn placement_modes_choose_full_partial_or_global() {
+        use WeightsInWorkgroup::{Always, Auto, Never};
+        let s = KernelShape::new(100, 256);
+        let f32w = WeightStorage::F32;
+        let full = s.with_weights(f32w, 100).workgroup_bytes(); // 40,400
+        let cases = [
+            // (limit, auto, always)
+            (48 << 10, 100, Some(100)),
+            (full, 100, Some(100)),
+            (full - 1, 99, None),
+            (32 << 10, 80, None),
+            (4 * (100 + 3 * 100), 3, None),
+            (799, 0, None), // the signal fits, not one column
+        ];
+        for (limit, auto, always) in cases {
+            assert_eq!(resident_columns(Never, &s, f32w, limit), Some(0));
+            assert_eq!(
+                resident_columns(Auto, &s, f32w, limit),
+                Some(auto),
+                "{limit}"
+            );
+            assert_eq!(resident_columns(Always, &s, f32w, limit), always, "{limit}");
+        }
+        // f16 at N = 91 on lavapipe's 32 KiB: all of W fits (16,928 bytes); under a 6 KiB cap
+        // a partial, even column count.
+        let s = KernelShape::new(91, 256);
+        let f16w = WeightStorage::F16;
+        assert_eq!(resident_columns(Auto, &s, f16w, 32 << 10), Some(91));
+        let c = resident_columns(Auto, &s, f16w, 6 << 10).unwrap();
+        assert_eq!(c, 30); // 4·(91 + 91·30/2) = 5,824 ≤ 6,144 < 4·(91 + 91·32/2)
+        assert_eq!(resident_columns(Always, &s, f16w, 6 << 10), None);
     }
 
     #[test]
     fn workgroup_memory_of_each_weight_variant() {
         let s = KernelShape::new(100, 256);
         assert_eq!(s.workgroup_bytes(), 404); // signal + the unused one-word tile
-        let f32w = s.with_weights(WeightStorage::F32, true);
+        let f32w = s.with_full_residency(WeightStorage::F32, true);
         assert_eq!(f32w.workgroup_bytes(), 40_400);
-        let f16w = s.with_weights(WeightStorage::F16, true);
+        let f16w = s.with_full_residency(WeightStorage::F16, true);
         assert_eq!(f16w.workgroup_bytes(), 20_400);
         // Odd N²: the last word holds one weight.
-        let odd = KernelShape::new(7, 256).with_weights(WeightStorage::F16, true);
+        let odd = KernelShape::new(7, 256).with_full_residency(WeightStorage::F16, true);
         assert_eq!((odd.half_words(), odd.tile_words()), (25, 25));
         // The copy loop counts against the loop budget: ⌈10000 / 128⌉ = 79 iterations at N = 100.
         assert_eq!(f32w.setup_backedges(), 2 + 79);

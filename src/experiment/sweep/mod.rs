@@ -185,6 +185,7 @@ fn fingerprint(spec: &SweepSpec, backend: &BackendInfo) -> Value {
     base.backend.batch_replicas = 0;
     base.backend.kind = BackendKind::Auto;
     base.backend.weights_in_workgroup = crate::config::WeightsInWorkgroup::Auto;
+    base.backend.workgroup_memory_bytes = None;
     base.output.save.sort();
     base.output.save.dedup();
     json!({
