@@ -108,10 +108,11 @@ pub(crate) mod avx512 {
     }
 
     /// `acc[r][c] = Σ_{j < n} A[r·LANES + lane, j] · X[j, c]` for the block whose first row of
-    /// `A` is at `a` and first column of `X` at `x` (see the module doc for the order).
+    /// `A` is at `a` and `X[0, 0]` at `x`, with `X[j, c]` at `x + c·xc + j·xj` (column-major:
+    /// `xc = ldx`, `xj = 1`; row-major: `xc = 1`, `xj = ld`). See the module doc for the order.
     ///
     /// # Safety
-    /// AVX-512F; `a + j·lda + r·LANES + lane` and `x + c·ldx + j` are readable for `j < n`,
+    /// AVX-512F; `a + j·lda + r·LANES + lane` and `x + c·xc + j·xj` are readable for `j < n`,
     /// `r < R`, `c < C`.
     #[inline]
     #[target_feature(enable = "avx512f")]
@@ -120,7 +121,8 @@ pub(crate) mod avx512 {
         a: *const T,
         lda: usize,
         x: *const T,
-        ldx: usize,
+        xc: usize,
+        xj: usize,
         n: usize,
     ) -> [[T::V; C]; R] {
         let mut acc = [[T::zero(); C]; R];
@@ -131,9 +133,9 @@ pub(crate) mod avx512 {
                 *v = T::load(ap.add(r * T::LANES));
             }
             for c in 0..C {
-                let xj = T::splat(*x.add(c * ldx + j));
+                let v = T::splat(*x.add(c * xc + j * xj));
                 for r in 0..R {
-                    acc[r][c] = T::vadd(acc[r][c], T::vmul(av[r], xj));
+                    acc[r][c] = T::vadd(acc[r][c], T::vmul(av[r], v));
                 }
             }
             ap = ap.add(lda);

@@ -237,23 +237,22 @@ fn solve_at<T: Real>(level: Simd, w: &CholeskyQr, q: &mut TangentBlock<T>, threa
         {
             #[target_feature(enable = "avx512f")]
             fn avx512<T: Real>(w: &CholeskyQr, rows: Range<usize>, out: Output<T>) {
-                solve(w, rows, out)
+                solve(w, rows, out, Simd::Avx512)
             }
             #[target_feature(enable = "avx2")]
             fn avx2<T: Real>(w: &CholeskyQr, rows: Range<usize>, out: Output<T>) {
-                solve(w, rows, out)
+                solve(w, rows, out, Simd::Avx2)
             }
             match level {
                 // SAFETY: `simd()` never exceeds what the CPU supports.
                 Simd::Avx512 => unsafe { avx512(w, rows, out) },
                 Simd::Avx2 => unsafe { avx2(w, rows, out) },
-                Simd::Portable => solve(w, rows, out),
+                Simd::Portable => solve(w, rows, out, Simd::Portable),
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
-            let _ = level;
-            solve(w, rows, out)
+            solve(w, rows, out, level)
         }
     };
     if tasks == 1 {
@@ -332,7 +331,7 @@ unsafe fn gram_avx512(s: Shape, q: &[f64], qt: &[f64], r: &mut [f64], rows: Rang
         b0: usize,
     ) {
         let Shape { n, kp, ld, .. } = s;
-        let acc = product::<f64, R, C>(qt.as_ptr().add(b0), kp, q.as_ptr().add(a0 * ld), ld, n);
+        let acc = product::<f64, R, C>(qt.as_ptr().add(b0), kp, q.as_ptr().add(a0 * ld), ld, 1, n);
         for (c, row) in (0..C).map(|c| (c, (row0 + c) * kp + b0)) {
             for (i, acc) in acc.iter().enumerate() {
                 f64::store(r.as_mut_ptr().add(row + i * L), acc[c]);
@@ -486,28 +485,25 @@ fn subtract_panel(
 }
 
 /// `Q' = Q R⁻¹` on rows `rows` (whole chunks of [`SOLVE_ROWS`]), written rounded to `T` into
-/// `out`: per chunk and block of B columns, accumulators start at the block's columns of `Q`,
-/// get `− R_lc · Q'_l` for every earlier column `l` in order, then the block's own triangle
-/// column by column, each finished by `/ R_cc`. The chunk's finished columns stay in a local
-/// buffer (k × 16 values, in L1) for the later blocks.
+/// `out`. Per chunk and block of B columns `c`: `p_c = Σ_{l < c0} Q'_l R_lc` summed from zero
+/// in order of `l` (the earlier blocks, a product: AVX-512 uses
+/// `super::blocked::avx512::product` on the chunk's finished columns and the rows of `R`), then
+/// `Q'_c = ((Q_c − p_c) − Σ_{c0 ≤ l < c} R_lc Q'_l) / R_cc` column by column within the block.
+/// The chunk's finished columns stay in a local buffer (k × 16 values, in L1).
 #[inline(always)]
-fn solve<T: Real>(w: &CholeskyQr, rows: Range<usize>, out: Output<T>) {
+fn solve<T: Real>(w: &CholeskyQr, rows: Range<usize>, out: Output<T>, level: Simd) {
     const ROWS: usize = SOLVE_ROWS;
     let (n, k, kp, ld) = (w.n, w.k, w.kp, w.ld);
     let mut done = vec![[0.0f64; ROWS]; k];
     for i in rows.step_by(ROWS) {
         for c0 in (0..k).step_by(B) {
             let width = (k - c0).min(B);
+            let p = earlier_columns(level, &done[..c0], &w.r, kp, c0);
             let mut acc = [[0.0f64; ROWS]; B];
             for (m, acc) in acc.iter_mut().enumerate().take(width) {
-                acc.copy_from_slice(&w.q[(c0 + m) * ld + i..(c0 + m) * ld + i + ROWS]);
-            }
-            for (l, x) in done.iter().enumerate().take(c0) {
-                let coefficients = &w.r[l * kp + c0..l * kp + c0 + B];
-                for (acc, &f) in acc.iter_mut().zip(coefficients) {
-                    for (a, &x) in acc.iter_mut().zip(x) {
-                        *a -= f * x;
-                    }
+                let q = &w.q[(c0 + m) * ld + i..(c0 + m) * ld + i + ROWS];
+                for ((a, &q), &p) in acc.iter_mut().zip(q).zip(&p[m]) {
+                    *a = q - p;
                 }
             }
             for m in 0..width {
@@ -536,6 +532,55 @@ fn solve<T: Real>(w: &CholeskyQr, rows: Range<usize>, out: Output<T>) {
             }
         }
     }
+}
+
+/// `p[m] = Σ_{l < c0} done[l] · R[l][c0 + m]` for the B columns from `c0` (R row-major with
+/// `kp` columns; `c0 + B ≤ kp`), each entry summed from zero in order of `l`.
+#[inline(always)]
+fn earlier_columns(
+    level: Simd,
+    done: &[[f64; SOLVE_ROWS]],
+    r: &[f64],
+    kp: usize,
+    c0: usize,
+) -> [[f64; SOLVE_ROWS]; B] {
+    let mut p = [[0.0f64; SOLVE_ROWS]; B];
+    if c0 == 0 {
+        return p;
+    }
+    assert!(done.len() == c0 && c0 + B <= kp && r.len() >= (c0 - 1) * kp + c0 + B);
+    #[cfg(target_arch = "x86_64")]
+    if level == Simd::Avx512 {
+        use super::blocked::avx512::{product, Lanes};
+        // SAFETY: called under AVX-512F when `level` is AVX-512; `done` holds c0 columns of
+        // 2 registers, R rows l < c0 and columns c0 .. c0 + B (asserted).
+        unsafe {
+            let acc = product::<f64, 2, B>(
+                done.as_ptr().cast::<f64>(),
+                SOLVE_ROWS,
+                r.as_ptr().add(c0),
+                1,
+                kp,
+                c0,
+            );
+            for (m, p) in p.iter_mut().enumerate() {
+                for (h, acc) in acc.iter().enumerate() {
+                    f64::store(p.as_mut_ptr().add(h * L), acc[m]);
+                }
+            }
+        }
+        return p;
+    }
+    let _ = level;
+    for (l, x) in done.iter().enumerate() {
+        let coefficients = &r[l * kp + c0..l * kp + c0 + B];
+        for (p, &f) in p.iter_mut().zip(coefficients) {
+            for (p, &x) in p.iter_mut().zip(x) {
+                *p += x * f;
+            }
+        }
+    }
+    p
 }
 
 #[cfg(test)]

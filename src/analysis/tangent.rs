@@ -426,7 +426,14 @@ mod avx512 {
         c0: usize,
     ) {
         let ld = s.ld;
-        let acc = product::<T, R, C>(s.w.as_ptr().add(i0), ld, x.as_ptr().add(c0 * ld), ld, s.n);
+        let acc = product::<T, R, C>(
+            s.w.as_ptr().add(i0),
+            ld,
+            x.as_ptr().add(c0 * ld),
+            ld,
+            1,
+            s.n,
+        );
         let (a, b) = (T::splat(s.a), T::splat(s.b));
         for c in 0..C {
             for (r, acc) in acc.iter().enumerate() {
