@@ -14,6 +14,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use hebbnet::analysis::lyapunov::{random_orthonormal, TangentSpace};
 use hebbnet::analysis::orthonormal::{cholesky_qr, CholeskyQr};
 use hebbnet::analysis::tangent::TangentBlock;
+use hebbnet::analysis::team::Team;
 use hebbnet::backend::cpu::CpuBackend;
 use hebbnet::backend::gpu::{context, GpuBackend};
 use hebbnet::backend::{Backend, Schedule};
@@ -126,7 +127,9 @@ fn reorthonormalization(c: &mut Criterion) {
     }
     let mut work = CholeskyQr::new(n, k);
     g.bench_function(BenchmarkId::new("cholesky_qr", n), |b| {
-        b.iter(|| cholesky_qr(black_box(&mut q), &mut work, 1).expect("orthonormal input"))
+        b.iter(|| {
+            cholesky_qr(black_box(&mut q), &mut work, &Team::new(1)).expect("orthonormal input")
+        })
     });
     g.bench_function(BenchmarkId::new("householder_thin_q", n), |b| {
         b.iter(|| {

@@ -28,6 +28,7 @@ use rand_distr::StandardNormal;
 
 use super::orthonormal::{cholesky_qr, CholeskyQr};
 use super::tangent::{TangentBlock, TangentMap, TangentScratch};
+use super::team::Team;
 use crate::model::network::PaddedWeights;
 use crate::model::{Form, Real};
 
@@ -53,9 +54,9 @@ pub struct TangentSpace<T: Real> {
     q64: Mat<f64>,
     /// Buffers of the Cholesky QR (`f32` tangents only).
     cholesky: Option<CholeskyQr>,
-    /// Threads one replica's propagation may use (more than 1 when replicas are fewer than
-    /// cores).
-    threads: usize,
+    /// The workers of this replica's propagation and QR (more than 1 when replicas are fewer
+    /// than cores).
+    team: Team,
 
     /// The configured (longest) interval `m`.
     max_every: usize,
@@ -102,7 +103,7 @@ impl<T: Real> TangentSpace<T> {
             pending: Vec::with_capacity(n * every.max(1)),
             q64: Mat::zeros(n, k),
             cholesky: (std::mem::size_of::<T>() == 4).then(|| CholeskyQr::new(n, k)),
-            threads: 1,
+            team: Team::new(1),
             max_every: every.max(1),
             every: every.max(1),
             transient,
@@ -115,9 +116,12 @@ impl<T: Real> TangentSpace<T> {
         }
     }
 
-    /// Let the propagation split the columns of `Q` over `threads` rayon tasks.
+    /// Let the propagation and the QR split their work over `threads` workers of their own
+    /// ([`Team`]: the caller and `threads − 1` helper threads, kept for this tangent space).
     pub fn with_threads(mut self, threads: usize) -> Self {
-        self.threads = threads.max(1);
+        if threads.max(1) != self.team.size() {
+            self.team = Team::new(threads);
+        }
         self
     }
 
@@ -143,7 +147,7 @@ impl<T: Real> TangentSpace<T> {
             leak: self.leak,
             weights: &self.weights,
         };
-        map.propagate(&mut self.q, &mut self.scratch, &self.pending, self.threads);
+        map.propagate(&mut self.q, &mut self.scratch, &self.pending, &self.team);
         self.pending.clear();
     }
 
@@ -152,7 +156,7 @@ impl<T: Real> TangentSpace<T> {
     /// tangents) by faer's Householder QR; both in `f64`.
     fn orthonormalize(&mut self) -> Vec<f64> {
         if let Some(work) = &mut self.cholesky {
-            if let Some(diagonal) = cholesky_qr(&mut self.q, work, self.threads) {
+            if let Some(diagonal) = cholesky_qr(&mut self.q, work, &self.team) {
                 return diagonal;
             }
         }

@@ -14,6 +14,7 @@ pub mod sensitivity;
 pub mod spectrum;
 pub mod summary;
 pub mod tangent;
+pub mod team;
 
 use serde::Serialize;
 

@@ -126,7 +126,7 @@ impl ReplicaAnalysis {
         }
     }
 
-    /// Let the tangent propagation use `threads` rayon tasks (when replicas are fewer than cores).
+    /// Let the tangent propagation and QR use `threads` workers (when replicas are fewer than cores).
     pub fn with_threads(mut self, threads: usize) -> Self {
         self.threads = threads.max(1);
         self

@@ -22,8 +22,10 @@
 //! x86-64 by [`crate::model::network::simd`]), so the result does not depend on the level.
 
 use std::ops::Range;
+use std::sync::{Mutex, PoisonError};
 
 use super::tangent::TangentBlock;
+use super::team::Team;
 use crate::model::network::{simd, Simd};
 use crate::model::Real;
 
@@ -110,7 +112,7 @@ impl CholeskyQr {
 pub fn cholesky_qr<T: Real>(
     q: &mut TangentBlock<T>,
     work: &mut CholeskyQr,
-    threads: usize,
+    team: &Team,
 ) -> Option<Vec<f64>> {
     assert_eq!(
         (q.nrows(), q.ncols()),
@@ -120,7 +122,7 @@ pub fn cholesky_qr<T: Real>(
     let k = work.k;
     work.load(q);
     let level = simd();
-    if !factor_at(level, work, threads) {
+    if !factor_at(level, work, team) {
         return None;
     }
     let diagonal: Vec<f64> = (0..k).map(|j| work.r[j * work.kp + j]).collect();
@@ -131,17 +133,17 @@ pub fn cholesky_qr<T: Real>(
     if condition > CONDITION_LIMIT || condition.is_nan() {
         return None;
     }
-    solve_at(level, work, q, threads);
+    solve_at(level, work, q, team);
     Some(diagonal)
 }
 
 /// Gram matrix (rows split over `threads` tasks) and Cholesky factor at a SIMD level; false if
 /// a pivot is not positive.
-fn factor_at(level: Simd, w: &mut CholeskyQr, threads: usize) -> bool {
+fn factor_at(level: Simd, w: &mut CholeskyQr, team: &Team) -> bool {
     let (k, kp) = (w.k, w.kp);
     // Row a of the upper triangle costs ∝ kp − a: the first task takes the rows up to
     // k(1 − 1/√2), which is half of the work, rounded to whole register blocks.
-    let split = if threads > 1 && k >= 4 * GRAM_COLUMNS {
+    let split = if team.size() > 1 && k >= 4 * GRAM_COLUMNS {
         ((k as f64 * (1.0 - std::f64::consts::FRAC_1_SQRT_2)) as usize)
             .next_multiple_of(GRAM_COLUMNS)
     } else {
@@ -155,11 +157,18 @@ fn factor_at(level: Simd, w: &mut CholeskyQr, threads: usize) -> bool {
         kp,
         ld: w.ld,
     };
-    if split < k {
-        rayon::join(
-            || gram_at(level, shape, q, qt, first, 0..split),
-            || gram_at(level, shape, q, qt, second, split..k),
-        );
+    if split < k && team.size() > 1 {
+        let halves = [Mutex::new(Some(first)), Mutex::new(Some(second))];
+        team.run(2, &|part| {
+            let taken = halves[part]
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let Some(r) = taken {
+                let rows = if part == 0 { 0..split } else { split..k };
+                gram_at(level, shape, q, qt, r, rows);
+            }
+        });
     } else {
         gram_at(level, shape, q, qt, first, 0..k);
     }
@@ -224,9 +233,9 @@ fn cholesky_at(level: Simd, w: &mut CholeskyQr) -> bool {
 }
 
 /// `q ← Q R⁻¹` (rounded to `T`) at a SIMD level, the row chunks split over `threads` tasks.
-fn solve_at<T: Real>(level: Simd, w: &CholeskyQr, q: &mut TangentBlock<T>, threads: usize) {
+fn solve_at<T: Real>(level: Simd, w: &CholeskyQr, q: &mut TangentBlock<T>, team: &Team) {
     let chunks = w.ld / SOLVE_ROWS;
-    let tasks = threads.clamp(1, chunks);
+    let tasks = team.size().clamp(1, chunks);
     let out = Output {
         at: q.as_mut_slice().as_mut_ptr(),
         ld: q.ld(),
@@ -255,15 +264,7 @@ fn solve_at<T: Real>(level: Simd, w: &CholeskyQr, q: &mut TangentBlock<T>, threa
             solve(w, rows, out, level)
         }
     };
-    if tasks == 1 {
-        run(0);
-    } else {
-        rayon::scope(|s| {
-            for part in 0..tasks {
-                s.spawn(move |_| run(part));
-            }
-        });
-    }
+    team.run(tasks, &run);
 }
 
 /// Where [`solve`] writes `Q'`: the tangent block's columns (`ld` apart), rows `0..N`. Tasks
@@ -279,7 +280,8 @@ impl<T> Clone for Output<T> {
     }
 }
 impl<T> Copy for Output<T> {}
-// SAFETY: `solve_at` gives each task its own rows; the block outlives the tasks (scope).
+// SAFETY: `solve_at` gives each part its own rows; the block outlives the parts (`Team::run`
+// returns when all are done).
 unsafe impl<T: Send> Send for Output<T> {}
 unsafe impl<T: Sync> Sync for Output<T> {}
 
@@ -614,7 +616,7 @@ mod tests {
             let r_ref = reference.thin_R();
             let mut q = q0.clone();
             let mut work = CholeskyQr::new(n, k);
-            let diag = cholesky_qr(&mut q, &mut work, 1).expect("well conditioned");
+            let diag = cholesky_qr(&mut q, &mut work, &Team::new(1)).expect("well conditioned");
             for (j, d) in diag.iter().enumerate() {
                 let e = r_ref[(j, j)].abs();
                 assert!(
@@ -636,7 +638,7 @@ mod tests {
             }
             // Q' R = Q (R from the Cholesky factor, Q' in f64).
             let mut q64 = TangentBlock::<f64>::zeros(n, k);
-            solve_at(simd(), &work, &mut q64, 1);
+            solve_at(simd(), &work, &mut q64, &Team::new(1));
             for c in 0..k {
                 for i in 0..n {
                     let v: f64 = (0..=c)
@@ -657,10 +659,10 @@ mod tests {
         q.column_mut(3).copy_from_slice(&copy);
         let before = q.as_slice().to_vec();
         let mut work = CholeskyQr::new(20, 4);
-        assert!(cholesky_qr(&mut q, &mut work, 1).is_none());
+        assert!(cholesky_qr(&mut q, &mut work, &Team::new(1)).is_none());
         assert_eq!(q.as_slice(), &before[..]);
         let mut q = block(20, 4, 2, 1e6);
-        assert!(cholesky_qr(&mut q, &mut CholeskyQr::new(20, 4), 1).is_none());
+        assert!(cholesky_qr(&mut q, &mut CholeskyQr::new(20, 4), &Team::new(1)).is_none());
     }
 
     /// Bitwise the same with the Gram rows and the solve's row chunks split over tasks.
@@ -669,7 +671,7 @@ mod tests {
         let q0 = block(130, 100, 4, 10.0);
         let run = |threads: usize| {
             let mut q = q0.clone();
-            let diag = cholesky_qr(&mut q, &mut CholeskyQr::new(130, 100), threads);
+            let diag = cholesky_qr(&mut q, &mut CholeskyQr::new(130, 100), &Team::new(threads));
             (q.as_slice().to_vec(), diag.expect("well conditioned"))
         };
         let base = run(1);
@@ -685,9 +687,9 @@ mod tests {
         let run = |level: Simd| {
             let mut work = CholeskyQr::new(45, 13);
             work.load(&q0);
-            assert!(factor_at(level, &mut work, 1));
+            assert!(factor_at(level, &mut work, &Team::new(1)));
             let mut out = TangentBlock::<f64>::zeros(45, 13);
-            solve_at(level, &work, &mut out, 1);
+            solve_at(level, &work, &mut out, &Team::new(1));
             (out.as_slice().to_vec(), work.upper())
         };
         let base = run(Simd::Portable);

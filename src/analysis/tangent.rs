@@ -23,8 +23,14 @@
 //! intrinsics (`f32` and `f64`), or the portable loops compiled for AVX2 or baseline x86-64. So the
 //! exponents are bitwise the same whichever level a machine picks.
 
+use std::sync::{Mutex, PoisonError};
+
+use super::team::Team;
 use crate::model::network::{simd, PaddedWeights, Simd};
 use crate::model::{Form, Real};
+
+/// One part's columns of `Q`, of the next `Q` and of `diag(D) Q`.
+type Columns<'a, T> = (&'a mut [T], &'a mut [T], &'a mut [T]);
 
 /// Columns of `Q` per register block.
 const BLOCK_COLUMNS: usize = 6;
@@ -127,14 +133,14 @@ impl<T: Real> TangentScratch<T> {
 
 impl<T: Real> TangentMap<'_, T> {
     /// Apply the steps whose derivatives `D(t₁), D(t₂), …` are concatenated (step-major, N
-    /// each) in `derivatives` to every column of `q`, splitting the columns over `threads` rayon
-    /// tasks (whole register blocks each; one fork for all the steps).
+    /// each) in `derivatives` to every column of `q`, splitting the columns over the `team`
+    /// (whole register blocks each; one fork for all the steps).
     pub fn propagate(
         &self,
         q: &mut TangentBlock<T>,
         scratch: &mut TangentScratch<T>,
         derivatives: &[T],
-        threads: usize,
+        team: &Team,
     ) {
         let (n, ld) = (q.n, q.ld);
         assert_eq!(self.weights.ld(), ld, "W and Q padded alike");
@@ -145,9 +151,9 @@ impl<T: Real> TangentMap<'_, T> {
         }
         let k = q.k;
         let level = simd();
-        // Column ranges of whole register blocks, one per task.
+        // Column ranges of whole register blocks, one per part.
         let blocks = k.div_ceil(BLOCK_COLUMNS);
-        let tasks = threads.clamp(1, blocks);
+        let tasks = team.size().clamp(1, blocks);
         let per_task = blocks.div_ceil(tasks) * BLOCK_COLUMNS;
         let q_all = &mut q.as_mut_slice()[..ld * k];
         let next_all = &mut scratch.next.as_mut_slice()[..ld * k];
@@ -156,15 +162,20 @@ impl<T: Real> TangentMap<'_, T> {
             self.propagate_columns(level, n, ld, derivatives, q_all, next_all, product_all);
             return;
         }
-        rayon::scope(|s| {
-            let chunks = q_all
-                .chunks_mut(per_task * ld)
-                .zip(next_all.chunks_mut(per_task * ld))
-                .zip(product_all.chunks_mut(per_task * ld));
-            for ((q, next), product) in chunks {
-                s.spawn(move |_| {
-                    self.propagate_columns(level, n, ld, derivatives, q, next, product)
-                });
+        // Each part takes its own columns out of its slot.
+        let parts: Vec<Mutex<Option<Columns<'_, T>>>> = q_all
+            .chunks_mut(per_task * ld)
+            .zip(next_all.chunks_mut(per_task * ld))
+            .zip(product_all.chunks_mut(per_task * ld))
+            .map(|((q, next), product)| Mutex::new(Some((q, next, product))))
+            .collect();
+        team.run(parts.len(), &|part| {
+            let taken = parts[part]
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let Some((q, next, product)) = taken {
+                self.propagate_columns(level, n, ld, derivatives, q, next, product);
             }
         });
     }
@@ -531,7 +542,7 @@ mod tests {
         let mut scratch = TangentScratch::new(n, k);
         let dt: Vec<T> = d.iter().map(|&x| T::from_f64(x)).collect();
         match level {
-            None => map.propagate(&mut q, &mut scratch, &dt, threads),
+            None => map.propagate(&mut q, &mut scratch, &dt, &Team::new(threads)),
             Some(level) => {
                 // One step at a time through the given level.
                 let ld = q.ld();
