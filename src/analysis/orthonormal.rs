@@ -78,27 +78,46 @@ impl CholeskyQr {
 }
 
 impl CholeskyQr {
-    /// `Q` in f64, column- and row-major.
-    fn load<T: Real>(&mut self, q: &TangentBlock<T>) {
+    /// `Q` in f64, column- and row-major, the columns split over the `team` in whole tiles.
+    fn load<T: Real>(&mut self, q: &TangentBlock<T>, team: &Team) {
         let (n, k, ld, kp) = (self.n, self.k, self.ld, self.kp);
-        for c in 0..k {
-            for (x, y) in self.q[c * ld..c * ld + n].iter_mut().zip(q.column(c)) {
-                *x = y.to_f64();
+        let tiles = k.div_ceil(L);
+        let parts = team.size().clamp(1, tiles);
+        let (col, row) = (
+            Output::<f64> {
+                at: self.q.as_mut_ptr(),
+                ld,
+            },
+            Output::<f64> {
+                at: self.qt.as_mut_ptr(),
+                ld: kp,
+            },
+        );
+        let run = |part: usize| {
+            let columns = (part * tiles / parts * L)..((part + 1) * tiles / parts * L).min(k);
+            for c in columns.clone() {
+                // SAFETY: column c (rows 0..n < ld) belongs to this part alone.
+                let to = unsafe { std::slice::from_raw_parts_mut(col.start().add(c * ld), n) };
+                for (x, y) in to.iter_mut().zip(q.column(c)) {
+                    *x = y.to_f64();
+                }
             }
-        }
-        // The transpose in 8 × 8 tiles, so that both sides stay within a few cache lines.
-        for i0 in (0..n).step_by(L) {
-            for c0 in (0..k).step_by(L) {
-                for i in i0..(i0 + L).min(n) {
-                    for c in c0..(c0 + L).min(k) {
-                        self.qt[i * kp + c] = self.q[c * ld + i];
+            // The transpose in 8 × 8 tiles, so that both sides stay within a few cache lines.
+            for i0 in (0..n).step_by(L) {
+                for c0 in columns.clone().step_by(L) {
+                    for i in i0..(i0 + L).min(n) {
+                        for c in c0..(c0 + L).min(columns.end) {
+                            // SAFETY: entry (i, c) of the row-major copy, c in this part's
+                            // columns; column c of `col` was written above by this part.
+                            unsafe { *row.start().add(i * kp + c) = *col.start().add(c * ld + i) };
+                        }
                     }
                 }
             }
-        }
+        };
+        team.run(parts, &run);
     }
 
-    /// The upper triangle of `R` (k × k), row by row.
     #[cfg(test)]
     fn upper(&self) -> Vec<f64> {
         (0..self.k)
@@ -120,7 +139,7 @@ pub fn cholesky_qr<T: Real>(
         "Cholesky QR shape"
     );
     let k = work.k;
-    work.load(q);
+    work.load(q, team);
     let level = simd();
     if !factor_at(level, work, team) {
         return None;
@@ -267,11 +286,19 @@ fn solve_at<T: Real>(level: Simd, w: &CholeskyQr, q: &mut TangentBlock<T>, team:
     team.run(tasks, &run);
 }
 
-/// Where [`solve`] writes `Q'`: the tangent block's columns (`ld` apart), rows `0..N`. Tasks
-/// write disjoint row ranges of it.
+/// Where [`solve`] writes `Q'` (the tangent block's columns, `ld` apart, rows `0..N`), and where
+/// [`CholeskyQr::load`] writes `Q` in f64 (columns `ld` apart, or rows `kp` apart). Parts write
+/// disjoint ranges of it.
 struct Output<T> {
     at: *mut T,
     ld: usize,
+}
+
+impl<T> Output<T> {
+    /// The first entry (a method, so that closures capture the whole `Sync` wrapper).
+    fn start(&self) -> *mut T {
+        self.at
+    }
 }
 
 impl<T> Clone for Output<T> {
@@ -686,7 +713,7 @@ mod tests {
         let q0 = block(45, 13, 3, 10.0);
         let run = |level: Simd| {
             let mut work = CholeskyQr::new(45, 13);
-            work.load(&q0);
+            work.load(&q0, &Team::new(1));
             assert!(factor_at(level, &mut work, &Team::new(1)));
             let mut out = TangentBlock::<f64>::zeros(45, 13);
             solve_at(level, &work, &mut out, &Team::new(1));
