@@ -110,15 +110,14 @@ impl Team {
         let mine = catch_unwind(AssertUnwindSafe(|| job(0)));
         // The helpers hold `job` until they decrement: wait for all of them, even on a panic.
         wait(|| s.remaining.load(Ordering::Acquire) == 0);
-        if let Err(p) = mine {
-            resume_unwind(p);
-        }
+        // Take a helper's panic even when resuming the caller's, so that none is left for a
+        // later job to report.
         let theirs = s
             .panic
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        if let Some(p) = theirs {
+        if let Some(p) = mine.err().or(theirs) {
             resume_unwind(p);
         }
     }
@@ -253,6 +252,11 @@ mod tests {
         let team = Team::new(3);
         let r = catch_unwind(AssertUnwindSafe(|| {
             team.run(3, &|p| assert!(p != 2, "part two fails"));
+        }));
+        assert!(r.is_err());
+        // Both the caller's and a helper's part fail: one panic is reported, none is left over.
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            team.run(3, &|p| assert!(p != 0 && p != 1, "parts zero and one fail"));
         }));
         assert!(r.is_err());
         // The team still works afterwards.
