@@ -32,6 +32,9 @@ use super::team::Team;
 use crate::model::network::PaddedWeights;
 use crate::model::{Form, Real};
 
+/// The most QRs that go straight to Householder after a declined Cholesky QR.
+pub const CHOLESKY_BACKOFF_MAX: u32 = 64;
+
 /// The condition number the adaptive interval keeps `Q` below, for tangents in `T`.
 pub fn condition_budget<T: Real>() -> f64 {
     if std::mem::size_of::<T>() == 4 {
@@ -54,6 +57,11 @@ pub struct TangentSpace<T: Real> {
     q64: Mat<f64>,
     /// Buffers of the Cholesky QR (`f32` tangents only).
     cholesky: Option<CholeskyQr>,
+    /// QRs left to do by Householder after a declined Cholesky QR, and the current back-off.
+    cholesky_skip: u32,
+    cholesky_backoff: u32,
+    /// Cholesky QRs tried (for the tests of the back-off).
+    cholesky_attempts: usize,
     /// The workers of this replica's propagation and QR (more than 1 when replicas are fewer
     /// than cores).
     team: Team,
@@ -103,6 +111,9 @@ impl<T: Real> TangentSpace<T> {
             pending: Vec::with_capacity(n * every.max(1)),
             q64: Mat::zeros(n, k),
             cholesky: (std::mem::size_of::<T>() == 4).then(|| CholeskyQr::new(n, k)),
+            cholesky_skip: 0,
+            cholesky_backoff: 0,
+            cholesky_attempts: 0,
             team: Team::new(1),
             max_every: every.max(1),
             every: every.max(1),
@@ -154,10 +165,27 @@ impl<T: Real> TangentSpace<T> {
     /// `Q ← Q'` with `Q = Q' R`; returns `|R_ii|`. `f32` tangents by Cholesky QR
     /// ([`super::orthonormal`]) while `Q` is well enough conditioned for it, else (and for `f64`
     /// tangents) by faer's Householder QR; both in `f64`.
+    ///
+    /// A declined Cholesky QR costs its Gram matrix and factor (~30 µs at N = k = 100) for
+    /// nothing, and a basis too ill-conditioned for it at one QR usually is at the next (a
+    /// saturating network, where the interval has already shrunk to a step or two). So after a
+    /// decline the next `b` QRs go straight to Householder, `b` = 1, 2, 4, … up to
+    /// [`CHOLESKY_BACKOFF_MAX`] while the attempts keep being declined, and back to 0 after a
+    /// success. Both methods give `|R_ii|` within 1e-10 of each other, and the choice depends on
+    /// `Q` alone, so the result is still the same on every backend and thread count.
     fn orthonormalize(&mut self) -> Vec<f64> {
         if let Some(work) = &mut self.cholesky {
-            if let Some(diagonal) = cholesky_qr(&mut self.q, work, &self.team) {
+            if self.cholesky_skip > 0 {
+                self.cholesky_skip -= 1;
+            } else if let Some(diagonal) = {
+                self.cholesky_attempts += 1;
+                cholesky_qr(&mut self.q, work, &self.team)
+            } {
+                self.cholesky_backoff = 0;
                 return diagonal;
+            } else {
+                self.cholesky_backoff = (self.cholesky_backoff * 2).clamp(1, CHOLESKY_BACKOFF_MAX);
+                self.cholesky_skip = self.cholesky_backoff;
             }
         }
         let k = self.q.ncols();
@@ -309,6 +337,45 @@ mod tests {
         assert_eq!(kaplan_yorke(&[0.5, -1.0]), 1.0 + 0.5);
         assert_eq!(kaplan_yorke(&[-0.1, -1.0]), 0.0);
         assert!(kaplan_yorke(&[0.5, 0.1]).is_nan());
+    }
+
+    /// A map that stretches one direction 1e5 times more than the other every step: every
+    /// Cholesky QR is declined (cond ≥ 1e5 > 1e4 even with QR every step), so after the back-off
+    /// only a few are tried, and the exponents are bitwise those of Householder alone.
+    #[test]
+    fn declined_cholesky_qr_backs_off() {
+        let n = 2;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let basis = random_orthonormal(n, n, &mut rng);
+        let diag = [10.0, 1e-4];
+        let w: Vec<f64> = (0..n * n)
+            .map(|k| {
+                let (i, j) = (k % n, k / n);
+                (0..n)
+                    .map(|l| basis[(i, l)] * diag[l] * basis[(j, l)])
+                    .sum()
+            })
+            .collect();
+        let q0 = random_orthonormal(n, n, &mut rng);
+        let run = |cholesky: bool| {
+            let mut t = TangentSpace::<f32>::new(Form::Rate, 1.0, &w, &q0, 1, 50);
+            if !cholesky {
+                t.cholesky = None;
+            }
+            for _ in 0..300 {
+                t.step(&[1.0; 2]);
+            }
+            let attempts = t.cholesky_attempts;
+            (t.finish(), attempts)
+        };
+        let (with, attempts) = run(true);
+        let (without, _) = run(false);
+        // 300 QRs: tries at QR 1, 3, 6, 11, 20, 37, 70, 135, 200, 265 (back-off 1, 2, … 64).
+        assert_eq!(attempts, 10);
+        assert_eq!(with.exponents, without.exponents);
+        for (l, d) in with.exponents.iter().zip(diag) {
+            assert!((l - f64::ln(d)).abs() < 1e-3, "{l} vs ln {d}");
+        }
     }
 
     /// A linear map `x ← A x` with A = diag(2, 0.5, 0.25) in a rotated basis has exponents
