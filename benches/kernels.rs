@@ -119,12 +119,7 @@ fn reorthonormalization(c: &mut Criterion) {
     let (n, k) = (100usize, 100usize);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
     let q0 = random_orthonormal(n, k, &mut rng);
-    let mut q = TangentBlock::<f32>::zeros(n, k);
-    for c in 0..k {
-        for (x, &y) in q.column_mut(c).iter_mut().zip(q0.col_as_slice(c)) {
-            *x = y as f32;
-        }
-    }
+    let mut q = TangentBlock::<f32>::from_f64(&q0);
     let mut work = CholeskyQr::new(n, k);
     g.bench_function(BenchmarkId::new("cholesky_qr", n), |b| {
         b.iter(|| {

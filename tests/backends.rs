@@ -16,7 +16,7 @@ mod common;
 use common::{gpu, gpu_with, max_diff, params, random_init};
 use hebbnet::backend::cpu::CpuBackend;
 use hebbnet::backend::gpu::{largest_resident_n, GpuBackend, GpuOptions};
-use hebbnet::backend::{Backend, BatchOutput, Schedule, TraceObserver};
+use hebbnet::backend::{Backend, BatchOutput, KernelVariant, Schedule, TraceObserver};
 use hebbnet::config::{Precision, WeightStorage, WeightsInWorkgroup};
 use hebbnet::ensemble::ReplicaInit;
 use hebbnet::model::f16::round_to_f16;
@@ -220,6 +220,14 @@ fn long_partial_residency_run_matches_cpu_past_the_lavapipe_loop_cap() {
                 variant.line()
             );
         }
+    }
+}
+
+/// A kernel variant for the test log: its line, and the f16 decode when there is one.
+fn described(variant: &KernelVariant) -> String {
+    match variant.f16_decode {
+        Some(d) => format!("{}, {d} decode", variant.line()),
+        None => variant.line(),
     }
 }
 
@@ -501,13 +509,7 @@ fn every_weight_variant_matches_the_cpu_twin() {
                     "{placement:?}, N = {n}"
                 );
                 assert_eq!(variant.weight_storage, storage.name());
-                let what = format!(
-                    "{} ({placement:?}{})",
-                    variant.line(),
-                    variant
-                        .f16_decode
-                        .map_or(String::new(), |d| format!(", {d} decode"))
-                );
+                let what = format!("{} ({placement:?})", described(&variant));
                 let go = run(&mut g, &s, Precision::F32, &batch);
                 let d = compare(&go, &co, exact, 1e-5, &what);
                 covered.insert((storage.name(), variant.weights_read_from));
@@ -567,13 +569,7 @@ fn partial_residency_matches_the_cpu_twin_bitwise() {
                         .as_str()
                     )
                 );
-                let what = format!(
-                    "{}{}",
-                    variant.line(),
-                    variant
-                        .f16_decode
-                        .map_or(String::new(), |d| format!(", {d} decode"))
-                );
+                let what = described(&variant);
                 let go = run(&mut g, &s, Precision::F32, &batch);
                 let d = compare(&go, &co, exact, 1e-5, &what);
                 eprintln!("measured: {what}: max |GPU − CPU| = {d:.1e}");

@@ -12,11 +12,13 @@
 //! by `dt` for exponents per unit time).
 //!
 //! The propagation runs in `f32` (fast) or `f64` through a kernel written for this product
-//! ([`super::tangent`]); the QR (faer, Householder) and the logs are always `f64`. Between two QRs the columns of `Q` separate at the rate of
-//! the spread of the exponents, and a strongly contracting direction (f' ≈ 1e-4 at a saturated
-//! neuron) can fall below the precision within a few steps, leaving `Q` numerically singular.
-//! So the interval adapts: after each QR the spread `ln(max |R_ii| / min |R_ii|)` (the log of
-//! `Q`'s condition number estimate) is compared with the precision's budget
+//! ([`super::tangent`]); the QR and the logs are always `f64` (Cholesky QR for `f32` tangents,
+//! [`super::orthonormal`], with faer's Householder QR as its fallback and for `f64` tangents).
+//! Between two QRs the columns of `Q` separate at the rate of the spread of the exponents, and
+//! a strongly contracting direction (f' ≈ 1e-4 at a saturated neuron) can fall below the
+//! precision within a few steps, leaving `Q` numerically singular. So the interval adapts:
+//! after each QR the spread `ln(max |R_ii| / min |R_ii|)` (the log of `Q`'s condition number
+//! estimate) is compared with the precision's budget
 //! ([`condition_budget`]: 1e3 in `f32`, 1e8 in `f64`); above it the interval halves (down to
 //! 1), below its fourth root the interval doubles (up to `m`). The largest condition number over
 //! the accumulated QRs is reported, and [`LyapunovResult::well_conditioned`] is false when it
@@ -93,12 +95,6 @@ impl<T: Real> TangentSpace<T> {
         let n = q0.nrows();
         let k = q0.ncols();
         let leak_t = T::from_f64(leak);
-        let mut q = TangentBlock::zeros(n, k);
-        for c in 0..k {
-            for (x, &y) in q.column_mut(c).iter_mut().zip(q0.col_as_slice(c)) {
-                *x = T::from_f64(y);
-            }
-        }
         TangentSpace {
             form,
             leak: leak_t,
@@ -106,7 +102,7 @@ impl<T: Real> TangentSpace<T> {
                 n,
                 &weights.iter().map(|&w| T::from_f64(w)).collect::<Vec<_>>(),
             ),
-            q,
+            q: TangentBlock::from_f64(q0),
             scratch: TangentScratch::new(n, k),
             pending: Vec::with_capacity(n * every.max(1)),
             q64: Mat::zeros(n, k),
@@ -177,13 +173,12 @@ impl<T: Real> TangentSpace<T> {
         if let Some(work) = &mut self.cholesky {
             if self.cholesky_skip > 0 {
                 self.cholesky_skip -= 1;
-            } else if let Some(diagonal) = {
-                self.cholesky_attempts += 1;
-                cholesky_qr(&mut self.q, work, &self.team)
-            } {
-                self.cholesky_backoff = 0;
-                return diagonal;
             } else {
+                self.cholesky_attempts += 1;
+                if let Some(diagonal) = cholesky_qr(&mut self.q, work, &self.team) {
+                    self.cholesky_backoff = 0;
+                    return diagonal;
+                }
                 self.cholesky_backoff = (self.cholesky_backoff * 2).clamp(1, CHOLESKY_BACKOFF_MAX);
                 self.cholesky_skip = self.cholesky_backoff;
             }
@@ -202,12 +197,7 @@ impl<T: Real> TangentSpace<T> {
         let qr = self.q64.qr();
         let r = qr.thin_R();
         let diagonal = (0..k).map(|i| r[(i, i)].abs()).collect();
-        let q = qr.compute_thin_Q();
-        for c in 0..k {
-            for (x, y) in self.q.column_mut(c).iter_mut().zip(q.col_as_slice(c)) {
-                *x = T::from_f64(*y);
-            }
-        }
+        self.q.assign(&qr.compute_thin_Q());
         diagonal
     }
 

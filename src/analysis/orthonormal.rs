@@ -22,7 +22,6 @@
 //! x86-64 by [`crate::model::network::simd`]), so the result does not depend on the level.
 
 use std::ops::Range;
-use std::sync::{Mutex, PoisonError};
 
 use super::tangent::TangentBlock;
 use super::team::Team;
@@ -177,16 +176,9 @@ fn factor_at(level: Simd, w: &mut CholeskyQr, team: &Team) -> bool {
         ld: w.ld,
     };
     if split < k && team.size() > 1 {
-        let halves = [Mutex::new(Some(first)), Mutex::new(Some(second))];
-        team.run(2, &|part| {
-            let taken = halves[part]
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take();
-            if let Some(r) = taken {
-                let rows = if part == 0 { 0..split } else { split..k };
-                gram_at(level, shape, q, qt, r, rows);
-            }
+        team.run_each(vec![first, second], &|part, r| {
+            let rows = if part == 0 { 0..split } else { split..k };
+            gram_at(level, shape, q, qt, r, rows);
         });
     } else {
         gram_at(level, shape, q, qt, first, 0..k);

@@ -23,7 +23,7 @@
 //! intrinsics (`f32` and `f64`), or the portable loops compiled for AVX2 or baseline x86-64. So the
 //! exponents are bitwise the same whichever level a machine picks.
 
-use std::sync::{Mutex, PoisonError};
+use faer::Mat;
 
 use super::team::Team;
 use crate::model::network::{simd, PaddedWeights, Simd};
@@ -67,6 +67,27 @@ impl<T: Real> TangentBlock<T> {
             ld,
             offset: (lanes - misalign) % lanes,
             buffer,
+        }
+    }
+
+    /// The columns of `m` (N × k), rounded to `T`.
+    pub fn from_f64(m: &Mat<f64>) -> Self {
+        let mut block = Self::zeros(m.nrows(), m.ncols());
+        block.assign(m);
+        block
+    }
+
+    /// `self ← m` (same shape), rounded to `T`.
+    pub fn assign(&mut self, m: &Mat<f64>) {
+        assert_eq!(
+            (m.nrows(), m.ncols()),
+            (self.n, self.k),
+            "tangent block shape"
+        );
+        for c in 0..self.k {
+            for (x, &y) in self.column_mut(c).iter_mut().zip(m.col_as_slice(c)) {
+                *x = T::from_f64(y);
+            }
         }
     }
 
@@ -162,21 +183,14 @@ impl<T: Real> TangentMap<'_, T> {
             self.propagate_columns(level, n, ld, derivatives, q_all, next_all, product_all);
             return;
         }
-        // Each part takes its own columns out of its slot.
-        let parts: Vec<Mutex<Option<Columns<'_, T>>>> = q_all
+        let parts: Vec<Columns<'_, T>> = q_all
             .chunks_mut(per_task * ld)
             .zip(next_all.chunks_mut(per_task * ld))
             .zip(product_all.chunks_mut(per_task * ld))
-            .map(|((q, next), product)| Mutex::new(Some((q, next, product))))
+            .map(|((q, next), product)| (q, next, product))
             .collect();
-        team.run(parts.len(), &|part| {
-            let taken = parts[part]
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take();
-            if let Some((q, next, product)) = taken {
-                self.propagate_columns(level, n, ld, derivatives, q, next, product);
-            }
+        team.run_each(parts, &|_, (q, next, product)| {
+            self.propagate_columns(level, n, ld, derivatives, q, next, product)
         });
     }
 

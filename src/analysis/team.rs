@@ -121,6 +121,21 @@ impl Team {
             resume_unwind(p);
         }
     }
+
+    /// [`Self::run`] over owned pieces of work (disjoint `&mut` slices, say): part `i` gets
+    /// `items[i]`, one part per item.
+    pub fn run_each<I: Send>(&self, items: Vec<I>, job: &(dyn Fn(usize, I) + Sync)) {
+        let slots: Vec<Mutex<Option<I>>> = items.into_iter().map(|i| Mutex::new(Some(i))).collect();
+        self.run(slots.len(), &|part| {
+            let item = slots[part]
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let Some(item) = item {
+                job(part, item);
+            }
+        });
+    }
 }
 
 impl std::fmt::Debug for Team {
