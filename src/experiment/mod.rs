@@ -130,7 +130,9 @@ fn fingerprint(config: &Config, backend: &BackendInfo) -> Value {
     save.sort();
     save.dedup();
     c.output.save = save;
-    json!({ "config": c, "backend": backend.kind, "hebbnet_version": env!("CARGO_PKG_VERSION") })
+    output::as_stored(
+        &json!({ "config": c, "backend": backend.kind, "hebbnet_version": env!("CARGO_PKG_VERSION") }),
+    )
 }
 
 fn part_name(start: u64, end: u64) -> String {

@@ -188,7 +188,7 @@ fn fingerprint(spec: &SweepSpec, backend: &BackendInfo) -> Value {
     base.backend.workgroup_memory_bytes = None;
     base.output.save.sort();
     base.output.save.dedup();
-    json!({
+    output::as_stored(&json!({
         "base": base,
         "axes": spec.axes,
         "replicas": spec.replicas,
