@@ -34,10 +34,10 @@ pub struct CpuBackend {
 }
 
 impl CpuBackend {
-    /// `threads = 0` uses every core.
+    /// `threads = 0` uses every CPU this process may use ([`super::cpus::usable`]).
     pub fn new(threads: usize) -> Result<CpuBackend> {
         let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
+            .num_threads(super::cpus::or_usable(threads))
             .thread_name(|i| format!("hebbnet-cpu-{i}"))
             .build()
             .map_err(|e| Error::config("backend.threads", format!("cannot start threads: {e}")))?;

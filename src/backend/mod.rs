@@ -14,6 +14,7 @@
 //! of `tanh` (documented tolerance: see `tests/backends.rs`).
 
 pub mod cpu;
+pub mod cpus;
 pub mod gpu;
 
 use serde::Serialize;

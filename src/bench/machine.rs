@@ -32,7 +32,7 @@ impl Machine {
             .unwrap_or_else(|| "unknown".into());
         Machine {
             cpu_model,
-            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cores: crate::backend::cpus::usable(),
             cpu_simd: crate::model::network::simd_level().into(),
             os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
             adapter,

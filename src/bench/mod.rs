@@ -522,10 +522,7 @@ fn run_all(
     let plan = AnalysisPlan::from_config(config);
     let n = config.network.neurons;
     let capacity = backend.batch_capacity(n, Precision::F32)?;
-    let cores = match config.backend.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        t => t,
-    };
+    let cores = crate::backend::cpus::or_usable(config.backend.threads);
     let mut outputs = Vec::new();
     let mut kept = Vec::new();
     let start = Instant::now();

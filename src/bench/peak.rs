@@ -54,10 +54,7 @@ impl Peak {
 
 /// The CPU's sgemm rate on `threads` threads (0: every core).
 pub fn cpu_sgemm(threads: usize) -> Peak {
-    let threads = match threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        t => t,
-    };
+    let threads = crate::backend::cpus::or_usable(threads);
     let n = SGEMM_SIZE;
     let a = Mat::<f32>::from_fn(n, n, |i, j| ((i * 7 + j * 13) % 17) as f32 * 0.01 - 0.08);
     // Column blocks of B and C, one per thread.

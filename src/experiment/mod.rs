@@ -401,10 +401,7 @@ pub(crate) fn run_observed(
 
 /// Threads for one replica's tangent propagation: cores left idle by a small batch.
 pub(crate) fn tangent_threads(config: &Config, batch_len: usize) -> usize {
-    let cores = match config.backend.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        t => t,
-    };
+    let cores = backend::cpus::or_usable(config.backend.threads);
     (cores / batch_len.max(1)).max(1)
 }
 

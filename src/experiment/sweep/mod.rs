@@ -196,7 +196,7 @@ fn fingerprint(spec: &SweepSpec, backend: &BackendInfo) -> Value {
         "seeds": spec.seeds,
         "backend": backend.kind,
         "hebbnet_version": env!("CARGO_PKG_VERSION"),
-    })
+    }))
 }
 
 /// Points that may share a batch have the same key.
@@ -283,10 +283,7 @@ pub fn run_sweep(
         }
     }
     let base_batch = spec.base.backend.batch_replicas;
-    let cpu_threads = match spec.base.backend.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        t => t,
-    };
+    let cpu_threads = crate::backend::cpus::or_usable(spec.base.backend.threads);
     let batch_of = |unit: u64| -> u64 {
         let n = points[(unit / r) as usize].config.network.neurons;
         let cap = capacity[&n];
