@@ -31,6 +31,165 @@ pub fn read_finite(path: &Path) -> Result<Array> {
     Ok(a)
 }
 
+/// What a float32/float64 `.npy` holds, from its header, after checking that the file is long
+/// enough for the data the header promises (a truncated file is refused without reading it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub shape: Vec<usize>,
+    /// `<f4`, `>f8`, …
+    pub descr: String,
+}
+
+/// Open a `.npy`, parse its header, check its dtype (float32 or float64) and that the file holds
+/// all the data the header promises; the reader is left at the start of the data.
+fn open_checked(path: &Path) -> Result<(Header, NpyFile<BufReader<File>>)> {
+    use std::io::Seek;
+    let file = File::open(path).map_err(|e| Error::input(path, format!("cannot open: {e}")))?;
+    let file_len = file
+        .metadata()
+        .map_err(|e| Error::input(path, format!("cannot open: {e}")))?
+        .len();
+    let mut reader = BufReader::new(file);
+    let not_npy = |e: std::io::Error| {
+        Error::input(
+            path,
+            format!("not a readable .npy file ({e}); save it with numpy.save"),
+        )
+    };
+    if let Some(shape) = raw_shape(&mut reader) {
+        // npyz multiplies the dimensions without checking: refuse an overflowing shape first.
+        if shape
+            .iter()
+            .try_fold(1u64, |a, &d| a.checked_mul(d))
+            .is_none()
+        {
+            return Err(Error::input(
+                path,
+                format!("shape {shape:?} is larger than this machine can address"),
+            ));
+        }
+    }
+    reader.rewind().map_err(not_npy)?;
+    let header = npyz::NpyHeader::from_reader(&mut reader).map_err(not_npy)?;
+    let offset = reader.stream_position().map_err(not_npy)?;
+    let descr = match header.dtype() {
+        DType::Plain(ts) => ts.to_string(),
+        other => other.descr(),
+    };
+    let item: u64 = match descr.as_str() {
+        "<f8" | ">f8" => 8,
+        "<f4" | ">f4" => 4,
+        _ => {
+            return Err(Error::input(
+                path,
+                format!(
+                    "dtype {descr} is not supported: hebbnet reads float32 or float64 \
+                     (convert with numpy.save(path, a.astype(numpy.float64)))"
+                ),
+            ))
+        }
+    };
+    let shape: Vec<u64> = header.shape().to_vec();
+    let elements = shape
+        .iter()
+        .try_fold(1u64, |acc, &d| acc.checked_mul(d))
+        .filter(|&e| usize::try_from(e).is_ok());
+    let data_bytes = elements.and_then(|e| e.checked_mul(item));
+    let Some(data_bytes) = data_bytes else {
+        return Err(Error::input(
+            path,
+            format!("shape {shape:?} is larger than this machine can address"),
+        ));
+    };
+    let held = file_len.saturating_sub(offset);
+    if held < data_bytes {
+        return Err(Error::input(
+            path,
+            format!(
+                "truncated: the header promises shape {shape:?} of {descr} ({data_bytes} bytes of \
+                 data) but the file holds {held}; write it again with numpy.save"
+            ),
+        ));
+    }
+    let shape = shape.iter().map(|&d| d as usize).collect();
+    Ok((
+        Header { shape, descr },
+        NpyFile::with_header(header, reader),
+    ))
+}
+
+/// The `shape` tuple of a `.npy` header, read leniently (`None` when it cannot be found; npyz
+/// then reports what is wrong).
+fn raw_shape(reader: &mut impl std::io::Read) -> Option<Vec<u64>> {
+    let mut preamble = [0u8; 8];
+    reader.read_exact(&mut preamble).ok()?;
+    if &preamble[..6] != b"\x93NUMPY" {
+        return None;
+    }
+    let len = if preamble[6] == 1 {
+        let mut b = [0u8; 2];
+        reader.read_exact(&mut b).ok()?;
+        u16::from_le_bytes(b) as usize
+    } else {
+        let mut b = [0u8; 4];
+        reader.read_exact(&mut b).ok()?;
+        u32::from_le_bytes(b) as usize
+    };
+    let mut text = vec![0u8; len.min(1 << 20)];
+    reader.read_exact(&mut text).ok()?;
+    let text = String::from_utf8_lossy(&text);
+    let after = &text[text.find("'shape'")? + "'shape'".len()..];
+    let open = after.find('(')?;
+    let close = after[open..].find(')')? + open;
+    after[open + 1..close]
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| d.trim_end_matches('L').parse::<u64>().ok())
+        .collect()
+}
+
+/// The header of a float32/float64 `.npy` (see [`Header`]); reads no data.
+pub fn header(path: &Path) -> Result<Header> {
+    open_checked(path).map(|(h, _)| h)
+}
+
+/// Check a float32/float64 `.npy` completely without keeping it: its header (as [`header`]),
+/// then every element, refusing NaN and infinities as [`read_finite`] does.
+pub fn check_finite(path: &Path) -> Result<Header> {
+    let (header, npy) = open_checked(path)?;
+    let read_err =
+        |e: std::io::Error| Error::input(path, format!("truncated or corrupt data: {e}"));
+    let bad = |k: usize, x: f64| {
+        Error::input(
+            path,
+            format!("element {k} is {x} (NaN or infinite values are not allowed)"),
+        )
+    };
+    if header.descr.ends_with("f8") {
+        let data = npy
+            .data::<f64>()
+            .map_err(|e| read_err(std::io::Error::other(e)))?;
+        for (k, x) in data.enumerate() {
+            let x = x.map_err(read_err)?;
+            if !x.is_finite() {
+                return Err(bad(k, x));
+            }
+        }
+    } else {
+        let data = npy
+            .data::<f32>()
+            .map_err(|e| read_err(std::io::Error::other(e)))?;
+        for (k, x) in data.enumerate() {
+            let x = x.map_err(read_err)?;
+            if !x.is_finite() {
+                return Err(bad(k, x as f64));
+            }
+        }
+    }
+    Ok(header)
+}
+
 /// Load a float32/float64 `.npy` (either byte order, C or Fortran order) as `f64`.
 pub fn read(path: &Path) -> Result<Array> {
     let file = File::open(path).map_err(|e| Error::input(path, format!("cannot open: {e}")))?;

@@ -381,6 +381,8 @@ fn workgroup_memory_cap_reaches_the_manifest_and_is_checked() {
         "--set",
         "schedule.recorded_steps=20",
         "--set",
+        "analysis.lyapunov.tangent_transient=5",
+        "--set",
         "backend.workgroup_memory_bytes=1000",
     ]);
     let o = hebbnet(&args);

@@ -30,6 +30,7 @@ fn interrupted_run_resumes_to_identical_results() {
             "schedule.epochs=3".into(),
             "schedule.transient_steps=5".into(),
             "schedule.recorded_steps=10".into(),
+            "analysis.lyapunov.tangent_transient=2".into(),
             "backend.batch_replicas=2".into(),
         ],
     )

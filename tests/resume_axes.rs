@@ -278,9 +278,20 @@ fn a_run_with_seventeen_digit_numbers_resumes() {
         force: false,
     };
     let whole = dir.path().join("whole");
-    run(&config, &mut CpuBackend::new(2).unwrap(), "", &options(&whole)).unwrap();
-    let again = run(&config, &mut CpuBackend::new(2).unwrap(), "", &options(&whole))
-        .unwrap_or_else(|e| panic!("a finished run was not recognised: {e}"));
+    run(
+        &config,
+        &mut CpuBackend::new(2).unwrap(),
+        "",
+        &options(&whole),
+    )
+    .unwrap();
+    let again = run(
+        &config,
+        &mut CpuBackend::new(2).unwrap(),
+        "",
+        &options(&whole),
+    )
+    .unwrap_or_else(|e| panic!("a finished run was not recognised: {e}"));
     assert!(again.already_complete);
 
     let broken = dir.path().join("broken");
@@ -290,8 +301,13 @@ fn a_run_with_seventeen_digit_numbers_resumes() {
         batches: 0,
     };
     assert!(run(&config, &mut flaky, "", &options(&broken)).is_err());
-    let resumed = run(&config, &mut CpuBackend::new(2).unwrap(), "", &options(&broken))
-        .unwrap_or_else(|e| panic!("resume refused: {e}"));
+    let resumed = run(
+        &config,
+        &mut CpuBackend::new(2).unwrap(),
+        "",
+        &options(&broken),
+    )
+    .unwrap_or_else(|e| panic!("resume refused: {e}"));
     assert_eq!(resumed.resumed_replicas, 2);
     assert_eq!(
         std::fs::read(whole.join("epochs.csv")).unwrap(),

@@ -207,7 +207,9 @@ impl TraceObserver for ReplicaAnalysis {
         });
         let (period, attractor) = match &self.plan.attractor {
             Some(a) => {
-                let period = self.ring.period(a.tolerance);
+                // The ring may hold more than 2P states (the bifurcation diagram keeps 64):
+                // only periods up to P count.
+                let period = self.ring.period(a.tolerance).filter(|&p| p <= a.max_period);
                 let largest = lyapunov.as_ref().map_or(f64::NAN, LyapunovResult::largest);
                 (
                     period,

@@ -508,6 +508,15 @@ impl Config {
                 format!("{origin} is not valid JSON: {e} — check commas and quotes at that line"),
             )
         })?;
+        if !tree.is_object() {
+            return Err(Error::config(
+                "(file)",
+                format!(
+                    "{origin} must hold a JSON object ({{\"network\": {{…}}, …}}), not {}",
+                    json_kind(&tree)
+                ),
+            ));
+        }
         for o in overrides {
             apply_override(&mut tree, o)?;
         }
@@ -522,11 +531,19 @@ impl Config {
 
     /// Parse a JSON tree, naming the key path of any error.
     pub fn from_value(tree: Value) -> Result<Config> {
+        check_sections(&tree)?;
         serde_path_to_error::deserialize(tree).map_err(|e| {
             let path = e.path().to_string();
+            let message = e.inner().to_string();
+            let hint = non_finite_hint(&message);
             Error::config(
-                if path.is_empty() { "." } else { &path }.to_string(),
-                format!("{} (see docs/config.md)", e.inner()),
+                if path.is_empty() || path == "." {
+                    "(top level)"
+                } else {
+                    &path
+                }
+                .to_string(),
+                format!("{message}{hint} (see docs/config.md)"),
             )
         })
     }
@@ -564,6 +581,23 @@ impl Config {
         )?;
         finite("network.threshold", n.threshold)?;
 
+        // Impossible sizes: the ensemble's weights, R · N², must be addressable (they are the
+        // size of weights.npy and of a per-replica weights file).
+        let weights_bytes =
+            (n.neurons as u128) * (n.neurons as u128) * (self.ensemble.replicas as u128) * 8;
+        check(
+            "ensemble.replicas",
+            weights_bytes < 1 << 63,
+            &format!(
+                "{} replicas of N = {} hold {} weights, more than a 64-bit machine can address; \
+                 at most {} replicas at this N",
+                self.ensemble.replicas,
+                n.neurons,
+                (n.neurons as u128) * (n.neurons as u128) * (self.ensemble.replicas as u128),
+                ((1u128 << 60) - 1) / ((n.neurons as u128) * (n.neurons as u128)).max(1)
+            ),
+        )?;
+
         let w = &self.weights;
         finite("weights.mean", w.mean)?;
         finite("weights.std", w.std)?;
@@ -574,6 +608,23 @@ impl Config {
             w.connectivity > 0.0 && w.connectivity <= 1.0,
             "must be in (0, 1]",
         )?;
+        if w.file.is_some() {
+            // The file replaces the random draw; keys that describe the draw would be ignored.
+            let d = WeightsConfig::default();
+            for (key, changed) in [
+                ("weights.mean", w.mean != d.mean),
+                ("weights.std", w.std != d.std),
+                ("weights.connectivity", w.connectivity != d.connectivity),
+                ("weights.autapses", w.autapses != d.autapses),
+            ] {
+                check(
+                    key,
+                    !changed,
+                    "describes the random draw, which weights.file replaces: remove the key (zero \
+                     absent synapses or the diagonal in the file itself), or remove weights.file",
+                )?;
+            }
+        }
 
         self.input_source()?;
         self.initial_state_source()?;
@@ -591,7 +642,7 @@ impl Config {
                 .checked_add(s.recorded_steps)
                 .and_then(|t| t.checked_mul(s.epochs))
                 .is_some_and(|t| t < u32::MAX as usize),
-            "epochs × (transient_steps + recorded_steps) must be below 2³²",
+            "epochs × (transient_steps + recorded_steps) must be below 2³² (4294967296) steps",
         )?;
 
         let l = &self.learning;
@@ -626,6 +677,85 @@ impl Config {
             "must be a positive number of bytes (at most the adapter's \
              max_compute_workgroup_storage_size, which `hebbnet devices` lists); remove the key \
              to use the whole limit",
+        )?;
+        self.validate_analysis()
+    }
+
+    /// The rules of the `analysis` section (docs/config.md).
+    fn validate_analysis(&self) -> Result<()> {
+        let n = self.network.neurons;
+        let recorded = self.schedule.recorded_steps;
+        let l = &self.analysis.lyapunov;
+        if let Exponents::Count(k) = l.exponents {
+            check(
+                "analysis.lyapunov.exponents",
+                k <= n,
+                &format!(
+                    "{k} exponents, but a network of network.neurons = {n} has only {n}: use at \
+                     most {n}, or \"all\""
+                ),
+            )?;
+        }
+        check(
+            "analysis.lyapunov.reorthonormalize_every",
+            l.reorthonormalize_every >= 1,
+            "must be ≥ 1 (1: a QR every step)",
+        )?;
+        if l.exponents.count(n) > 0 {
+            check(
+                "analysis.lyapunov.tangent_transient",
+                l.tangent_transient < recorded,
+                &format!(
+                    "{} must be below schedule.recorded_steps = {recorded} (no recorded step would \
+                     be left to accumulate the exponents): lower it, or record more steps",
+                    l.tangent_transient
+                ),
+            )?;
+        }
+        check(
+            "analysis.lyapunov.trace_points",
+            l.trace_points <= MAX_TRACE_POINTS,
+            &format!("must be at most {MAX_TRACE_POINTS} (0: no trace)"),
+        )?;
+
+        let a = &self.analysis.attractor;
+        check(
+            "analysis.attractor.max_period",
+            (1..=MAX_PERIOD).contains(&a.max_period),
+            &format!(
+                "must be between 1 and {MAX_PERIOD} (1: fixed points only; to skip the \
+                 classification set analysis.attractor.enabled = false)"
+            ),
+        )?;
+        finite("analysis.attractor.tolerance", a.tolerance)?;
+        check(
+            "analysis.attractor.tolerance",
+            a.tolerance >= 0.0,
+            "must be ≥ 0 (0: states must repeat exactly)",
+        )?;
+        finite("analysis.attractor.zero_band", a.zero_band)?;
+        check(
+            "analysis.attractor.zero_band",
+            a.zero_band >= 0.0,
+            "must be ≥ 0",
+        )?;
+
+        let s = &self.analysis.sensitivity;
+        finite("analysis.sensitivity.epsilon", s.epsilon)?;
+        check(
+            "analysis.sensitivity.epsilon",
+            s.epsilon > 0.0,
+            "must be > 0 (the size of the input perturbation; the default is 0.01)",
+        )?;
+        check(
+            "analysis.sensitivity.directions",
+            s.directions >= 1,
+            "must be ≥ 1 (the susceptibility averages over the directions)",
+        )?;
+        check(
+            "analysis.sensitivity.steps",
+            s.steps >= 1,
+            "must be ≥ 1 (the activity is averaged over these steps)",
         )?;
         Ok(())
     }
@@ -724,6 +854,83 @@ fn unused(key: &str, field: &str, value: Option<f64>, dist: &str) -> Result<()> 
             format!("not used by distribution \"{dist}\": remove it or change {key}.distribution"),
         )),
         None => Ok(()),
+    }
+}
+
+/// Largest `analysis.lyapunov.trace_points`: the trace array is (R, E, P, 2).
+pub const MAX_TRACE_POINTS: usize = 4096;
+/// Largest `analysis.attractor.max_period`: the last 2P states of every replica are kept.
+pub const MAX_PERIOD: usize = 4096;
+
+/// Sections of a config (serde would also read a JSON array positionally into them).
+const SECTIONS: [&str; 14] = [
+    "network",
+    "weights",
+    "input",
+    "initial_state",
+    "schedule",
+    "learning",
+    "ensemble",
+    "backend",
+    "output",
+    "analysis",
+    "analysis.lyapunov",
+    "analysis.eigenvalues",
+    "analysis.attractor",
+    "analysis.sensitivity",
+];
+
+/// The config and each of its sections, where present, must be JSON objects.
+fn check_sections(tree: &Value) -> Result<()> {
+    if !tree.is_object() {
+        return Err(Error::config(
+            "(top level)",
+            format!(
+                "a config must be a JSON object ({{\"network\": {{…}}, …}}), not {}",
+                json_kind(tree)
+            ),
+        ));
+    }
+    for section in SECTIONS {
+        let value = section
+            .split('.')
+            .try_fold(tree, |node, key| node.as_object()?.get(key));
+        if let Some(v) = value.filter(|v| !v.is_object()) {
+            return Err(Error::config(
+                section,
+                format!(
+                    "is a section: it must be a JSON object ({{\"key\": value, …}}), not {}",
+                    json_kind(v)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `an array`, `a string`, … for messages.
+pub(crate) fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A hint when a number arrived as a non-finite string (`--set key=NaN`, `inf`, `1e999`).
+fn non_finite_hint(message: &str) -> &'static str {
+    let quoted = message
+        .strip_prefix("invalid type: string \"")
+        .and_then(|rest| rest.split_once('"'))
+        .map(|(s, _)| s);
+    match quoted.and_then(|s| s.trim().parse::<f64>().ok()) {
+        Some(x) if !x.is_finite() => {
+            " — numbers must be finite (NaN, infinity and values beyond ±1.8e308 are not allowed)"
+        }
+        _ => "",
     }
 }
 
@@ -874,9 +1081,82 @@ mod tests {
                 r#"{"backend": {"workgroup_memory_bytes": "32k"}}"#,
                 "backend.workgroup_memory_bytes",
             ),
+            (r#"{"schedule": [1, 2, 3]}"#, "schedule"),
+            (r#"{"analysis": {"lyapunov": 3}}"#, "analysis.lyapunov"),
+            (
+                r#"{"network": {"neurons": 10}, "analysis": {"lyapunov": {"exponents": 11}}}"#,
+                "analysis.lyapunov.exponents",
+            ),
+            (
+                r#"{"analysis": {"lyapunov": {"reorthonormalize_every": 0}}}"#,
+                "analysis.lyapunov.reorthonormalize_every",
+            ),
+            (
+                r#"{"schedule": {"recorded_steps": 50}, "analysis": {"lyapunov": {"exponents": 1, "tangent_transient": 50}}}"#,
+                "analysis.lyapunov.tangent_transient",
+            ),
+            (
+                r#"{"analysis": {"lyapunov": {"trace_points": 4097}}}"#,
+                "analysis.lyapunov.trace_points",
+            ),
+            (
+                r#"{"analysis": {"attractor": {"max_period": 0}}}"#,
+                "analysis.attractor.max_period",
+            ),
+            (
+                r#"{"analysis": {"attractor": {"tolerance": -1}}}"#,
+                "analysis.attractor.tolerance",
+            ),
+            (
+                r#"{"analysis": {"attractor": {"zero_band": -1}}}"#,
+                "analysis.attractor.zero_band",
+            ),
+            (
+                r#"{"analysis": {"sensitivity": {"epsilon": 0}}}"#,
+                "analysis.sensitivity.epsilon",
+            ),
+            (
+                r#"{"analysis": {"sensitivity": {"directions": 0}}}"#,
+                "analysis.sensitivity.directions",
+            ),
+            (
+                r#"{"analysis": {"sensitivity": {"steps": 0}}}"#,
+                "analysis.sensitivity.steps",
+            ),
+            (
+                r#"{"weights": {"file": "w.npy", "autapses": false}}"#,
+                "weights.autapses",
+            ),
+            (
+                r#"{"network": {"neurons": 65536}, "ensemble": {"replicas": 300000000}}"#,
+                "ensemble.replicas",
+            ),
         ] {
             let e = load_str(text, &[]).unwrap_err();
             assert_eq!(path_of(e), key, "{text}");
+        }
+    }
+
+    #[test]
+    fn edge_values_the_docs_allow_are_accepted() {
+        // Without exponents the tangent transient is not checked against the window.
+        load_str(
+            r#"{"schedule": {"recorded_steps": 20}, "analysis": {"lyapunov": {"exponents": 0}}}"#,
+            &[],
+        )
+        .unwrap();
+        load_str(
+            r#"{"network": {"neurons": 10}, "analysis": {"lyapunov": {"exponents": 10, "trace_points": 0}, "attractor": {"max_period": 1, "tolerance": 0, "zero_band": 0}}}"#,
+            &[],
+        )
+        .unwrap();
+        // A non-finite number given on the command line says why it is refused.
+        match load_str("{}", &["network.leak=-inf"]).unwrap_err() {
+            Error::Config { path, message } => {
+                assert_eq!(path, "network.leak");
+                assert!(message.contains("must be finite"), "{message}");
+            }
+            other => panic!("expected a config error, got {other}"),
         }
     }
 

@@ -123,7 +123,7 @@ impl EnsembleSpec {
         let r = config.ensemble.replicas;
         let w = &config.weights;
         let weights = match &w.file {
-            Some(path) => WeightSource::Loaded(load(path, n, r, true)?),
+            Some(path) => WeightSource::Loaded(load("weights.file", path, n, r, true)?),
             None => WeightSource::Gaussian {
                 mean: w.mean,
                 std: w.std,
@@ -131,11 +131,11 @@ impl EnsembleSpec {
                 autapses: w.autapses,
             },
         };
-        let vector = |source: VectorSource| -> Result<VectorRule> {
+        let vector = |key: &str, source: VectorSource| -> Result<VectorRule> {
             Ok(match source {
                 VectorSource::Gaussian { mean, std } => VectorRule::Gaussian { mean, std },
                 VectorSource::Uniform { low, high } => VectorRule::Uniform { low, high },
-                VectorSource::File(path) => VectorRule::Loaded(load(&path, n, r, false)?),
+                VectorSource::File(path) => VectorRule::Loaded(load(key, &path, n, r, false)?),
             })
         };
         Ok(EnsembleSpec {
@@ -144,8 +144,8 @@ impl EnsembleSpec {
             seed: config.ensemble.seed,
             params: config.replica_params(),
             weights,
-            input: vector(config.input_source()?)?,
-            state: vector(config.initial_state_source()?)?,
+            input: vector("input.file", config.input_source()?)?,
+            state: vector("initial_state.file", config.initial_state_source()?)?,
         })
     }
 
@@ -244,41 +244,110 @@ fn draw_vector(rule: &VectorRule, seed: u64, replica: u64, n: usize, purpose: Pu
     }
 }
 
-/// Load a `.npy` of shape (N, N)/(R, N, N) for a matrix or (N)/(R, N) for a vector.
-fn load(path: &std::path::Path, n: usize, replicas: usize, matrix: bool) -> Result<Loaded> {
-    let bytes = std::fs::metadata(path)
-        .map_err(|e| Error::input(path, format!("cannot open: {e}")))?
-        .len();
-    crate::experiment::memory::check_fits(
-        bytes.saturating_mul(2),
-        &format!("loading {}", path.display()),
-    )?;
-    let a = npy::read_finite(path)?;
+/// Check every `.npy` file a validated config names — it exists, is a `.npy` of float32 or
+/// float64, has a shape that fits this N and R, holds all its data, and every value is finite —
+/// without keeping the data. `hebbnet run` and `hebbnet sweep` call it before any work starts
+/// (a run loads the files again when it starts). Errors name the key, e.g. `weights.file`.
+pub fn check_files(config: &Config) -> Result<()> {
+    let (n, r) = (config.network.neurons, config.ensemble.replicas);
+    if let Some(path) = &config.weights.file {
+        check_file("weights.file", path, n, r, true)?;
+    }
+    for (key, source) in [
+        ("input.file", config.input_source()?),
+        ("initial_state.file", config.initial_state_source()?),
+    ] {
+        if let VectorSource::File(path) = source {
+            check_file(key, &path, n, r, false)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a config names any `.npy` file.
+pub fn has_files(config: &Config) -> bool {
+    config.weights.file.is_some()
+        || config.input.file.is_some()
+        || config.initial_state.file.is_some()
+}
+
+fn check_file(
+    key: &str,
+    path: &std::path::Path,
+    n: usize,
+    replicas: usize,
+    matrix: bool,
+) -> Result<()> {
+    let header = npy::header(path).map_err(|e| keyed(key, e))?;
+    check_shape(key, path, &header.shape, n, replicas, matrix)?;
+    npy::check_finite(path).map_err(|e| keyed(key, e))?;
+    Ok(())
+}
+
+/// An error about a file, named with the config key that names the file.
+fn keyed(key: &str, e: Error) -> Error {
+    match e {
+        Error::Input { path, message } => {
+            Error::config(key, format!("{}: {message}", path.display()))
+        }
+        other => other,
+    }
+}
+
+/// Whether the array is shared (`Ok(false)`) or per replica (`Ok(true)`).
+fn check_shape(
+    key: &str,
+    path: &std::path::Path,
+    shape: &[usize],
+    n: usize,
+    replicas: usize,
+    matrix: bool,
+) -> Result<bool> {
     let (shared, per): (Vec<usize>, Vec<usize>) = if matrix {
         (vec![n, n], vec![replicas, n, n])
     } else {
         (vec![n], vec![replicas, n])
     };
-    if a.shape == shared {
-        Ok(Loaded {
-            per_replica: false,
-            data: a.data,
-        })
-    } else if a.shape == per {
-        Ok(Loaded {
-            per_replica: true,
-            data: a.data,
-        })
+    if shape == shared {
+        Ok(false)
+    } else if shape == per {
+        Ok(true)
     } else {
-        Err(Error::input(
-            path,
+        Err(Error::config(
+            key,
             format!(
-                "shape {:?} does not fit this run: expected {:?} (shared by all replicas) or {:?} \
-                 (one per replica) for network.neurons = {n}, ensemble.replicas = {replicas}",
-                a.shape, shared, per
+                "{}: shape {shape:?} does not fit this run: expected {shared:?} (shared by all \
+                 replicas) or {per:?} (one per replica) for network.neurons = {n}, \
+                 ensemble.replicas = {replicas}",
+                path.display()
             ),
         ))
     }
+}
+
+/// Load a `.npy` of shape (N, N)/(R, N, N) for a matrix or (N)/(R, N) for a vector; errors name
+/// `key`.
+fn load(
+    key: &str,
+    path: &std::path::Path,
+    n: usize,
+    replicas: usize,
+    matrix: bool,
+) -> Result<Loaded> {
+    let header = npy::header(path).map_err(|e| keyed(key, e))?;
+    let per_replica = check_shape(key, path, &header.shape, n, replicas, matrix)?;
+    let bytes = std::fs::metadata(path)
+        .map_err(|e| keyed(key, Error::input(path, format!("cannot open: {e}"))))?
+        .len();
+    crate::experiment::memory::check_fits(
+        bytes.saturating_mul(2),
+        &format!("loading {} ({key})", path.display()),
+    )?;
+    let a = npy::read_finite(path).map_err(|e| keyed(key, e))?;
+    Ok(Loaded {
+        per_replica,
+        data: a.data,
+    })
 }
 
 #[cfg(test)]
@@ -342,7 +411,7 @@ mod tests {
         let mut wr = npy::Writer::create(&p, npy::Dtype::F32, &[2, 2]).unwrap();
         wr.push(&[1.0, 2.0, 3.0, 4.0]).unwrap(); // W = [[1, 2], [3, 4]]
         wr.finish().unwrap();
-        let l = load(&p, 2, 4, true).unwrap();
+        let l = load("weights.file", &p, 2, 4, true).unwrap();
         assert!(!l.per_replica);
         let text = format!(
             r#"{{"network": {{"neurons": 2}}, "weights": {{"file": "{}"}}}}"#,
@@ -350,7 +419,12 @@ mod tests {
         );
         let s = spec(&text);
         assert_eq!(s.replica(3).weights, vec![1.0, 3.0, 2.0, 4.0]); // column-major
-        let e = load(&p, 3, 4, true).unwrap_err().to_string();
-        assert!(e.contains("shape [2, 2] does not fit"), "{e}");
+        let e = load("weights.file", &p, 3, 4, true)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`weights.file`") && e.contains("shape [2, 2] does not fit"),
+            "{e}"
+        );
     }
 }

@@ -137,6 +137,10 @@ struct RawAxis {
     geomspace: Option<(f64, f64, usize)>,
 }
 
+/// Most values one range (`linspace`, `logspace`, `geomspace`) may generate, and most points a
+/// grid may have: every point is built and validated before any work starts.
+pub const MAX_POINTS: usize = 1_000_000;
+
 /// Keys a sweep may not vary: they never change a result, or the spec sets them itself.
 const FORBIDDEN: [(&str, &str); 4] = [
     ("ensemble.replicas", "set \"replicas\" in the spec"),
@@ -162,16 +166,47 @@ impl SweepSpec {
         Self::from_value(tree, path.parent(), overrides)
     }
 
-    /// Parse a spec tree; relative paths in it are relative to `dir`.
+    /// Parse a spec tree; relative paths in it are relative to `dir`. Every point is built and
+    /// validated, and the `.npy` files the base config names are checked for every network size
+    /// of the grid, so a spec that loads is one whose every point can start.
     pub fn from_value(tree: Value, dir: Option<&Path>, overrides: &[String]) -> Result<SweepSpec> {
+        check_shape_of_spec(&tree)?;
         let raw: RawSpec = serde_path_to_error::deserialize(tree).map_err(|e| {
+            let message = e.inner().to_string();
+            let mut path = e.path().to_string();
+            if path == "." {
+                path.clear();
+            }
+            // A missing field is reported at its parent: name the field itself.
+            if let Some(field) = message
+                .strip_prefix("missing field `")
+                .and_then(|m| m.split_once('`'))
+                .map(|(f, _)| f)
+            {
+                path = if path.is_empty() {
+                    field.to_string()
+                } else {
+                    format!("{path}.{field}")
+                };
+            }
             Error::config(
-                format!("sweep.{}", e.path()),
-                format!("{} (see docs/sweeps.md)", e.inner()),
+                if path.is_empty() {
+                    "sweep".to_string()
+                } else {
+                    format!("sweep.{path}")
+                },
+                format!("{message} (see docs/sweeps.md)"),
             )
         })?;
         let mut sets: Vec<String> = raw.set.iter().map(|(k, v)| format!("{k}={v}")).collect();
         sets.extend(overrides.iter().cloned());
+        // A base file that cannot be read is named by the spec key that names it.
+        let base_file = |e: Error| match e {
+            Error::Input { path, message } => {
+                Error::config("sweep.base", format!("{}: {message}", path.display()))
+            }
+            other => other,
+        };
         let mut base = match raw.base {
             None => Config::load(None, &sets)?,
             Some(Value::String(p)) => {
@@ -180,7 +215,7 @@ impl SweepSpec {
                     Some(d) if p.is_relative() => d.join(p),
                     _ => p.to_path_buf(),
                 };
-                Config::load(Some(&p), &sets)?
+                Config::load(Some(&p), &sets).map_err(base_file)?
             }
             Some(mut tree @ Value::Object(_)) => {
                 for s in &sets {
@@ -221,7 +256,58 @@ impl SweepSpec {
             seeds: raw.seeds,
         };
         spec.check_axes()?;
+        spec.check_points()?;
         Ok(spec)
+    }
+
+    /// Every point is a valid config (named with its point otherwise), the grid is not too
+    /// large, and the `.npy` files of the base config fit every network size of the grid.
+    fn check_points(&self) -> Result<()> {
+        let points = self
+            .axes
+            .iter()
+            .try_fold(1usize, |acc, a| acc.checked_mul(a.values.len()))
+            .filter(|&p| p <= MAX_POINTS);
+        let Some(points) = points else {
+            return Err(Error::config(
+                "sweep.axes",
+                format!(
+                    "the grid has {} points, more than {MAX_POINTS}: use fewer values, or split \
+                     the study into several sweeps",
+                    self.axes
+                        .iter()
+                        .map(|a| a.values.len().to_string())
+                        .collect::<Vec<_>>()
+                        .join(" × ")
+                ),
+            ));
+        };
+        if (points as u128) * (self.replicas as u128) >= 1 << 63 {
+            return Err(Error::config(
+                "sweep.replicas",
+                format!(
+                    "{points} points × {} replicas is more replicas than a sweep can number \
+                     (2⁶³)",
+                    self.replicas
+                ),
+            ));
+        }
+        let mut sizes_checked = std::collections::BTreeSet::new();
+        let neurons_swept = self.axes.iter().any(|a| a.key == "network.neurons");
+        for index in 0..points {
+            let point = self.point(index)?;
+            let n = point.config.network.neurons;
+            if crate::ensemble::has_files(&point.config) && sizes_checked.insert(n) {
+                crate::ensemble::check_files(&point.config).map_err(|e| match e {
+                    Error::Config { path, message } if neurons_swept => Error::config(
+                        path,
+                        format!("{message} (point {index}: {})", point.describe(&self.axes)),
+                    ),
+                    other => other,
+                })?;
+            }
+        }
+        Ok(())
     }
 
     fn check_axes(&self) -> Result<()> {
@@ -381,20 +467,36 @@ fn resolve_axis(k: usize, a: RawAxis) -> Result<Axis> {
             format!("`{}`: empty range (no values to sweep)", a.key),
         )
     };
+    let too_many = |what: &str, num: usize| {
+        if num > MAX_POINTS {
+            Err(Error::config(
+                format!("sweep.axes[{k}].{what}"),
+                format!(
+                    "`{}`: {num} values, more than a sweep may have ({MAX_POINTS} points)",
+                    a.key
+                ),
+            ))
+        } else {
+            Ok(())
+        }
+    };
     let (values, spacing) = if let Some(v) = a.values {
         if v.is_empty() {
             return Err(empty("values"));
         }
+        too_many("values", v.len())?;
         (v, Spacing::List)
     } else if let Some((start, stop, num)) = a.linspace {
         if num == 0 {
             return Err(empty("linspace"));
         }
+        too_many("linspace", num)?;
         (linspace(start, stop, num), Spacing::Linear)
     } else if let Some((start, stop, num)) = a.logspace {
         if num == 0 {
             return Err(empty("logspace"));
         }
+        too_many("logspace", num)?;
         let v = linspace(start, stop, num)
             .into_iter()
             .map(|e| 10f64.powf(e))
@@ -405,6 +507,7 @@ fn resolve_axis(k: usize, a: RawAxis) -> Result<Axis> {
         if num == 0 {
             return Err(empty("geomspace"));
         }
+        too_many("geomspace", num)?;
         if first * last <= 0.0 || (first * last).is_nan() {
             return Err(Error::config(
                 format!("sweep.axes[{k}].geomspace"),
@@ -444,6 +547,34 @@ fn resolve_axis(k: usize, a: RawAxis) -> Result<Axis> {
         values,
         spacing,
     })
+}
+
+/// The spec and each axis must be JSON objects (serde would also read an array positionally).
+fn check_shape_of_spec(tree: &Value) -> Result<()> {
+    let kind = crate::config::json_kind;
+    if !tree.is_object() {
+        return Err(Error::config(
+            "sweep",
+            format!(
+                "a sweep spec must be a JSON object ({{\"axes\": [...], \"replicas\": R, ...}}), \
+                 not {}",
+                kind(tree)
+            ),
+        ));
+    }
+    if let Some(Value::Array(axes)) = tree.get("axes") {
+        if let Some((k, a)) = axes.iter().enumerate().find(|(_, a)| !a.is_object()) {
+            return Err(Error::config(
+                format!("sweep.axes[{k}]"),
+                format!(
+                    "an axis must be a JSON object ({{\"key\": \"network.gain\", \"values\": \
+                     [...]}}), not {}",
+                    kind(a)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `numpy.linspace(start, stop, num)`: the endpoints exactly, `start + i · step` between.
@@ -612,20 +743,41 @@ mod tests {
         assert!(e.contains("exactly one of"), "{e}");
         let e = err(json!({"axes": [{"key": "network.gain", "values": [1]}], "replica": 1}));
         assert!(e.contains("unknown field `replica`"), "{e}");
-        // A value the config rejects names the point.
-        let s = spec(json!({"axes": [{"key": "network.gain", "values": [1, -1]}], "replicas": 1}))
-            .unwrap();
-        let e = s.points().unwrap_err().to_string();
+        // A value the config rejects names the point, when the spec loads.
+        let e = err(json!({"axes": [{"key": "network.gain", "values": [1, -1]}], "replicas": 1}));
         assert!(
             e.contains("point 1 (network.gain=-1)") && e.contains("must be > 0"),
             "{e}"
         );
         // An integer key given a fraction.
-        let s = spec(
-            json!({"axes": [{"key": "network.neurons", "values": [10, 12.5]}], "replicas": 1}),
-        )
-        .unwrap();
-        let e = s.points().unwrap_err().to_string();
+        let e =
+            err(json!({"axes": [{"key": "network.neurons", "values": [10, 12.5]}], "replicas": 1}));
         assert!(e.contains("point 1 (network.neurons=12.5)"), "{e}");
+        // Missing fields and misshapen specs are named.
+        let e = err(json!({"axes": [{"key": "network.gain", "values": [1]}]}));
+        assert!(e.contains("`sweep.replicas`: missing field"), "{e}");
+        let e = err(json!([1, 2]));
+        assert!(
+            e.contains("`sweep`: a sweep spec must be a JSON object"),
+            "{e}"
+        );
+        let e = err(json!({"axes": [["network.gain", [1, 2]]], "replicas": 1}));
+        assert!(
+            e.contains("`sweep.axes[0]`: an axis must be a JSON object"),
+            "{e}"
+        );
+        // Impossible grids are refused before any value is generated.
+        let e = err(
+            json!({"axes": [{"key": "network.gain", "linspace": [1, 2, 1_000_000_000_000u64]}], "replicas": 1}),
+        );
+        assert!(
+            e.contains("sweep.axes[0].linspace") && e.contains("more than"),
+            "{e}"
+        );
+        let e = err(json!({"axes": [
+            {"key": "network.gain", "linspace": [1, 2, 1000]},
+            {"key": "weights.std", "linspace": [1, 2, 1001]}
+        ], "replicas": 1}));
+        assert!(e.contains("1000 × 1001"), "{e}");
     }
 }
