@@ -69,7 +69,7 @@ pub struct BenchArgs {
     /// Lyapunov cases estimated longer than this per repetition run fewer replicas.
     #[arg(long, default_value_t = 30.0)]
     pub max_case_seconds: f64,
-    /// CPU threads (0: all cores).
+    /// CPU threads (0: the CPUs this process may use: affinity mask, cgroup quota, SLURM_CPUS_PER_TASK).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// Directory of bench.csv and bench.json.
@@ -129,7 +129,7 @@ pub struct SweepArgs {
     /// auto: a hardware GPU if there is one, else the CPU.
     #[arg(long, value_enum)]
     pub backend: Option<BackendArg>,
-    /// CPU threads (0: all cores).
+    /// CPU threads (0: the CPUs this process may use: affinity mask, cgroup quota, SLURM_CPUS_PER_TASK).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Replicas per batch (0: derived from the device).
@@ -203,7 +203,7 @@ pub struct RunArgs {
     /// f64 is a CPU-only reference mode.
     #[arg(long, value_enum)]
     pub precision: Option<PrecisionArg>,
-    /// CPU threads (0: all cores).
+    /// CPU threads (0: the CPUs this process may use: affinity mask, cgroup quota, SLURM_CPUS_PER_TASK).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Replicas per batch (0: derived from the device).
@@ -337,6 +337,9 @@ fn run(args: RunArgs) -> Result<()> {
             .unwrap_or_else(|| "siri2008".into());
         PathBuf::from("runs").join(stem)
     });
+    // The .npy files the config names are checked before the backend opens and before any
+    // output is written, so bad input is refused with its key (exit code 2) before any work.
+    crate::ensemble::check_files(&config)?;
     let kind = config.backend.kind;
     if kind != BackendKind::Cpu && config.backend.precision == Precision::F64 {
         // auto with f64: the CPU is the only backend that can.
@@ -466,8 +469,9 @@ fn devices() -> Result<()> {
     };
     println!("--backend auto would use: {auto}");
     println!(
-        "cpu backend: {} threads",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        "cpu backend: {} threads (the CPUs this process may use: affinity mask, cgroup quota, \
+         SLURM_CPUS_PER_TASK)",
+        crate::backend::cpus::usable()
     );
     Ok(())
 }
