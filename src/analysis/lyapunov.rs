@@ -25,11 +25,13 @@
 //! exceeded ten times the budget — then even one step is too long for the precision (use `f64`),
 //! and a caller warns.
 
+use std::sync::Arc;
+
 use faer::Mat;
 use rand_distr::StandardNormal;
 
 use super::orthonormal::{cholesky_qr, CholeskyQr};
-use super::tangent::{TangentBlock, TangentMap, TangentScratch};
+use super::tangent::{TangentBlock, TangentMap, TangentScratch, BLOCK_COLUMNS};
 use super::team::Team;
 use crate::model::network::PaddedWeights;
 use crate::model::{Form, Real};
@@ -66,7 +68,7 @@ pub struct TangentSpace<T: Real> {
     cholesky_attempts: usize,
     /// The workers of this replica's propagation and QR (more than 1 when replicas are fewer
     /// than cores).
-    team: Team,
+    team: Arc<Team>,
 
     /// The configured (longest) interval `m`.
     max_every: usize,
@@ -110,7 +112,7 @@ impl<T: Real> TangentSpace<T> {
             cholesky_skip: 0,
             cholesky_backoff: 0,
             cholesky_attempts: 0,
-            team: Team::new(1),
+            team: Arc::new(Team::new(1)),
             max_every: every.max(1),
             every: every.max(1),
             transient,
@@ -124,11 +126,20 @@ impl<T: Real> TangentSpace<T> {
     }
 
     /// Let the propagation and the QR split their work over `threads` workers of their own
-    /// ([`Team`]: the caller and `threads − 1` helper threads, kept for this tangent space).
+    /// ([`Team`]: the caller and `threads − 1` helper threads, kept for this tangent space), as
+    /// far as [`useful_threads`] finds it worth it.
     pub fn with_threads(mut self, threads: usize) -> Self {
-        if threads.max(1) != self.team.size() {
-            self.team = Team::new(threads);
+        let threads = useful_threads(self.log_sums.len(), threads);
+        if threads != self.team.size() {
+            self.team = Arc::new(Team::new(threads));
         }
+        self
+    }
+
+    /// Use `team` (shared with the tangent spaces of the replica's other epochs, so that its
+    /// threads are started once and its measure of whether forking pays carries over).
+    pub fn with_team(mut self, team: Arc<Team>) -> Self {
+        self.team = team;
         self
     }
 
@@ -310,6 +321,18 @@ pub fn kaplan_yorke(exponents: &[f64]) -> f64 {
 }
 
 /// `k` orthonormal columns from a Gaussian N × k drawn from `rng` (QR in f64).
+/// Threads worth giving the tangent space of `k` exponents: 1 when fewer than two register
+/// blocks of columns can be split (the propagation then cannot be shared and the QR of so few
+/// columns is too small to pay for a fork: `lyapunov_1` ran 1.4× slower with a helper thread),
+/// else `threads`.
+pub fn useful_threads(k: usize, threads: usize) -> usize {
+    if k < 2 * BLOCK_COLUMNS {
+        1
+    } else {
+        threads.max(1)
+    }
+}
+
 pub fn random_orthonormal(n: usize, k: usize, rng: &mut impl rand::Rng) -> Mat<f64> {
     use rand::RngExt;
     let g = Mat::<f64>::from_fn(n, k, |_, _| rng.sample(StandardNormal));

@@ -1,10 +1,13 @@
 //! The per-replica analysis fed by a backend's trace: Lyapunov exponents, spectra of `W` and of
 //! the Jacobian, attractor class — one [`AnalysisEpoch`] per epoch.
 
+use std::sync::Arc;
+
 use faer::c64;
 
 use super::attractor::{self, Attractor, StateRing};
 use super::lyapunov::{self, LyapunovResult, TangentSpace};
+use super::team::Team;
 use super::{sensitivity, spectrum};
 use crate::backend::TraceObserver;
 use crate::config::{AttractorConfig, Config, Precision, SensitivityConfig};
@@ -100,6 +103,8 @@ pub struct ReplicaAnalysis {
     patterns: Option<(Vec<f64>, Vec<f64>)>,
     /// Threads the tangent propagation may use.
     threads: usize,
+    /// The tangent spaces' team, started at the first epoch that needs it.
+    team: Option<Arc<Team>>,
     pub epochs: Vec<AnalysisEpoch>,
 }
 
@@ -122,6 +127,7 @@ impl ReplicaAnalysis {
             last_state: Vec::new(),
             patterns: None,
             threads: 1,
+            team: None,
             epochs: Vec::new(),
         }
     }
@@ -129,6 +135,7 @@ impl ReplicaAnalysis {
     /// Let the tangent propagation and QR use `threads` workers (when replicas are fewer than cores).
     pub fn with_threads(mut self, threads: usize) -> Self {
         self.threads = threads.max(1);
+        self.team = None;
         self
     }
 
@@ -156,14 +163,20 @@ impl TraceObserver for ReplicaAnalysis {
                 self.plan.reorthonormalize_every,
                 self.plan.tangent_transient,
             );
-            let threads = self.threads;
+            // One team for every epoch of this replica: its threads start once, and what it
+            // measured about the machine (team.rs) carries over.
+            let threads = lyapunov::useful_threads(self.plan.exponents, self.threads);
+            let team = Arc::clone(
+                self.team
+                    .get_or_insert_with(|| Arc::new(Team::new(threads))),
+            );
             match self.plan.tangent_precision {
-                Precision::F32 => Tangent::F32(
-                    TangentSpace::new(form, leak, weights, &q0, m, t).with_threads(threads),
-                ),
-                Precision::F64 => Tangent::F64(
-                    TangentSpace::new(form, leak, weights, &q0, m, t).with_threads(threads),
-                ),
+                Precision::F32 => {
+                    Tangent::F32(TangentSpace::new(form, leak, weights, &q0, m, t).with_team(team))
+                }
+                Precision::F64 => {
+                    Tangent::F64(TangentSpace::new(form, leak, weights, &q0, m, t).with_team(team))
+                }
             }
         });
     }

@@ -33,7 +33,7 @@ use crate::model::{Form, Real};
 type Columns<'a, T> = (&'a mut [T], &'a mut [T], &'a mut [T]);
 
 /// Columns of `Q` per register block.
-const BLOCK_COLUMNS: usize = 6;
+pub(crate) const BLOCK_COLUMNS: usize = 6;
 /// Vector registers of rows per register block.
 const BLOCK_REGISTERS: usize = 4;
 
