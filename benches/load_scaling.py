@@ -9,7 +9,9 @@ processes run. Prints, per load and case, the median wall time of each setting a
 default / one thread; a ratio above 1.10 is marked FAIL (the target of the issue).
 
     python3 benches/load_scaling.py --hebbnet target/release/hebbnet [--rounds 5] [--loads 0,1,2]
-                                    [--out runs/load_scaling]
+        [--n 100] [--replicas 1,8] [--steps 1500] [--repeat 3] [--out runs/load_scaling]
+
+About 15 minutes on a 2-core machine.
 
 Writes load_scaling.csv (every timing) and load_scaling.md (the table) into --out. Timings are
 wall-clock: for `hebbnet bench` cases the median of the bench's own repetitions (bench.csv
@@ -68,12 +70,12 @@ def spectrum(hebbnet, threads, tmp):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--hebbnet", default=os.path.join(ROOT, "target", "release", "hebbnet"))
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--loads", default="0,1,2", help="numbers of competing processes")
     p.add_argument("--n", default="100")
-    p.add_argument("--replicas", default="1,16",
-                   help="1: one replica, the replica team forks; 16: replicas over threads")
-    p.add_argument("--steps", type=int, default=500)
+    p.add_argument("--replicas", default="1,8",
+                   help="1: one replica, the replica team forks; 8: replicas over threads")
+    p.add_argument("--steps", type=int, default=1500)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--out", default=os.path.join(ROOT, "runs", "load_scaling"))
     args = p.parse_args()
