@@ -9,45 +9,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::Flaky;
+use common::{sweep_options as options, sweep_results as results, Flaky};
 use hebbnet::backend::cpu::CpuBackend;
-use hebbnet::experiment::progress::ProgressMode;
-use hebbnet::experiment::sweep::{merge, run_sweep, Shard, SweepOptions, SweepSpec};
+use hebbnet::experiment::sweep::{merge, run_sweep, Shard, SweepSpec};
 use serde_json::{json, Value};
-
-fn options(out: &Path, shard: Option<Shard>, resume: bool) -> SweepOptions {
-    SweepOptions {
-        out: out.to_path_buf(),
-        spec_source: "test".into(),
-        command_line: vec![],
-        shard,
-        resume,
-        force: false,
-        progress: ProgressMode::Quiet,
-    }
-}
-
-/// The merged result files of a sweep directory, name → bytes (the manifest holds times).
-fn results(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|n| n.ends_with(".csv") || n.ends_with(".npy"))
-        .map(|n| (n.clone(), std::fs::read(dir.join(&n)).unwrap()))
-        .collect();
-    files.sort();
-    assert!(
-        files.iter().any(|(n, _)| n == "summary.csv")
-            && files.iter().any(|(n, _)| n == "points.csv"),
-        "{} holds no merged sweep",
-        dir.display()
-    );
-    files
-}
 
 fn assert_same(got: &Path, expected: &[(String, Vec<u8>)], what: &str) {
     let got = results(got);
+    assert!(
+        got.iter().any(|(n, _)| n == "summary.csv") && got.iter().any(|(n, _)| n == "points.csv"),
+        "{what}: no merged sweep"
+    );
     let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
     assert_eq!(names(&got), names(expected), "{what}: other files");
     for ((name, a), (_, b)) in got.iter().zip(expected) {

@@ -6,10 +6,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::Flaky;
+use common::{sweep_options as options, sweep_results as results, Flaky};
 use hebbnet::backend::cpu::CpuBackend;
-use hebbnet::experiment::progress::ProgressMode;
-use hebbnet::experiment::sweep::{merge, run_sweep, Shard, SweepOptions, SweepSpec};
+use hebbnet::experiment::sweep::{merge, run_sweep, Shard, SweepSpec};
 use serde_json::{json, Value};
 
 /// A small grid: 3 gains × 2 weight stds, 3 replicas, λ₁ and eigenvalues of J, two epochs of
@@ -39,31 +38,6 @@ fn spec_tree() -> Value {
 fn spec(tree: Value, batch: usize) -> SweepSpec {
     let b = format!("backend.batch_replicas={batch}");
     SweepSpec::from_value(tree, None, &[b]).unwrap()
-}
-
-fn options(out: &Path, shard: Option<Shard>, resume: bool) -> SweepOptions {
-    SweepOptions {
-        out: out.to_path_buf(),
-        spec_source: "test".into(),
-        command_line: vec![],
-        shard,
-        resume,
-        force: false,
-        progress: ProgressMode::Quiet,
-    }
-}
-
-/// The merged result files of a sweep directory, name → bytes (the manifest holds times).
-fn results(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|n| n.ends_with(".csv") || n.ends_with(".npy"))
-        .map(|n| (n.clone(), std::fs::read(dir.join(&n)).unwrap()))
-        .collect();
-    files.sort();
-    files
 }
 
 fn names(files: &[(String, Vec<u8>)]) -> Vec<&str> {

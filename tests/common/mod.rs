@@ -128,3 +128,33 @@ impl Backend for Flaky {
         self.inner.run_batch(s, p, r, keep, observers)
     }
 }
+
+/// A quiet sweep into `out` (shard, resume as given).
+pub fn sweep_options(
+    out: &std::path::Path,
+    shard: Option<hebbnet::experiment::sweep::Shard>,
+    resume: bool,
+) -> hebbnet::experiment::sweep::SweepOptions {
+    hebbnet::experiment::sweep::SweepOptions {
+        out: out.to_path_buf(),
+        spec_source: "test".into(),
+        command_line: vec![],
+        shard,
+        resume,
+        force: false,
+        progress: hebbnet::experiment::progress::ProgressMode::Quiet,
+    }
+}
+
+/// The merged result files of a sweep directory, name → bytes (the manifest holds times).
+pub fn sweep_results(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".csv") || n.ends_with(".npy"))
+        .map(|n| (n.clone(), std::fs::read(dir.join(&n)).unwrap()))
+        .collect();
+    files.sort();
+    files
+}
