@@ -9,7 +9,8 @@ processes run. Prints, per load and case, the median wall time of each setting a
 default / one thread; a ratio above 1.10 is marked FAIL (the target of the issue).
 
     python3 benches/load_scaling.py --hebbnet target/release/hebbnet [--rounds 5] [--loads 0,1,2]
-        [--n 100] [--replicas 1,8] [--steps 1500] [--repeat 3] [--out runs/load_scaling]
+        [--n 100] [--replicas 1,8] [--steps 1500] [--repeat 3] [--cases LIST] [--no-spectrum]
+        [--out runs/load_scaling]
 
 About 15 minutes on a 2-core machine.
 
@@ -49,6 +50,8 @@ def bench_cases(hebbnet, threads, args, tmp):
         "--max-case-seconds", "600",  # never cap R: both settings must run the same cases
         "--out", out, "--quiet",
     ]
+    if args.cases:
+        cmd += ["--cases", args.cases]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     times = {}
     with open(os.path.join(out, "bench.csv")) as f:
@@ -77,6 +80,10 @@ def main():
                    help="1: one replica, the replica team forks; 8: replicas over threads")
     p.add_argument("--steps", type=int, default=1500)
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--cases", default="",
+                   help="`hebbnet bench --cases` list (default: every case)")
+    p.add_argument("--no-spectrum", action="store_true",
+                   help="skip the run of configs/lyapunov_spectrum.json")
     p.add_argument("--out", default=os.path.join(ROOT, "runs", "load_scaling"))
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -96,7 +103,7 @@ def main():
                     # Alternate which setting goes first, so drifts of the host hit both.
                     order = [0, 1] if r % 2 == 0 else [1, 0]
                     for threads in order:
-                        times = spectrum(args.hebbnet, threads, tmp)
+                        times = {} if args.no_spectrum else spectrum(args.hebbnet, threads, tmp)
                         times.update(bench_cases(args.hebbnet, threads, args, tmp))
                         for case, s in times.items():
                             rows.append((load, r, threads, case, s))

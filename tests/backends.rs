@@ -882,3 +882,53 @@ fn f16_weights_change_results_by_about_their_rounding_and_learning_keeps_an_f32_
         "only {below_half_ulp} weights accumulated sub-ulp updates"
     );
 }
+
+/// A batch gives the same numbers whether the CPU backend spreads it over its threads or, on a
+/// machine whose CPUs are all busy, runs it on one thread (issue 12): learning, the final state
+/// and the observers' trajectories alike.
+#[test]
+fn cpu_batch_on_a_saturated_machine_gives_the_same_numbers() {
+    let p = params(Form::Rate, Activation::Siri, 5.0, 1.0);
+    let inits: Vec<ReplicaInit> = (0..6).map(|r| random_init(r, 24, p, 1.0, 7)).collect();
+    let s = schedule(3, 20, 30, true);
+    let run = |saturated: bool| {
+        let mut cpu = CpuBackend::new(2).unwrap().assume_saturated(saturated);
+        let mut recorders: Vec<Recorder> = (0..inits.len()).map(|_| Recorder::default()).collect();
+        let mut observers: Vec<&mut dyn TraceObserver> = recorders
+            .iter_mut()
+            .map(|r| r as &mut dyn TraceObserver)
+            .collect();
+        let out = cpu
+            .run_batch(&s, Precision::F64, &inits, true, &mut observers)
+            .unwrap();
+        (out, recorders)
+    };
+    let (spread, spread_seen) = run(false);
+    let (one, one_seen) = run(true);
+    assert_eq!(spread, one);
+    assert_eq!(spread_seen.len(), one_seen.len());
+    for (a, b) in spread_seen.iter().zip(&one_seen) {
+        assert!(!a.states.is_empty());
+        assert_eq!(a.states, b.states);
+    }
+}
+
+/// Keeps every state an observer is shown.
+#[derive(Default)]
+struct Recorder {
+    states: Vec<f64>,
+}
+
+impl TraceObserver for Recorder {
+    fn begin_epoch(&mut self, _epoch: usize, _weights: &[f64]) {}
+    fn step(&mut self, _derivative: &[f64], state: &[f64]) {
+        self.states.extend_from_slice(state);
+    }
+    fn end_epoch(&mut self) {}
+    fn needs_full_window(&self) -> bool {
+        true
+    }
+    fn tail_steps(&self) -> usize {
+        0
+    }
+}

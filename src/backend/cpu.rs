@@ -31,6 +31,8 @@ pub struct CpuBackend {
     pool: rayon::ThreadPool,
     info: BackendInfo,
     weight_storage: WeightStorage,
+    /// Tests: take the machine as saturated (or not) instead of asking [`super::cpus`].
+    assume_saturated: Option<bool>,
 }
 
 impl CpuBackend {
@@ -52,6 +54,7 @@ impl CpuBackend {
             pool,
             info,
             weight_storage: WeightStorage::F32,
+            assume_saturated: None,
         })
     }
 
@@ -61,6 +64,14 @@ impl CpuBackend {
         if storage == WeightStorage::F16 {
             self.info.description += ", f16 weights (f32 master copy for learning)";
         }
+        self
+    }
+
+    /// For tests of the saturated-machine path (see `SATURATED_SERIAL_BELOW`): decide as if
+    /// every CPU were (or were not) busy with other work.
+    #[doc(hidden)]
+    pub fn assume_saturated(mut self, saturated: bool) -> CpuBackend {
+        self.assume_saturated = Some(saturated);
         self
     }
 
@@ -111,24 +122,60 @@ impl Backend for CpuBackend {
                 "\"f16\" weight storage is an f32 mode; use precision \"f32\"",
             ));
         }
-        let one = |init: &ReplicaInit, observer: Option<&mut dyn TraceObserver>| match precision {
-            Precision::F32 => run_replica::<f32>(schedule, init, keep_final, half, observer),
-            Precision::F64 => run_replica::<f64>(schedule, init, keep_final, false, observer),
-        };
-        let per_replica: Vec<(Vec<ReplicaEpoch>, Option<FinalState>)> = self.pool.install(|| {
-            if observers.is_empty() {
-                replicas.par_iter().map(|init| one(init, None)).collect()
-            } else {
-                replicas
-                    .par_iter()
-                    .zip(observers.par_iter_mut())
-                    .map(|(init, o)| one(init, Some(&mut **o)))
-                    .collect()
+        let one = |init: &ReplicaInit, observer: Option<&mut &mut dyn TraceObserver>| {
+            let observer = observer.map(|o| &mut **o as &mut dyn TraceObserver);
+            match precision {
+                Precision::F32 => run_replica::<f32>(schedule, init, keep_final, half, observer),
+                Precision::F64 => run_replica::<f64>(schedule, init, keep_final, false, observer),
             }
+        };
+        let mut slots: Vec<Option<&mut &mut dyn TraceObserver>> = if observers.is_empty() {
+            replicas.iter().map(|_| None).collect()
+        } else {
+            observers.iter_mut().map(Some).collect()
+        };
+        let saturated = self.threads() > 1
+            && replicas.len() > 1
+            && self.assume_saturated.unwrap_or_else(super::cpus::saturated);
+        let per_replica: Vec<(Vec<ReplicaEpoch>, Option<FinalState>)> = self.pool.install(|| {
+            let mut done = Vec::with_capacity(replicas.len());
+            // On a saturated machine a short batch runs on one pool thread, in order (see
+            // `SATURATED_SERIAL_BELOW`); replica 0 runs first and measures how long one takes.
+            if saturated {
+                let started = std::time::Instant::now();
+                done.push(one(&replicas[0], slots[0].take()));
+                let rest = started.elapsed().as_secs_f64() * (replicas.len() - 1) as f64;
+                if rest < SATURATED_SERIAL_BELOW {
+                    for (init, slot) in replicas.iter().zip(slots.iter_mut()).skip(1) {
+                        done.push(one(init, slot.take()));
+                    }
+                }
+            }
+            let first = done.len();
+            if first < replicas.len() {
+                let left: Vec<_> = replicas[first..]
+                    .par_iter()
+                    .zip(slots[first..].par_iter_mut())
+                    .map(|(init, slot)| one(init, slot.take()))
+                    .collect();
+                done.extend(left);
+            }
+            done
         });
         Ok(gather(schedule.epochs, replicas, per_replica))
     }
 }
+
+/// Seconds of serial work below which a batch on a saturated machine
+/// ([`super::cpus::saturated`]: every CPU already has another runnable task) runs on one pool
+/// thread. Threads that only take turns with other processes gain their share of the machine
+/// only over a long run; over a short one, the join that waits for a preempted thread costs
+/// more than they bring (measured: 10–30 ms batches of 8 replicas ran 1.35–1.69× slower on two
+/// threads than on one, under two competing processes on two cores; BENCHMARKS.md). One *pool*
+/// thread, not the caller: a thread woken for the batch is scheduled like the one thread of
+/// `--threads 1`. Longer batches still spread over the pool. Results never depend on the
+/// choice: replicas are independent.
+const SATURATED_SERIAL_BELOW: f64 = 0.25;
 
 /// One replica's results for one epoch.
 pub(crate) struct ReplicaEpoch {
