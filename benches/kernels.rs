@@ -20,7 +20,8 @@ use hebbnet::backend::gpu::{context, GpuBackend};
 use hebbnet::backend::{Backend, Schedule};
 use hebbnet::config::{Config, Precision};
 use hebbnet::ensemble::EnsembleSpec;
-use hebbnet::model::network::{self, local_field, PaddedWeights};
+use hebbnet::model::analog::local_field::{local_field, PaddedWeights};
+use hebbnet::model::analog::network;
 use rand::SeedableRng;
 
 fn spec(n: usize, replicas: usize) -> EnsembleSpec {

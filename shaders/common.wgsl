@@ -20,7 +20,7 @@
 // Weights are column-major per replica: W_ij of replica r at r*N*N + j*N + i. The f16 copy
 // packs elements e = j*N + i in pairs: word r*W_WORDS + e/2, element e in the low half when e
 // is even, the high half when odd (the last high half is 0 when N*N is odd).
-// CPU twins: src/model/network.rs, src/model/hebbian.rs, src/backend/cpu.rs.
+// CPU twins: src/model/analog/network.rs, src/model/analog/hebbian.rs, src/backend/cpu.rs.
 
 // Must match `GpuReplicaParams` in src/backend/gpu/mod.rs (48 bytes).
 struct ReplicaParams {
@@ -94,7 +94,7 @@ fn tanh_f32(x: f32) -> f32 {
     return select(p / q, c, abs(c) < 4e-4);
 }
 
-// f(u) with gain g (src/model/activation.rs).
+// f(u) with gain g (src/model/analog/activation.rs).
 fn activation(kind: u32, gain: f32, u: f32) -> f32 {
     switch kind {
         case ACT_SIRI: { return 0.5 * (1.0 + tanh_f32(gain * u)); }
@@ -103,7 +103,7 @@ fn activation(kind: u32, gain: f32, u: f32) -> f32 {
     }
 }
 
-// f' through the value v = f(u) (src/model/activation.rs, derivative_from_value).
+// f' through the value v = f(u) (src/model/analog/activation.rs, derivative_from_value).
 fn derivative_from_value(kind: u32, gain: f32, v: f32) -> f32 {
     switch kind {
         case ACT_SIRI: { return 2.0 * gain * v * (1.0 - v); }

@@ -1,4 +1,4 @@
-// Hebbian update with passive forgetting, one thread per synapse (src/model/hebbian.rs):
+// Hebbian update with passive forgetting, one thread per synapse (src/model/analog/hebbian.rs):
 //
 //   m_i = ref_i + S1_i / τ − d
 //   W_ij ← λ W_ij + c_j (m_i m_j),   c_j = α/N, or 0 when gated off by H(m_j)

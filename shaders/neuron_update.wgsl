@@ -6,7 +6,7 @@
 //
 // The signal s lives in workgroup memory; each thread owns RPT neurons and keeps their state
 // and recording sums in registers for the whole dispatch. When recording, the shifted sums
-// S1_i += s_i − ref_i and S2_i += (s_i − ref_i)² are accumulated (src/model/hebbian.rs).
+// S1_i += s_i − ref_i and S2_i += (s_i − ref_i)² are accumulated (src/model/analog/hebbian.rs).
 //
 // With `dispatch.trace`, every step also writes D(t) (f'(u(t)) rate, φ'(h(t)) current) and the
 // new state to `trace` for the Lyapunov/attractor analysis on the CPU.

@@ -10,7 +10,7 @@ use hebbnet::backend::cpu::CpuBackend;
 use hebbnet::backend::{Backend, Schedule, TraceObserver};
 use hebbnet::config::{Config, Precision};
 use hebbnet::ensemble::{EnsembleSpec, ReplicaInit};
-use hebbnet::model::{Activation, Form};
+use hebbnet::model::analog::{Activation, Form};
 
 fn plan(k: usize, every: usize, transient: usize, precision: Precision) -> AnalysisPlan {
     AnalysisPlan {

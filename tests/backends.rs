@@ -19,8 +19,8 @@ use hebbnet::backend::gpu::{largest_resident_n, GpuBackend, GpuOptions};
 use hebbnet::backend::{Backend, BatchOutput, KernelVariant, Schedule, TraceObserver};
 use hebbnet::config::{Precision, WeightStorage, WeightsInWorkgroup};
 use hebbnet::ensemble::ReplicaInit;
+use hebbnet::model::analog::{Activation, Form, PresynapticGate};
 use hebbnet::model::f16::round_to_f16;
-use hebbnet::model::{Activation, Form, PresynapticGate};
 use hebbnet::Error;
 
 /// Absolute for values of order 1, relative for larger ones (see [`max_scaled_diff`]).

@@ -657,8 +657,8 @@ fn sweep_slices_one_axis_and_no_mean_field() {
 
     // The current form: no mean-field line (skipped with the reason), the heat map is drawn.
     let mut current = frozen_siri();
-    current.network.form = hebbnet::model::Form::Current;
-    current.network.activation = hebbnet::model::Activation::Tanh;
+    current.network.form = hebbnet::model::analog::Form::Current;
+    current.network.activation = hebbnet::model::analog::Activation::Tanh;
     let dir = tmp.path().join("current");
     write_sweep(
         &dir,

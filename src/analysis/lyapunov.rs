@@ -33,8 +33,8 @@ use rand_distr::StandardNormal;
 use super::orthonormal::{cholesky_qr, CholeskyQr};
 use super::tangent::{TangentBlock, TangentMap, TangentScratch, BLOCK_COLUMNS};
 use super::team::Team;
-use crate::model::network::PaddedWeights;
-use crate::model::{Form, Real};
+use crate::model::analog::local_field::PaddedWeights;
+use crate::model::{analog::Form, Real};
 
 /// The most QRs that go straight to Householder after a declined Cholesky QR.
 pub const CHOLESKY_BACKOFF_MAX: u32 = 64;

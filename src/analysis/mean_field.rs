@@ -41,7 +41,7 @@ use std::sync::OnceLock;
 use rayon::prelude::*;
 
 use crate::config::{Config, VectorSource};
-use crate::model::{Activation, Form};
+use crate::model::analog::{Activation, Form};
 
 /// Half-width of the integration domain in `z`: `∫Dz` over `|z| > 12` is 3.6e-33.
 const Z_MAX: f64 = 12.0;

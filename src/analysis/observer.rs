@@ -12,7 +12,7 @@ use super::{sensitivity, spectrum};
 use crate::backend::TraceObserver;
 use crate::config::{AttractorConfig, Config, Precision, SensitivityConfig};
 use crate::ensemble::{numbered_stream, Purpose};
-use crate::model::NeuronParams;
+use crate::model::analog::NeuronParams;
 
 /// The analysis a run asks for, resolved against the network size and precision.
 #[derive(Clone, Debug, PartialEq)]

@@ -19,13 +19,13 @@
 //!
 //! Sums run in a fixed order with separate multiplies and adds at every SIMD level (the loops
 //! are written lane-wise for the auto-vectoriser and compiled for AVX-512, AVX2 or baseline
-//! x86-64 by [`crate::model::network::simd`]), so the result does not depend on the level.
+//! x86-64 by [`crate::model::analog::local_field::simd`]), so the result does not depend on the level.
 
 use std::ops::Range;
 
 use super::tangent::TangentBlock;
 use super::team::Team;
-use crate::model::network::{simd, Simd};
+use crate::model::analog::local_field::{simd, Simd};
 use crate::model::Real;
 
 /// The largest `max R_ii / min R_ii` for which a Cholesky QR is accepted.

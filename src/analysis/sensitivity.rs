@@ -11,8 +11,8 @@
 use rand_distr::StandardNormal;
 
 use crate::config::SensitivityConfig;
-use crate::model::network::{self, TypedNeuronParams};
-use crate::model::NeuronParams;
+use crate::model::analog::network::{self, TypedNeuronParams};
+use crate::model::analog::NeuronParams;
 
 /// `⟨s⟩` over `steps` steps after `transient` steps, from `start`, under `input`.
 pub fn mean_activity(
@@ -88,7 +88,7 @@ pub fn measure(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Activation, Form};
+    use crate::model::analog::{Activation, Form};
     use rand::SeedableRng;
 
     /// A linear network (ReLU with positive fields, a = 1, W = 0): s = g u = g (ξ − θ), so

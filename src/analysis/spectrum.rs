@@ -2,7 +2,7 @@
 
 use faer::{c64, Mat};
 
-use crate::model::Form;
+use crate::model::analog::Form;
 
 /// Complex eigenvalues of the N × N column-major matrix `m` (NaN if the decomposition fails).
 pub fn eigenvalues(n: usize, column_major: &[f64]) -> Vec<c64> {

@@ -19,15 +19,15 @@
 //!
 //! Every entry is summed in the order `j = 0, 1, …, N − 1` from zero, with a separate multiply and
 //! add per term (no FMA contraction), and combined as `(1 − a)·q + a·(d·p)` (rate) or
-//! `(1 − a)·q + a·p` (current), at every SIMD level ([`crate::model::network::simd`]): AVX-512
+//! `(1 − a)·q + a·p` (current), at every SIMD level ([`crate::model::analog::local_field::simd`]): AVX-512
 //! intrinsics (`f32` and `f64`), or the portable loops compiled for AVX2 or baseline x86-64. So the
 //! exponents are bitwise the same whichever level a machine picks.
 
 use faer::Mat;
 
 use super::team::Team;
-use crate::model::network::{simd, PaddedWeights, Simd};
-use crate::model::{Form, Real};
+use crate::model::analog::local_field::{simd, PaddedWeights, Simd};
+use crate::model::{analog::Form, Real};
 
 /// One part's columns of `Q`, of the next `Q` and of `diag(D) Q`.
 type Columns<'a, T> = (&'a mut [T], &'a mut [T], &'a mut [T]);
@@ -340,7 +340,7 @@ impl<T: Real> Step<'_, T> {
 mod avx512 {
     use super::{Step, BLOCK_COLUMNS, BLOCK_REGISTERS};
     use crate::analysis::blocked::avx512::{product, Lanes};
-    use crate::model::{Form, Real};
+    use crate::model::{analog::Form, Real};
 
     /// `next ← DF q` with register blocks, or `None` for a `T` without intrinsics here.
     /// Must only be called when the CPU has AVX-512F.

@@ -3,7 +3,7 @@
 //! Replica-major: each replica runs its whole schedule on one thread, so its `W` (40 kB at
 //! N = 100 in `f32`) stays in L1/L2 for every step of every epoch; rayon spreads replicas over
 //! cores. The local field is vectorised with AVX-512 or AVX2 when the CPU has them (chosen at run
-//! time, see [`crate::model::network::Simd`]); results are bitwise equal whichever is used.
+//! time, see [`crate::model::analog::local_field::Simd`]); results are bitwise equal whichever is used.
 //!
 //! With `backend.weight_storage = "f16"` (the twin of the GPU's f16 storage) each replica keeps
 //! two copies of `W`: the f32 master that the Hebbian rule updates, and the master rounded to
@@ -23,8 +23,9 @@ use crate::config::{Precision, WeightStorage};
 use crate::ensemble::ReplicaInit;
 use crate::error::{Error, Result};
 use crate::experiment::memory;
+use crate::model::analog::local_field;
+use crate::model::analog::network::{self, TypedNeuronParams};
 use crate::model::f16::round_to_f16;
-use crate::model::network::{self, TypedNeuronParams};
 use crate::model::Real;
 
 pub struct CpuBackend {
@@ -43,7 +44,7 @@ impl CpuBackend {
             .thread_name(|i| format!("hebbnet-cpu-{i}"))
             .build()
             .map_err(|e| Error::config("backend.threads", format!("cannot start threads: {e}")))?;
-        let simd = network::simd_level();
+        let simd = local_field::simd_level();
         let info = BackendInfo {
             kind: "cpu",
             description: format!("CPU, {} threads, {simd}", pool.current_num_threads()),
@@ -254,7 +255,7 @@ pub(crate) fn run_replica<T: Real>(
         refresh_f16(&weights, &mut rounded);
     }
     // The steps read an aligned, padded copy of the W they use (refreshed after each update).
-    let mut padded = network::PaddedWeights::new(n, if half { &rounded } else { &weights });
+    let mut padded = local_field::PaddedWeights::new(n, if half { &rounded } else { &weights });
     let input: Vec<T> = cast(&init.input);
     let mut bias = vec![T::ZERO; n];
     network::bias(&params, &input, &mut bias);
@@ -327,7 +328,7 @@ pub(crate) fn run_replica<T: Real>(
                     None,
                 ),
             }
-            network::accumulate_shifted(&signal, &reference, &mut s1, &mut s2);
+            local_field::accumulate_shifted(&signal, &reference, &mut s1, &mut s2);
         }
         if let Some(o) = observer.as_mut() {
             o.end_epoch();

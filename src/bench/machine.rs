@@ -33,7 +33,7 @@ impl Machine {
         Machine {
             cpu_model,
             cores: crate::backend::cpus::usable(),
-            cpu_simd: crate::model::network::simd_level().into(),
+            cpu_simd: crate::model::analog::local_field::simd_level().into(),
             os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
             adapter,
         }

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::model::{Activation, Form, HebbianRule, NeuronParams, PresynapticGate, ReplicaParams};
+use crate::model::analog::{
+    Activation, Form, HebbianRule, NeuronParams, PresynapticGate, ReplicaParams,
+};
 
 /// The embedded default: the Siri-style learning demo (`configs/siri2008.json`).
 pub const DEFAULT_CONFIG: &str = include_str!("../../configs/siri2008.json");

@@ -13,7 +13,7 @@ use rand_distr::StandardNormal;
 
 use crate::config::{Config, VectorSource};
 use crate::error::{Error, Result};
-use crate::model::ReplicaParams;
+use crate::model::analog::ReplicaParams;
 use crate::npy;
 
 /// What a stream is used for; part of its key, so one draw never shifts another.

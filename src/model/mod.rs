@@ -1,23 +1,14 @@
-//! The equations: network forms, activations, the Hebbian rule (science.md §1–2).
+//! The equations, one folder per model family (docs/architecture.md).
 //!
-//! Everything here is the CPU reference; each GPU kernel in `shaders/` has its twin here.
+//! - [`analog`]: the analog (firing-rate) recurrent network of Siri et al. 2008, rate and current
+//!   forms, Hebbian learning with passive forgetting — `"model": "analog"`, the default.
+//!
+//! Shared by every family: [`real`] (the compute precision, `f32` or `f64`) and [`f16`] (the
+//! rounding of half-precision weight storage). Everything here is a CPU reference; each GPU
+//! kernel in `shaders/` has its twin in its family's folder.
 
-pub mod activation;
+pub mod analog;
 pub mod f16;
-pub mod hebbian;
-pub mod network;
 pub mod real;
 
-pub use activation::Activation;
-pub use hebbian::{HebbianRule, PresynapticGate};
-pub use network::{Form, NeuronParams};
 pub use real::Real;
-
-use serde::{Deserialize, Serialize};
-
-/// Everything that may differ between replicas of one batch.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ReplicaParams {
-    pub neuron: NeuronParams,
-    pub learning: HebbianRule,
-}

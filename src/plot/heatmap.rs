@@ -30,7 +30,7 @@ use super::Outcome;
 use crate::analysis::mean_field::{critical_curve, SiriMeanField};
 use crate::config::{apply_override, Config, VectorSource};
 use crate::error::{Error, Result};
-use crate::model::{Activation, Form};
+use crate::model::analog::{Activation, Form};
 use crate::output::write_atomic;
 
 /// The observable drawn when none is asked for.

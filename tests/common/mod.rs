@@ -6,7 +6,9 @@ use hebbnet::backend::gpu::{GpuBackend, GpuOptions};
 use hebbnet::backend::{Backend, BackendInfo, BatchOutput, KernelVariant, Schedule, TraceObserver};
 use hebbnet::config::Precision;
 use hebbnet::ensemble::ReplicaInit;
-use hebbnet::model::{Activation, Form, HebbianRule, NeuronParams, PresynapticGate, ReplicaParams};
+use hebbnet::model::analog::{
+    Activation, Form, HebbianRule, NeuronParams, PresynapticGate, ReplicaParams,
+};
 use hebbnet::{Error, Result};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;

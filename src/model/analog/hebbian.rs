@@ -27,7 +27,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::real::Real;
+use crate::model::real::Real;
 
 /// Whether the Heaviside factor `H(m_j)` gates the update.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,101 +1,8 @@
-//! One time step of the network equations (science.md §1), the CPU reference.
-//!
-//! Weights are stored **column-major**: element `W_ij` (to neuron `i` from neuron `j`) sits at
-//! `j * N + i`. Then the local field is a sum of columns scaled by the presynaptic signal, which
-//! the CPU vectorises without reassociating, and the GPU reads coalesced (consecutive threads,
-//! consecutive `i`). Files (`.npy`) always hold the mathematical `W[i, j]` in C order; conversion
-//! happens at the I/O boundary only.
+//! The local field `u = W s + b` and the recorded window's sums, vectorised at run time
+//! (AVX-512, AVX2 or portable), bitwise equal at every level; the hot loops of the CPU twin of
+//! `shaders/neuron_update.wgsl`. Weights column-major (see [`super::network`]).
 
-use serde::{Deserialize, Serialize};
-
-use super::activation::Activation;
-use super::real::Real;
-
-/// The two network forms of science.md §1.
-///
-/// - `rate`: `u_i(t) = Σ_j W_ij x_j(t) + ξ_i − θ_i`, `x_i(t+1) = (1 − a) x_i(t) + a f(u_i(t))`.
-/// - `current`: `h_i(t+1) = (1 − a) h_i(t) + a (Σ_j W_ij φ(h_j(t)) + ξ_i − θ_i)`.
-///
-/// In both, the *signal* a neuron sends (and its *activity*, what learning and the records use)
-/// is `s_i = x_i` (rate) or `s_i = φ(h_i)` (current). The threshold θ of the current form is a
-/// generalisation (science.md has none there); its default 0 gives the published equation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Form {
-    Rate,
-    Current,
-}
-
-impl Form {
-    pub fn gpu_code(self) -> u32 {
-        match self {
-            Form::Rate => 0,
-            Form::Current => 1,
-        }
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            Form::Rate => "rate",
-            Form::Current => "current",
-        }
-    }
-}
-
-/// Per-replica neuron parameters. Replicas of one batch may differ in all of them (sweeps).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct NeuronParams {
-    pub form: Form,
-    pub activation: Activation,
-    /// Gain `g` of the activation.
-    pub gain: f64,
-    /// Leak `a ∈ (0, 1]`; `a = 1` is the pure map.
-    pub leak: f64,
-    /// Threshold `θ`, the same for every neuron (the bias is `ξ_i − θ`).
-    pub threshold: f64,
-}
-
-/// [`NeuronParams`] converted to the compute type once per replica.
-#[derive(Clone, Copy, Debug)]
-pub struct TypedNeuronParams<T: Real> {
-    pub form: Form,
-    pub activation: Activation,
-    pub gain: T,
-    pub leak: T,
-    pub one_minus_leak: T,
-    pub threshold: T,
-}
-
-impl NeuronParams {
-    pub fn typed<T: Real>(&self) -> TypedNeuronParams<T> {
-        let leak = T::from_f64(self.leak);
-        TypedNeuronParams {
-            form: self.form,
-            activation: self.activation,
-            gain: T::from_f64(self.gain),
-            leak,
-            one_minus_leak: T::ONE - leak,
-            threshold: T::from_f64(self.threshold),
-        }
-    }
-}
-
-impl<T: Real> TypedNeuronParams<T> {
-    /// The activity (signal) of a neuron in state `v`: `x` (rate form) or `φ(h)` (current form).
-    #[inline(always)]
-    pub fn activity(&self, v: T) -> T {
-        match self.form {
-            Form::Rate => v,
-            Form::Current => self.activation.value(self.gain, v),
-        }
-    }
-}
-
-/// Bias `b_i = ξ_i − θ`.
-pub fn bias<T: Real>(params: &TypedNeuronParams<T>, input: &[T], bias: &mut [T]) {
-    for (b, &xi) in bias.iter_mut().zip(input) {
-        *b = xi - params.threshold;
-    }
-}
+use crate::model::real::Real;
 
 /// The SIMD instruction set the CPU kernels are compiled for, chosen at run time (the default
 /// build targets plain x86-64): AVX-512, AVX2, or the portable path (SSE2 on x86-64).
@@ -259,7 +166,7 @@ fn check_shapes<T>(n: usize, ld: usize, weights: &[T], signal: &[T], bias: &[T],
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn local_field_avx512<T: Real>(
+pub(super) unsafe fn local_field_avx512<T: Real>(
     n: usize,
     ld: usize,
     weights: &[T],
@@ -276,7 +183,7 @@ unsafe fn local_field_avx512<T: Real>(
 }
 
 /// `v` as `f32` when `T` is `f32`.
-fn as_f32<T: Real>(v: &[T]) -> Option<&[f32]> {
+pub(super) fn as_f32<T: Real>(v: &[T]) -> Option<&[f32]> {
     (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
         .then(|| bytemuck::cast_slice::<T, f32>(v))
 }
@@ -300,7 +207,7 @@ unsafe fn local_field_avx2<T: Real>(
 /// The `f32` local field in AVX-512 intrinsics: LLVM's generic x86-64 tuning vectorises the
 /// portable panels with 256-bit registers only, even where AVX-512 is enabled.
 #[cfg(target_arch = "x86_64")]
-mod avx512 {
+pub(super) mod avx512 {
     use std::arch::x86_64::*;
 
     /// Rows in panels of at most 8 registers (128 rows), split evenly, each panel a multiple of
@@ -485,7 +392,7 @@ pub fn accumulate_shifted<T: Real>(signal: &[T], reference: &[T], s1: &mut [T], 
 /// that runs past row N reads padding rows, or the next column's first rows, into lanes it then
 /// discards, so no row is ever done by a separate scalar sweep.
 #[inline(always)]
-fn local_field_panels<T: Real>(
+pub(super) fn local_field_panels<T: Real>(
     level: Simd,
     n: usize,
     ld: usize,
@@ -559,266 +466,9 @@ fn panel<T: Real, const B: usize>(
     field[i0..i0 + valid].copy_from_slice(&acc[..valid]);
 }
 
-/// Advance one replica by one step.
-///
-/// `state` is `x` (rate form) or `h` (current form); `signal` holds the activity `s(t)` on entry
-/// and `s(t+1)` on exit; `field` is scratch for `u(t)`.
-pub fn step<T: Real>(
-    params: &TypedNeuronParams<T>,
-    weights: &[T],
-    bias: &[T],
-    state: &mut [T],
-    signal: &mut [T],
-    field: &mut [T],
-) {
-    let n = state.len();
-    step_with_derivative_ld(params, weights, n, bias, state, signal, field, None)
-}
-
-/// [`step`], also writing the activation derivative of the step's Jacobian `DF(t)`:
-/// `f'(u(t))` (rate form) or `φ'(h(t))` (current form).
-pub fn step_with_derivative<T: Real>(
-    params: &TypedNeuronParams<T>,
-    weights: &[T],
-    bias: &[T],
-    state: &mut [T],
-    signal: &mut [T],
-    field: &mut [T],
-    derivative: Option<&mut [T]>,
-) {
-    let n = state.len();
-    step_with_derivative_ld(params, weights, n, bias, state, signal, field, derivative)
-}
-
-/// [`step`] with [`PaddedWeights`].
-pub fn step_padded<T: Real>(
-    params: &TypedNeuronParams<T>,
-    weights: &PaddedWeights<T>,
-    bias: &[T],
-    state: &mut [T],
-    signal: &mut [T],
-    field: &mut [T],
-    derivative: Option<&mut [T]>,
-) {
-    let ld = weights.ld();
-    step_with_derivative_ld(
-        params,
-        weights.as_slice(),
-        ld,
-        bias,
-        state,
-        signal,
-        field,
-        derivative,
-    )
-}
-
-/// [`step_with_derivative`] with `W_ij` at `j · ld + i`.
-#[allow(clippy::too_many_arguments)]
-pub fn step_with_derivative_ld<T: Real>(
-    params: &TypedNeuronParams<T>,
-    weights: &[T],
-    ld: usize,
-    bias: &[T],
-    state: &mut [T],
-    signal: &mut [T],
-    field: &mut [T],
-    derivative: Option<&mut [T]>,
-) {
-    #[cfg(target_arch = "x86_64")]
-    match simd() {
-        // SAFETY: `simd()` never exceeds what the CPU supports; the functions only change codegen.
-        Simd::Avx512 => unsafe {
-            step_avx512(params, weights, ld, bias, state, signal, field, derivative)
-        },
-        Simd::Avx2 => unsafe {
-            step_avx2(params, weights, ld, bias, state, signal, field, derivative)
-        },
-        Simd::Portable => step_portable(
-            Simd::Portable,
-            params,
-            weights,
-            ld,
-            bias,
-            state,
-            signal,
-            field,
-            derivative,
-        ),
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    step_portable(
-        Simd::Portable,
-        params,
-        weights,
-        ld,
-        bias,
-        state,
-        signal,
-        field,
-        derivative,
-    )
-}
-
-/// [`step`] compiled with AVX-512 enabled; the same arithmetic (no FMA contraction).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn step_avx512<T: Real>(
-    params: &TypedNeuronParams<T>,
-    weights: &[T],
-    ld: usize,
-    bias: &[T],
-    state: &mut [T],
-    signal: &mut [T],
-    field: &mut [T],
-    derivative: Option<&mut [T]>,
-) {
-    let n = state.len();
-    local_field_avx512(n, ld, weights, signal, bias, field);
-    let siri = match params.activation {
-        Activation::Siri => Some(true),
-        Activation::Tanh => Some(false),
-        Activation::Relu => None,
-    };
-    match (siri, params.form, derivative.is_none()) {
-        (Some(siri), Form::Rate, true) => {
-            if let (Some(u), Some(&[g, a, one_minus_a])) = (
-                as_f32(field),
-                as_f32(&[params.gain, params.leak, params.one_minus_leak]),
-            ) {
-                let x = bytemuck::cast_slice_mut::<T, f32>(state);
-                avx512::rate_update(siri, g, a, one_minus_a, x, u);
-                signal.copy_from_slice(state);
-                return;
-            }
-            activate(params, state, signal, field, None)
-        }
-        _ => activate(params, state, signal, field, derivative),
-    }
-}
-
-/// [`step`] compiled with AVX2 enabled; the same arithmetic (no FMA contraction).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn step_avx2<T: Real>(
-    params: &TypedNeuronParams<T>,
-    weights: &[T],
-    ld: usize,
-    bias: &[T],
-    state: &mut [T],
-    signal: &mut [T],
-    field: &mut [T],
-    derivative: Option<&mut [T]>,
-) {
-    step_portable(
-        Simd::Avx2,
-        params,
-        weights,
-        ld,
-        bias,
-        state,
-        signal,
-        field,
-        derivative,
-    )
-}
-
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn step_portable<T: Real>(
-    level: Simd,
-    params: &TypedNeuronParams<T>,
-    weights: &[T],
-    ld: usize,
-    bias: &[T],
-    state: &mut [T],
-    signal: &mut [T],
-    field: &mut [T],
-    derivative: Option<&mut [T]>,
-) {
-    let n = state.len();
-    local_field_panels(level, n, ld, weights, signal, bias, field);
-    activate(params, state, signal, field, derivative)
-}
-
-/// The state update after the local field `field = u(t)` (and `D(t)` when asked).
-#[inline(always)]
-fn activate<T: Real>(
-    params: &TypedNeuronParams<T>,
-    state: &mut [T],
-    signal: &mut [T],
-    field: &[T],
-    derivative: Option<&mut [T]>,
-) {
-    if let Some(d) = derivative {
-        // D(t) from the activation values of this step (Activation::derivative_from_value):
-        // f(u(t)) for the rate form, φ(h(t)) = s(t) for the current form.
-        let (act, g) = (params.activation, params.gain);
-        match params.form {
-            Form::Rate => {
-                for (d, &u) in d.iter_mut().zip(field.iter()) {
-                    *d = act.derivative_from_value(g, act.value(g, u));
-                }
-            }
-            Form::Current => {
-                for (d, &s) in d.iter_mut().zip(signal.iter()) {
-                    *d = act.derivative_from_value(g, s);
-                }
-            }
-        }
-    }
-    // One loop per activation, so each is a straight vectorisable loop.
-    match params.activation {
-        Activation::Siri => update(params, state, signal, field, |g, u| {
-            T::HALF * (T::ONE + (g * u).tanh())
-        }),
-        Activation::Tanh => update(params, state, signal, field, |g, u| (g * u).tanh()),
-        Activation::Relu => update(params, state, signal, field, |g, u| (g * u).max(T::ZERO)),
-    }
-}
-
-/// The state update after the local field, for one activation `f` (see [`Form`]).
-#[inline(always)]
-fn update<T: Real>(
-    params: &TypedNeuronParams<T>,
-    state: &mut [T],
-    signal: &mut [T],
-    field: &[T],
-    f: impl Fn(T, T) -> T,
-) {
-    let (a, one_minus_a, g) = (params.leak, params.one_minus_leak, params.gain);
-    match params.form {
-        Form::Rate => {
-            for ((x, s), &u) in state.iter_mut().zip(signal.iter_mut()).zip(field) {
-                *x = one_minus_a * *x + a * f(g, u);
-                *s = *x;
-            }
-        }
-        Form::Current => {
-            for ((h, s), &u) in state.iter_mut().zip(signal.iter_mut()).zip(field) {
-                *h = one_minus_a * *h + a * u;
-                *s = f(g, *h);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn params(form: Form, activation: Activation, gain: f64, leak: f64) -> TypedNeuronParams<f64> {
-        NeuronParams {
-            form,
-            activation,
-            gain,
-            leak,
-            threshold: 0.1,
-        }
-        .typed()
-    }
 
     #[test]
     fn local_field_is_a_matrix_vector_product_in_column_order() {
@@ -891,110 +541,5 @@ mod tests {
                 assert_eq!(u, e64, "{level:?} N = {n} f64");
             }
         }
-    }
-
-    #[test]
-    fn every_simd_level_gives_bitwise_equal_steps() {
-        // Values across the tanh clamp, the small-argument branch, zeros, infinities and NaN.
-        let mut u: Vec<f32> = (0..203).map(|k| (k as f32 - 101.0) * 0.013).collect();
-        u.extend([
-            0.0,
-            -0.0,
-            1e-5,
-            -3e-4,
-            9.0,
-            -9.0,
-            f32::INFINITY,
-            f32::NEG_INFINITY,
-            f32::NAN,
-        ]);
-        let n = u.len();
-        let levels: Vec<Simd> = [Simd::Portable, Simd::Avx2, Simd::Avx512]
-            .into_iter()
-            .filter(|&l| l <= Simd::detect())
-            .collect();
-        // W = 0, so the local field is the bias: u itself.
-        let w = vec![0f32; n * n];
-        let same = |a: &[f32], b: &[f32]| {
-            a.iter()
-                .zip(b)
-                .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
-        };
-        for activation in Activation::ALL {
-            for form in [Form::Rate, Form::Current] {
-                let p = NeuronParams {
-                    form,
-                    activation,
-                    gain: 1.7,
-                    leak: 0.3,
-                    threshold: 0.0,
-                }
-                .typed::<f32>();
-                let x0: Vec<f32> = (0..n).map(|i| (i as f32 * 0.7).sin()).collect();
-                let mut results = Vec::new();
-                for &level in &levels {
-                    let (mut x, mut s, mut f) = (x0.clone(), x0.clone(), vec![0f32; n]);
-                    #[cfg(target_arch = "x86_64")]
-                    match level {
-                        Simd::Avx512 => unsafe {
-                            step_avx512(&p, &w, n, &u, &mut x, &mut s, &mut f, None)
-                        },
-                        Simd::Avx2 => unsafe {
-                            step_avx2(&p, &w, n, &u, &mut x, &mut s, &mut f, None)
-                        },
-                        Simd::Portable => {
-                            step_portable(level, &p, &w, n, &u, &mut x, &mut s, &mut f, None)
-                        }
-                    }
-                    #[cfg(not(target_arch = "x86_64"))]
-                    step_portable(level, &p, &w, n, &u, &mut x, &mut s, &mut f, None);
-                    results.push((level, x, s));
-                }
-                for (level, x, s) in &results[1..] {
-                    assert!(same(x, &results[0].1), "{activation:?} {form:?} {level:?}");
-                    assert!(same(s, &results[0].2), "{activation:?} {form:?} {level:?}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn rate_step_matches_hand_computation() {
-        // N = 2, W = [[0.5, -1], [2, 0]] (row-major) → column-major [0.5, 2, -1, 0].
-        let w = [0.5, 2.0, -1.0, 0.0];
-        let p = params(Form::Rate, Activation::Tanh, 2.0, 0.25);
-        let input = [0.3, -0.2];
-        let mut b = [0.0; 2];
-        bias(&p, &input, &mut b); // ξ − θ = [0.2, −0.3]
-        let mut x = [0.4, -0.6];
-        let mut s = x;
-        let mut u = [0.0; 2];
-        step(&p, &w, &b, &mut x, &mut s, &mut u);
-        let u0 = 0.5 * 0.4 + -1.0 * -0.6 + 0.2;
-        let u1 = 2.0 * 0.4 + 0.0 * -0.6 - 0.3;
-        let x0 = 0.75 * 0.4 + 0.25 * (2.0f64 * u0).tanh();
-        let x1 = 0.75 * -0.6 + 0.25 * (2.0f64 * u1).tanh();
-        assert!((x[0] - x0).abs() < 1e-15 && (x[1] - x1).abs() < 1e-15);
-        assert_eq!(s, x);
-    }
-
-    #[test]
-    fn current_step_matches_hand_computation() {
-        let w = [0.5, 2.0, -1.0, 0.0];
-        let p = params(Form::Current, Activation::Siri, 3.0, 0.5);
-        let input = [0.3, -0.2];
-        let mut b = [0.0; 2];
-        bias(&p, &input, &mut b);
-        let mut h = [0.4, -0.6];
-        let phi = |v: f64| 0.5 * (1.0 + (3.0 * v).tanh());
-        let mut s = [phi(0.4), phi(-0.6)];
-        let mut u = [0.0; 2];
-        step(&p, &w, &b, &mut h, &mut s, &mut u);
-        let u0 = 0.5 * phi(0.4) - phi(-0.6) + 0.2;
-        let u1 = 2.0 * phi(0.4) - 0.3;
-        let h0 = 0.5 * 0.4 + 0.5 * u0;
-        let h1 = 0.5 * -0.6 + 0.5 * u1;
-        assert!((h[0] - h0).abs() < 1e-15 && (h[1] - h1).abs() < 1e-15);
-        assert!((s[0] - phi(h0)).abs() < 1e-15 && (s[1] - phi(h1)).abs() < 1e-15);
     }
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::real::Real;
+use crate::model::real::Real;
 
 /// The neuron's transfer function. All take the gain `g` as a parameter.
 ///
