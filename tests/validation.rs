@@ -12,6 +12,7 @@
 //!   `json.unknown_key`, `json.unknown_section`, `config_file.missing`, `set.not_path_eq_value`,
 //!   `set.empty_key`, `set.into_a_value`, `cli.unknown_flag`, `cli.epochs_zero`,
 //!   `cli.replicas_zero`, `description.not_a_string`.
+//! - `model`: `model.allowed_values`, `model.not_a_string`.
 //! - `network`: `network.neurons.at_least_1`, `network.neurons.at_most_65536`,
 //!   `network.neurons.integer`, `network.neurons.not_a_number`, `network.form.allowed_values`,
 //!   `network.activation.allowed_values`, `network.gain.positive`, `network.gain.nan`,
@@ -366,6 +367,16 @@ fn cases() -> Vec<Case> {
             "network.neurons.not_a_number",
             &["network.neurons=many"],
             &["`network.neurons`", "invalid type"],
+        ),
+        set(
+            "model.allowed_values",
+            &["model=spiking"],
+            &["`model`", "unknown variant `spiking`, expected `analog`"],
+        ),
+        set(
+            "model.not_a_string",
+            &["model=3"],
+            &["`model`", "expected"],
         ),
         set(
             "network.form.allowed_values",
