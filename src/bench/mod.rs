@@ -538,7 +538,7 @@ fn run_all(
                 .collect(),
             None => Vec::new(),
         };
-        let out = crate::experiment::run_observed(
+        let out = crate::experiment::analog::run_observed(
             backend,
             &schedule,
             Precision::F32,

@@ -5,6 +5,8 @@
 //! rerun with the same config finds the finished parts and computes only what is missing, and
 //! the merged outputs are the same whatever the batching.
 
+pub mod analog;
+pub mod family;
 pub mod memory;
 pub mod progress;
 pub mod sweep;
@@ -13,22 +15,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::analysis::observer::{AnalysisPlan, ReplicaAnalysis};
-use crate::analysis::{summary, EpochRecord, EPOCH_COLUMNS};
 use crate::backend::cpu::CpuBackend;
 use crate::backend::gpu::{context, GpuBackend, GpuOptions};
-use crate::backend::{self, Backend, BackendInfo, BatchOutput, Schedule, TraceObserver};
-use crate::config::{
-    BackendConfig, BackendKind, Config, Precision, SavedArray, WeightsInWorkgroup,
-};
-use crate::ensemble::{EnsembleSpec, ReplicaInit};
+use crate::backend::{self, Backend, BackendInfo};
+use crate::config::{BackendConfig, BackendKind, Config, WeightsInWorkgroup};
 use crate::error::{Error, Result};
 use crate::npy;
 use crate::output;
+use family::{Family, Member};
 
 /// Open the backend `backend.kind` names, with the weight options of `backend`. `auto` takes
 /// a hardware GPU if there is one, else the CPU; the returned note says why.
@@ -108,15 +105,6 @@ pub struct RunSummary {
     pub already_complete: bool,
 }
 
-pub(crate) fn schedule_of(config: &Config) -> Schedule {
-    Schedule {
-        epochs: config.schedule.epochs,
-        transient_steps: config.schedule.transient_steps,
-        recorded_steps: config.schedule.recorded_steps,
-        learning: config.learning.enabled,
-    }
-}
-
 /// What identifies a run's results: everything that changes a number in them.
 fn fingerprint(config: &Config, backend: &BackendInfo) -> Value {
     let mut c = config.clone();
@@ -180,12 +168,11 @@ pub fn run(
 ) -> Result<RunSummary> {
     let started = Instant::now();
     let started_unix = unix_now();
-    let spec = EnsembleSpec::from_config(config)?;
-    let schedule = schedule_of(config);
-    let n = config.network.neurons;
+    let family = family::family(config.model);
+    let n = family.neurons(config);
     let replicas = config.ensemble.replicas;
     let precision = config.backend.precision;
-    let capacity = backend.batch_capacity(n, precision)?;
+    let capacity = family.batch_capacity(config, &*backend)?;
     // With the kernel variant for this N, for the manifest and the log.
     let info = backend::info_for(&*backend, [n])?;
     let batch = match config.backend.batch_replicas {
@@ -199,12 +186,10 @@ pub fn run(
         }
     }
     .min(replicas);
-    let mut save: Vec<SavedArray> = config.output.save.clone();
-    save.sort();
-    save.dedup();
-    if save.contains(&SavedArray::Weights) {
+    let arrays = family.arrays(config);
+    if let Some((_, weights)) = arrays.iter().find(|(stem, _)| stem == "weights") {
         // The merged weights file is written by streaming parts; check the disk can take it.
-        let bytes = (replicas * n * n * precision.bytes()) as u64;
+        let bytes = (replicas * weights.shape.iter().product::<usize>() * precision.bytes()) as u64;
         if bytes > 64 << 30 {
             eprintln!(
                 "note: weights.npy will take {}; make sure {} has room",
@@ -236,7 +221,7 @@ pub fn run(
             backend_note: backend_note.to_string(),
             replicas,
             neurons: n,
-            steps_per_replica: steps_per_replica(&schedule),
+            steps_per_replica: family.steps_per_replica(config),
             resumed_replicas: replicas,
             batches: 0,
             batch_replicas: batch,
@@ -275,19 +260,15 @@ pub fn run(
     };
     output::write_json(&manifest_path, &manifest)?;
     print(format!(
-        "backend: {}; {} ({backend_note})\nrun: N = {n}, R = {replicas}, {} epochs × ({} + {}) \
-         steps, learning {}, {} → {}",
+        "backend: {}; {} ({backend_note})\nrun: {}, {} → {}",
         info.description,
         info.kernels
             .iter()
             .map(|k| k.line())
             .collect::<Vec<_>>()
             .join("; "),
-        schedule.epochs,
-        schedule.transient_steps,
-        schedule.recorded_steps,
-        if schedule.learning { "on" } else { "off" },
-        precision.name(),
+        family.name(),
+        family.describe(config),
         out.display()
     ));
     if resumed > 0 {
@@ -299,42 +280,14 @@ pub fn run(
 
     let mut simulate = 0.0;
     let mut computed: u64 = 0;
-    let keep_final = save.iter().any(|s| *s != SavedArray::Input);
-    let plan = AnalysisPlan::from_config(config);
-    let mut warned_condition = false;
     for (k, &(a, b)) in todo.iter().enumerate() {
-        let inits: Vec<ReplicaInit> = (a..b).into_par_iter().map(|r| spec.replica(r)).collect();
+        let members: Vec<Member> = (a..b).map(|replica| Member { config, replica }).collect();
         let t = Instant::now();
-        let threads = tangent_threads(config, inits.len());
-        let mut analyses: Vec<ReplicaAnalysis> = match &plan {
-            Some(p) => inits
-                .iter()
-                .map(|i| replica_analysis(p, &spec, i, threads))
-                .collect(),
-            None => Vec::new(),
-        };
-        let result = run_observed(
-            backend,
-            &schedule,
-            precision,
-            &inits,
-            keep_final,
-            &mut analyses,
-        )?;
+        let name = part_name(a, b);
+        let rows = family.run_part(backend, &members, &parts, &name, &|_| String::new())?;
+        output::write_atomic(&parts.join(format!("{name}.csv")), rows.as_bytes())?;
         simulate += t.elapsed().as_secs_f64();
         computed += b - a;
-        write_part(
-            &parts,
-            &part_name(a, b),
-            &|_| String::new(),
-            &inits,
-            &result,
-            &analyses,
-            config,
-            plan.as_ref(),
-            &save,
-        )?;
-        warn_ill_conditioned(&analyses, &mut warned_condition);
         print(format!(
             "batch {}/{}: replicas {a}..{b} done ({:.1} s)",
             k + 1,
@@ -343,8 +296,8 @@ pub fn run(
         ));
     }
 
-    let files = merge_parts(out, &parts, config, plan.as_ref(), &save)?;
-    let steps = steps_per_replica(&schedule);
+    let files = merge_parts(out, &parts, config, &*family)?;
+    let steps = family.steps_per_replica(config);
     let sups = if simulate > 0.0 {
         (n * n) as f64 * computed as f64 * steps as f64 / simulate
     } else {
@@ -381,67 +334,6 @@ pub fn run(
         out.display()
     ));
     Ok(summary)
-}
-
-/// `backend.run_batch` with one analysis observer per replica (none when `analyses` is empty).
-pub(crate) fn run_observed(
-    backend: &mut dyn Backend,
-    schedule: &Schedule,
-    precision: Precision,
-    inits: &[ReplicaInit],
-    keep_final: bool,
-    analyses: &mut [ReplicaAnalysis],
-) -> Result<BatchOutput> {
-    let mut observers: Vec<&mut dyn TraceObserver> = analyses
-        .iter_mut()
-        .map(|a| a as &mut dyn TraceObserver)
-        .collect();
-    backend.run_batch(schedule, precision, inits, keep_final, &mut observers)
-}
-
-/// Threads for one replica's tangent propagation: cores left idle by a small batch.
-pub(crate) fn tangent_threads(config: &Config, batch_len: usize) -> usize {
-    let cores = backend::cpus::or_usable(config.backend.threads);
-    (cores / batch_len.max(1)).max(1)
-}
-
-/// The analysis observer of one replica of the ensemble `spec`.
-pub(crate) fn replica_analysis(
-    plan: &AnalysisPlan,
-    spec: &EnsembleSpec,
-    init: &ReplicaInit,
-    threads: usize,
-) -> ReplicaAnalysis {
-    let a =
-        ReplicaAnalysis::new(plan, spec.seed, init.index, init.params.neuron).with_threads(threads);
-    if plan.sensitivity.is_some() {
-        a.with_patterns(init.input.clone(), spec.novel_input(init.index))
-    } else {
-        a
-    }
-}
-
-/// Warn once per run when a tangent basis stayed ill-conditioned even with QR every step.
-pub(crate) fn warn_ill_conditioned(analyses: &[ReplicaAnalysis], warned: &mut bool) {
-    let ill = analyses
-        .iter()
-        .flat_map(|a| &a.epochs)
-        .filter_map(|e| e.lyapunov.as_ref())
-        .filter(|l| !l.well_conditioned)
-        .map(|l| l.max_condition)
-        .fold(0.0, f64::max);
-    if ill > 0.0 && !*warned {
-        *warned = true;
-        eprintln!(
-            "warning: the tangent basis reached condition number {ill:.1e} even with QR every \
-             step: the exponents lose accuracy in this precision; set \
-             analysis.lyapunov.precision = \"f64\" (see column tangent_condition)"
-        );
-    }
-}
-
-fn steps_per_replica(s: &Schedule) -> u64 {
-    (s.epochs * (s.transient_steps + s.recorded_steps)) as u64
 }
 
 pub(crate) fn unix_now() -> f64 {
@@ -489,97 +381,6 @@ const OWNED: [&str; 11] = [
     "eigenvalues_J.npy",
     "bifurcation.npy",
 ];
-
-/// An array of the analysis: its file stem, its full shape (R, E, …), and how one epoch of
-/// one replica is flattened (complex arrays as (re, im) pairs, `pair`).
-pub(crate) struct AnalysisArray {
-    pub stem: &'static str,
-    pub shape: Vec<usize>,
-    pub pair: bool,
-    values: EpochValues,
-}
-
-type EpochValues = Box<dyn Fn(&crate::analysis::observer::AnalysisEpoch) -> Vec<f64>>;
-
-pub(crate) fn analysis_arrays(config: &Config, plan: Option<&AnalysisPlan>) -> Vec<AnalysisArray> {
-    let Some(plan) = plan else {
-        return Vec::new();
-    };
-    let (r, e, n) = (
-        config.ensemble.replicas,
-        config.schedule.epochs,
-        config.network.neurons,
-    );
-    let complex = move |z: Option<&Vec<faer::c64>>| -> Vec<f64> {
-        match z {
-            Some(z) => z.iter().flat_map(|z| [z.re, z.im]).collect(),
-            None => vec![f64::NAN; 2 * n],
-        }
-    };
-    let mut out = Vec::new();
-    if plan.exponents > 0 {
-        let k = plan.exponents;
-        out.push(AnalysisArray {
-            stem: "lyapunov",
-            shape: vec![r, e, k],
-            pair: false,
-            values: Box::new(move |a| {
-                a.lyapunov
-                    .as_ref()
-                    .map_or(vec![f64::NAN; k], |l| l.exponents.clone())
-            }),
-        });
-        let points = plan.trace_points;
-        if points > 0 {
-            // (step, running λ₁) pairs, NaN-padded to `points`.
-            out.push(AnalysisArray {
-                stem: "lyapunov_trace",
-                shape: vec![r, e, points, 2],
-                pair: false,
-                values: Box::new(move |a| {
-                    let mut v = vec![f64::NAN; 2 * points];
-                    if let Some(l) = &a.lyapunov {
-                        for (slot, &(step, value)) in v.chunks_exact_mut(2).zip(&l.trace) {
-                            slot[0] = step as f64;
-                            slot[1] = value;
-                        }
-                    }
-                    v
-                }),
-            });
-        }
-    }
-    if plan.attractor.is_some() {
-        use crate::analysis::observer::{BIFURCATION_NEURONS, BIFURCATION_STEPS};
-        out.push(AnalysisArray {
-            stem: "bifurcation",
-            shape: vec![r, e, BIFURCATION_STEPS, BIFURCATION_NEURONS],
-            pair: false,
-            values: Box::new(|a| {
-                a.bifurcation
-                    .clone()
-                    .unwrap_or_else(|| vec![f64::NAN; BIFURCATION_STEPS * BIFURCATION_NEURONS])
-            }),
-        });
-    }
-    if plan.eigenvalues_weights {
-        out.push(AnalysisArray {
-            stem: "eigenvalues_W",
-            shape: vec![r, e, n],
-            pair: true,
-            values: Box::new(move |a| complex(a.eigenvalues_weights.as_ref())),
-        });
-    }
-    if plan.eigenvalues_jacobian {
-        out.push(AnalysisArray {
-            stem: "eigenvalues_J",
-            shape: vec![r, e, n],
-            pair: true,
-            values: Box::new(move |a| complex(a.eigenvalues_jacobian.as_ref())),
-        });
-    }
-    out
-}
 
 fn prepare_out_dir(
     out: &Path,
@@ -642,102 +443,12 @@ fn is_complete(manifest_path: &Path, fp: &Value) -> bool {
         && manifest_path.with_file_name("epochs.csv").exists()
 }
 
-pub(crate) fn dtype(precision: Precision) -> npy::Dtype {
-    match precision {
-        Precision::F32 => npy::Dtype::F32,
-        Precision::F64 => npy::Dtype::F64,
-    }
-}
-
-/// Column-major `W` → row-major `W[i, j]`.
-fn row_major(n: usize, w: &[f64]) -> Vec<f64> {
-    let mut out = vec![0.0; n * n];
-    for j in 0..n {
-        for i in 0..n {
-            out[i * n + j] = w[j * n + i];
-        }
-    }
-    out
-}
-
-/// Write one finished batch as `parts/NAME.*`: arrays first, the CSV (the completion marker)
-/// last; each CSV row of batch member `k` starts with `row_prefix(k)`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn write_part(
-    parts: &Path,
-    name: &str,
-    row_prefix: &dyn Fn(usize) -> String,
-    inits: &[ReplicaInit],
-    result: &BatchOutput,
-    analyses: &[ReplicaAnalysis],
-    config: &Config,
-    plan: Option<&AnalysisPlan>,
-    save: &[SavedArray],
-) -> Result<()> {
-    let n = config.network.neurons;
-    let count = inits.len();
-    for &array in save {
-        let path = parts.join(format!("{name}.{}.npy", array.file_stem()));
-        let tmp = output::tmp_path(&path);
-        let shape = match array {
-            SavedArray::Weights => vec![count, n, n],
-            _ => vec![count, n],
-        };
-        let mut w = npy::Writer::create(&tmp, dtype(config.backend.precision), &shape)?;
-        for (k, init) in inits.iter().enumerate() {
-            let data = match array {
-                SavedArray::Weights => row_major(n, &result.finals[k].weights),
-                SavedArray::Input => init.input.clone(),
-                SavedArray::State => result.finals[k].state.clone(),
-            };
-            w.push(&data).map_err(|e| Error::output(&tmp, e))?;
-        }
-        w.finish().map_err(|e| Error::output(&tmp, e))?;
-        output::commit(&tmp, &path)?;
-    }
-    for array in analysis_arrays(config, plan) {
-        let path = parts.join(format!("{name}.{}.npy", array.stem));
-        let tmp = output::tmp_path(&path);
-        let mut shape = vec![count];
-        shape.extend(&array.shape[1..]);
-        shape.extend(array.pair.then_some(2));
-        let mut w = npy::Writer::create(&tmp, npy::Dtype::F64, &shape)?;
-        for analysis in analyses {
-            for e in &analysis.epochs {
-                w.push(&(array.values)(e))
-                    .map_err(|err| Error::output(&tmp, err))?;
-            }
-        }
-        w.finish().map_err(|e| Error::output(&tmp, e))?;
-        output::commit(&tmp, &path)?;
-    }
-    let mut csv = String::new();
-    for (k, init) in inits.iter().enumerate() {
-        for (epoch, out) in result.epochs.iter().enumerate() {
-            csv.push_str(&row_prefix(k));
-            csv.push_str(
-                &EpochRecord::from_output(
-                    out,
-                    k,
-                    init,
-                    epoch,
-                    config.schedule.recorded_steps,
-                    analyses.get(k).map(|a| &a.epochs[epoch]),
-                )
-                .csv_line(),
-            );
-        }
-    }
-    output::write_atomic(&parts.join(format!("{name}.csv")), csv.as_bytes())
-}
-
 /// Concatenate the parts into the run's files; returns their names.
 fn merge_parts(
     out: &Path,
     parts: &Path,
     config: &Config,
-    plan: Option<&AnalysisPlan>,
-    save: &[SavedArray],
+    family: &dyn Family,
 ) -> Result<Vec<String>> {
     let done = finished_parts(parts)?;
     let replicas = config.ensemble.replicas as u64;
@@ -757,53 +468,28 @@ fn merge_parts(
             parts.display()
         )));
     }
-    let mut csv = EPOCH_COLUMNS.join(",");
+    let mut csv = family.columns().join(",");
     csv.push('\n');
     for (&a, &b) in &done {
         let p = parts.join(format!("{}.csv", part_name(a, b)));
         csv.push_str(&std::fs::read_to_string(&p).map_err(|e| Error::output(&p, e))?);
     }
     output::write_atomic(&out.join("epochs.csv"), csv.as_bytes())?;
-    output::write_atomic(
-        &out.join("summary.csv"),
-        summary::summarize(&csv).as_bytes(),
-    )?;
+    output::write_atomic(&out.join("summary.csv"), family.summarize(&csv).as_bytes())?;
     let mut files = vec![
         "manifest.json".to_string(),
         "epochs.csv".to_string(),
         "summary.csv".to_string(),
     ];
-    for array in analysis_arrays(config, plan) {
-        let name = format!("{}.npy", array.stem);
+    for (stem, kind) in family.arrays(config) {
+        let name = format!("{stem}.npy");
         let path = out.join(&name);
         let tmp = output::tmp_path(&path);
-        let dtype = if array.pair {
-            npy::Dtype::C128
-        } else {
-            npy::Dtype::F64
-        };
-        let mut w = npy::Writer::create(&tmp, dtype, &array.shape)?;
+        let mut shape = vec![replicas as usize];
+        shape.extend(kind.element_shape());
+        let mut w = npy::Writer::create(&tmp, kind.dtype, &shape)?;
         for (&a, &b) in &done {
-            let p = parts.join(format!("{}.{}.npy", part_name(a, b), array.stem));
-            let part = npy::read(&p)?;
-            w.push(&part.data).map_err(|e| Error::output(&tmp, e))?;
-        }
-        w.finish().map_err(|e| Error::output(&tmp, e))?;
-        output::commit(&tmp, &path)?;
-        files.push(name);
-    }
-    let n = config.network.neurons;
-    for &array in save {
-        let name = format!("{}.npy", array.file_stem());
-        let path = out.join(&name);
-        let tmp = output::tmp_path(&path);
-        let shape = match array {
-            SavedArray::Weights => vec![replicas as usize, n, n],
-            _ => vec![replicas as usize, n],
-        };
-        let mut w = npy::Writer::create(&tmp, dtype(config.backend.precision), &shape)?;
-        for (&a, &b) in &done {
-            let p = parts.join(format!("{}.{}.npy", part_name(a, b), array.file_stem()));
+            let p = parts.join(format!("{}.{stem}.npy", part_name(a, b)));
             let part = npy::read(&p)?;
             w.push(&part.data).map_err(|e| Error::output(&tmp, e))?;
         }

@@ -28,22 +28,16 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value};
 
 pub use spec::{Axis, Point, SeedMode, Spacing, SweepSpec};
 
+use super::family::{self, ArrayKind, Family, Member};
 use super::progress::{Progress, ProgressMode};
-use super::{
-    analysis_arrays, dtype, finished_ranges, replica_analysis, run_observed, schedule_of,
-    tangent_threads, unix_now, warn_ill_conditioned, write_part,
-};
-use crate::analysis::observer::{AnalysisPlan, ReplicaAnalysis};
-use crate::analysis::{summary, EPOCH_COLUMNS};
+use super::{finished_ranges, unix_now};
 use crate::backend::{Backend, BackendInfo};
-use crate::config::{BackendKind, Config, SavedArray};
-use crate::ensemble::{EnsembleSpec, ReplicaInit};
+use crate::config::BackendKind;
 use crate::error::{Error, Result};
 use crate::{npy, output};
 
@@ -199,21 +193,6 @@ fn fingerprint(spec: &SweepSpec, backend: &BackendInfo) -> Value {
     }))
 }
 
-/// Points that may share a batch have the same key.
-fn batch_key(config: &Config) -> String {
-    let mut save = config.output.save.clone();
-    save.sort();
-    save.dedup();
-    json!({
-        "neurons": config.network.neurons,
-        "schedule": schedule_of(config),
-        "precision": config.backend.precision,
-        "analysis": config.analysis,
-        "save": save,
-    })
-    .to_string()
-}
-
 fn part_name(a: u64, b: u64) -> String {
     format!("u{a:010}-{b:010}")
 }
@@ -273,19 +252,20 @@ pub fn run_sweep(
     let points = spec.points()?;
     let r = spec.replicas as u64;
     let units = spec.unit_count();
-    let keys: Vec<String> = points.iter().map(|p| batch_key(&p.config)).collect();
+    let family = family::family(spec.base.model);
+    let keys: Vec<String> = points.iter().map(|p| family.batch_key(&p.config)).collect();
     let mut capacity: BTreeMap<usize, usize> = BTreeMap::new();
     for p in &points {
-        let n = p.config.network.neurons;
+        let n = family.neurons(&p.config);
         if let std::collections::btree_map::Entry::Vacant(e) = capacity.entry(n) {
-            let c = backend.batch_capacity(n, p.config.backend.precision)?;
+            let c = family.batch_capacity(&p.config, &*backend)?;
             e.insert(c);
         }
     }
     let base_batch = spec.base.backend.batch_replicas;
     let cpu_threads = crate::backend::cpus::or_usable(spec.base.backend.threads);
     let batch_of = |unit: u64| -> u64 {
-        let n = points[(unit / r) as usize].config.network.neurons;
+        let n = family.neurons(&points[(unit / r) as usize].config);
         let cap = capacity[&n];
         let size = match base_batch {
             0 if backend.info().kind == "cpu" => cap.min(16 * cpu_threads),
@@ -426,61 +406,22 @@ pub fn run_sweep(
         ));
     }
 
-    let mut warned = false;
     let mut computed = 0;
     for &(a, b) in &todo {
-        let first = (a / r) as usize;
-        let last = ((b - 1) / r) as usize;
-        let config = &points[first].config;
-        let ensembles: Vec<EnsembleSpec> = points[first..=last]
-            .iter()
-            .map(|p| EnsembleSpec::from_config(&p.config))
-            .collect::<Result<_>>()?;
         let member = |u: u64| ((u / r) as usize, u % r);
-        let inits: Vec<ReplicaInit> = (a..b)
-            .into_par_iter()
+        let members: Vec<Member> = (a..b)
             .map(|u| {
                 let (p, replica) = member(u);
-                ensembles[p - first].replica(replica)
+                Member {
+                    config: &points[p].config,
+                    replica,
+                }
             })
             .collect();
-        let plan = AnalysisPlan::from_config(config);
-        let threads = tangent_threads(config, inits.len());
-        let mut analyses: Vec<ReplicaAnalysis> = match &plan {
-            Some(plan) => inits
-                .iter()
-                .zip(a..b)
-                .map(|(init, u)| {
-                    replica_analysis(plan, &ensembles[member(u).0 - first], init, threads)
-                })
-                .collect(),
-            None => Vec::new(),
-        };
-        let keep_final = config.output.save.iter().any(|s| *s != SavedArray::Input);
-        let result = run_observed(
-            backend,
-            &schedule_of(config),
-            config.backend.precision,
-            &inits,
-            keep_final,
-            &mut analyses,
-        )?;
-        let mut save = config.output.save.clone();
-        save.sort();
-        save.dedup();
         let prefix = |k: usize| row_prefix(&points[member(a + k as u64).0]);
-        write_part(
-            &parts,
-            &part_name(a, b),
-            &prefix,
-            &inits,
-            &result,
-            &analyses,
-            config,
-            plan.as_ref(),
-            &save,
-        )?;
-        warn_ill_conditioned(&analyses, &mut warned);
+        let name = part_name(a, b);
+        let rows = family.run_part(backend, &members, &parts, &name, &prefix)?;
+        output::write_atomic(&parts.join(format!("{name}.csv")), rows.as_bytes())?;
         for u in a..b {
             left[(u / r) as usize] -= 1;
         }
@@ -695,28 +636,28 @@ pub fn merge(dir: &Path) -> Result<MergeReport> {
         header.push(',');
         header.push_str(&a.key);
     }
-    for c in EPOCH_COLUMNS {
+    let family = family::family(spec.base.model);
+    for c in family.columns() {
         header.push(',');
         header.push_str(c);
     }
     header.push('\n');
     let mut epochs = header.clone();
     let mut last = header;
-    let epoch_col = 1 + spec.axes.len() + 1;
+    let family_col = 1 + spec.axes.len();
     for (&a, &b) in &done {
         let p = parts.join(format!("{}.csv", part_name(a, b)));
         let text = std::fs::read_to_string(&p).map_err(|e| Error::output(&p, e))?;
         for line in text.lines() {
-            let mut fields = line.split(',');
-            let point: Option<usize> = fields.next().and_then(|f| f.parse().ok());
-            let epoch: Option<usize> = line.split(',').nth(epoch_col).and_then(|f| f.parse().ok());
-            let (Some(point), Some(epoch)) = (point, epoch) else {
+            let fields: Vec<&str> = line.split(',').collect();
+            let point: Option<usize> = fields.first().and_then(|f| f.parse().ok());
+            let (Some(point), Some(family_fields)) = (point, fields.get(family_col..)) else {
                 return Err(Error::input(&p, format!("malformed row `{line}`")));
             };
-            let final_epoch = points
-                .get(point)
-                .map(|p| p.config.schedule.epochs.saturating_sub(1));
-            if final_epoch == Some(epoch) {
+            let Some(config) = points.get(point).map(|p| &p.config) else {
+                return Err(Error::input(&p, format!("row of unknown point `{line}`")));
+            };
+            if family.is_summary_row(config, family_fields) {
                 last.push_str(line);
                 last.push('\n');
             }
@@ -728,13 +669,13 @@ pub fn merge(dir: &Path) -> Result<MergeReport> {
     let keys: Vec<&str> = spec.axes.iter().map(|a| a.key.as_str()).collect();
     output::write_atomic(
         &dir.join("points.csv"),
-        summary::summarize_by(&last, "point", &keys).as_bytes(),
+        family.summarize_by(&last, "point", &keys).as_bytes(),
     )?;
     let mut files: Vec<String> = ["epochs.csv", "summary.csv", "points.csv"]
         .iter()
         .map(|s| s.to_string())
         .collect();
-    files.extend(merge_arrays(dir, &parts, &done, &spec, &points)?);
+    files.extend(merge_arrays(dir, &parts, &done, &spec, &points, &*family)?);
     files.insert(0, "manifest.json".into());
     let manifest = json!({
         "kind": SWEEP_KIND,
@@ -756,63 +697,18 @@ pub fn merge(dir: &Path) -> Result<MergeReport> {
     })
 }
 
-/// An array kind of the sweep: per-unit shape (after the replica axis) and dtype, per point.
-struct ArrayKind {
-    shape: Vec<usize>,
-    dtype: npy::Dtype,
-}
-
-/// The arrays point `p` produces: stem → (shape per unit, dtype of the merged file).
-fn arrays_of(config: &Config) -> BTreeMap<String, ArrayKind> {
-    let mut out = BTreeMap::new();
-    let plan = AnalysisPlan::from_config(config);
-    for a in analysis_arrays(config, plan.as_ref()) {
-        let mut shape = a.shape[1..].to_vec();
-        if a.pair {
-            shape.push(2);
-        }
-        let dtype = if a.pair {
-            npy::Dtype::C128
-        } else {
-            npy::Dtype::F64
-        };
-        out.insert(a.stem.to_string(), ArrayKind { shape, dtype });
-    }
-    let n = config.network.neurons;
-    for s in &config.output.save {
-        let shape = match s {
-            SavedArray::Weights => vec![n, n],
-            _ => vec![n],
-        };
-        out.insert(
-            s.file_stem().to_string(),
-            ArrayKind {
-                shape,
-                dtype: dtype(config.backend.precision),
-            },
-        );
-    }
-    out
-}
-
-/// The per-unit shape as the merged file has it (complex pairs folded into one element).
-fn element_shape(kind: &ArrayKind) -> Vec<usize> {
-    let mut s = kind.shape.clone();
-    if kind.dtype == npy::Dtype::C128 {
-        s.pop();
-    }
-    s
-}
-
 fn merge_arrays(
     dir: &Path,
     parts: &Path,
     done: &BTreeMap<u64, u64>,
     spec: &SweepSpec,
     points: &[Point],
+    family: &dyn Family,
 ) -> Result<Vec<String>> {
-    let per_point: Vec<BTreeMap<String, ArrayKind>> =
-        points.iter().map(|p| arrays_of(&p.config)).collect();
+    let per_point: Vec<BTreeMap<String, ArrayKind>> = points
+        .iter()
+        .map(|p| family::arrays_by_stem(family, &p.config))
+        .collect();
     let stems: std::collections::BTreeSet<&String> =
         per_point.iter().flat_map(|m| m.keys()).collect();
     let r = spec.replicas as u64;
@@ -828,7 +724,7 @@ fn merge_arrays(
             let name = format!("{stem}.npy");
             let path = dir.join(&name);
             let mut shape = vec![points.len(), spec.replicas];
-            shape.extend(element_shape(first));
+            shape.extend(first.element_shape());
             files.push(name);
             Some((
                 npy::Writer::create(&output::tmp_path(&path), first.dtype, &shape)?,
@@ -866,7 +762,7 @@ fn merge_arrays(
                     let name = format!("{stem}.p{point:06}.npy");
                     let path = dir.join(&name);
                     let mut shape = vec![spec.replicas];
-                    shape.extend(element_shape(kind));
+                    shape.extend(kind.element_shape());
                     files.push(name);
                     current = Some((
                         npy::Writer::create(&output::tmp_path(&path), kind.dtype, &shape)?,
