@@ -22,7 +22,7 @@
 // is even, the high half when odd (the last high half is 0 when N*N is odd).
 // CPU twins: src/model/analog/network.rs, src/model/analog/hebbian.rs, src/backend/cpu.rs.
 
-// Must match `GpuReplicaParams` in src/backend/gpu/mod.rs (48 bytes).
+// Must match `GpuReplicaParams` in src/backend/gpu/analog/mod.rs (48 bytes).
 struct ReplicaParams {
     gain: f32,
     leak: f32,
@@ -38,7 +38,7 @@ struct ReplicaParams {
     _pad2: u32,
 }
 
-// Must match `DispatchParams` in src/backend/gpu/mod.rs (32 bytes, bound with a dynamic offset).
+// Must match `DispatchParams` in src/backend/gpu/analog/mod.rs (32 bytes, bound with a dynamic offset).
 struct DispatchParams {
     steps: u32,           // time steps this dispatch advances
     mode: u32,            // MODE_*

@@ -373,11 +373,7 @@ fn cases() -> Vec<Case> {
             &["model=spiking"],
             &["`model`", "unknown variant `spiking`, expected `analog`"],
         ),
-        set(
-            "model.not_a_string",
-            &["model=3"],
-            &["`model`", "expected"],
-        ),
+        set("model.not_a_string", &["model=3"], &["`model`", "expected"]),
         set(
             "network.form.allowed_values",
             &["network.form=spiking"],

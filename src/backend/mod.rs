@@ -129,7 +129,7 @@ pub struct KernelVariant {
     /// columns were chosen within, when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workgroup_cap: Option<u64>,
-    /// GPU: time steps one dispatch advances at most (lavapipe's loop cap, see gpu/mod.rs).
+    /// GPU: time steps one dispatch advances at most (lavapipe's loop cap, see gpu/analog/mod.rs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub steps_per_dispatch: Option<u64>,
     /// GPU with f16 storage: `"unpack2x16float"` or `"integer"` (both exact).
