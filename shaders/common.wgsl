@@ -33,7 +33,7 @@ struct ReplicaParams {
     form: u32,
     activation: u32,
     flags: u32,
-    _pad0: u32,
+    excitatory: u32,      // N_E of Dale's law (FLAG_DALE): columns j < N_E stay >= 0, the others <= 0
     _pad1: u32,
     _pad2: u32,
 }
@@ -58,6 +58,7 @@ const ACT_RELU: u32 = 2u;
 const FLAG_HEAVISIDE: u32 = 1u;
 const FLAG_SIGN_PRESERVING: u32 = 2u;
 const FLAG_KEEP_ABSENT: u32 = 4u;
+const FLAG_DALE: u32 = 8u;
 const MODE_TRANSIENT: u32 = 0u;
 const MODE_RECORD: u32 = 1u;
 const MODE_RECORD_BEGIN: u32 = 2u;

@@ -3,8 +3,9 @@
 //   m_i = ref_i + S1_i / τ − d
 //   W_ij ← λ W_ij + c_j (m_i m_j),   c_j = α/N, or 0 when gated off by H(m_j)
 //
-// then, by flag: a weight never changes sign (set to 0 instead), and absent synapses (W = 0)
-// stay absent.
+// then, by flag: a weight never changes sign (set to 0 instead), absent synapses (W = 0)
+// stay absent, and Dale's law: a weight from an excitatory neuron (j < N_E) is never negative,
+// one from an inhibitory neuron never positive (set to 0 instead).
 
 @compute @workgroup_size(256)
 fn hebbian_update(
@@ -36,6 +37,12 @@ fn hebbian_update(
     }
     if ((p.flags & FLAG_KEEP_ABSENT) != 0u && old == 0.0) {
         w = 0.0;
+    }
+    if ((p.flags & FLAG_DALE) != 0u) {
+        let excitatory = j < p.excitatory;
+        if ((excitatory && w < 0.0) || (!excitatory && w > 0.0)) {
+            w = 0.0;
+        }
     }
     weights[idx] = w;
 }

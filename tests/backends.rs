@@ -932,3 +932,64 @@ impl TraceObserver for Recorder {
         0
     }
 }
+
+/// Two populations (`weights.excitatory_fraction`) drawn through the config and the ensemble,
+/// then learning under Dale's law on both backends: after three epochs of strong Hebbian updates
+/// every column keeps its population's sign, some updates were clamped to 0, and the GPU
+/// computes what the CPU twin computes (bitwise on lavapipe).
+#[test]
+fn excitatory_inhibitory_learning_keeps_dale_law_on_both_backends() {
+    let Some(mut g) = gpu() else { return };
+    let mut c = CpuBackend::new(2).unwrap();
+    let n = 40;
+    let config = hebbnet::config::Config::from_value(serde_json::json!({
+        "network": {"neurons": n, "gain": 4.0},
+        "weights": {"std": 1.5, "excitatory_fraction": 0.75},
+        "input": {"distribution": "uniform", "low": -0.1, "high": 0.1},
+        "learning": {"enabled": true, "learning_rate": 30.0, "forgetting": 0.95,
+                     "activity_threshold": 0.2, "presynaptic_gate": "none"},
+        "ensemble": {"replicas": 4, "seed": 3}
+    }))
+    .unwrap();
+    config.validate().unwrap();
+    let spec = hebbnet::ensemble::EnsembleSpec::from_config(&config).unwrap();
+    let batch: Vec<ReplicaInit> = (0..4).map(|r| spec.replica(r)).collect();
+    let excitatory = 30; // round(0.75 · 40)
+    let dale = |w: &[f64]| {
+        w.chunks_exact(n).enumerate().all(|(j, column)| {
+            column
+                .iter()
+                .all(|&x| if j < excitatory { x >= 0.0 } else { x <= 0.0 })
+        })
+    };
+    assert!(
+        batch.iter().all(|i| dale(&i.weights)),
+        "the draw breaks Dale's law"
+    );
+    assert!(batch.iter().all(|i| i.weights.iter().all(|&x| x != 0.0)));
+    let s = schedule(3, 20, 40, true);
+    let go = run(&mut g, &s, Precision::F32, &batch);
+    let co = run(&mut c, &s, Precision::F32, &batch);
+    for (k, (gf, cf)) in go.finals.iter().zip(&co.finals).enumerate() {
+        assert!(
+            dale(&cf.weights),
+            "CPU learning broke Dale's law (replica {k})"
+        );
+        assert!(
+            dale(&gf.weights),
+            "GPU learning broke Dale's law (replica {k})"
+        );
+    }
+    let clamped = co
+        .finals
+        .iter()
+        .flat_map(|f| &f.weights)
+        .filter(|&&x| x == 0.0)
+        .count();
+    assert!(
+        clamped > 0,
+        "no update was clamped: the test does not exercise Dale's law"
+    );
+    let worst = compare(&go, &co, is_lavapipe(&g), 1e-4, "E/I learning");
+    eprintln!("measured: E/I learning, {clamped} clamped weights, max |GPU − CPU| = {worst:.2e}");
+}

@@ -21,7 +21,10 @@
 //! - `weights`: `weights.mean.finite`, `weights.std.non_negative`,
 //!   `weights.connectivity.positive`, `weights.connectivity.at_most_1`,
 //!   `weights.autapses.boolean`, `weights.file.replaces_std`, `weights.file.replaces_mean`,
-//!   `weights.file.replaces_connectivity`, `weights.file.replaces_autapses`, and for the file
+//!   `weights.file.replaces_connectivity`, `weights.file.replaces_autapses`,
+//!   `weights.excitatory_fraction.in_0_1`, `weights.excitatory_fraction.not_with_mean`,
+//!   `weights.inhibitory_scale.needs_populations`, `weights.inhibitory_scale.non_negative`,
+//!   `weights.file.replaces_excitatory_fraction`, and for the file
 //!   itself (as for `input.file` and `initial_state.file`): `<key>.missing`, `<key>.not_npy`,
 //!   `<key>.truncated`, `<key>.dtype`, `<key>.shape`, `<key>.per_replica_shape`, `<key>.nan`,
 //!   `<key>.inf`, `<key>.impossible_shape`.
@@ -464,6 +467,37 @@ fn cases() -> Vec<Case> {
             "weights.file.replaces_autapses",
             &["weights.file=w.npy", "weights.autapses=false"],
             &["`weights.autapses`", "weights.file replaces"],
+        ),
+        set(
+            "weights.excitatory_fraction.in_0_1",
+            &["weights.excitatory_fraction=1.2"],
+            &["`weights.excitatory_fraction`", "[0, 1]"],
+        ),
+        set(
+            "weights.excitatory_fraction.not_with_mean",
+            &["weights.excitatory_fraction=0.8", "weights.mean=1"],
+            &["`weights.mean`", "must be 0 with two populations"],
+        ),
+        set(
+            "weights.inhibitory_scale.needs_populations",
+            &["weights.inhibitory_scale=2"],
+            &[
+                "`weights.inhibitory_scale`",
+                "set weights.excitatory_fraction",
+            ],
+        ),
+        set(
+            "weights.inhibitory_scale.non_negative",
+            &[
+                "weights.excitatory_fraction=0.8",
+                "weights.inhibitory_scale=-1",
+            ],
+            &["`weights.inhibitory_scale`", "must be ≥ 0"],
+        ),
+        set(
+            "weights.file.replaces_excitatory_fraction",
+            &["weights.file=w.npy", "weights.excitatory_fraction=0.8"],
+            &["`weights.excitatory_fraction`", "weights.file replaces"],
         ),
         // input and initial_state
         set(

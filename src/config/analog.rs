@@ -53,6 +53,30 @@ pub struct WeightsConfig {
     /// Gaussian draw.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<PathBuf>,
+    /// Two populations (Dale's law): the first `N_E = round(f N)` neurons are excitatory (every
+    /// weight they send is ≥ 0), the others inhibitory (≤ 0); `None`: one population of signed
+    /// Gaussian weights. See [`crate::ensemble`] for the draw; learning keeps the signs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excitatory_fraction: Option<f64>,
+    /// g_I: magnitude of inhibitory weights relative to excitatory ones; `None`: balanced,
+    /// `N_E / N_I`, so that the expected summed input `Σ_j W_ij` is 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inhibitory_scale: Option<f64>,
+}
+
+impl WeightsConfig {
+    /// `(N_E, g_I)` of the two populations, when there are two (see `excitatory_fraction`).
+    pub fn populations(&self, neurons: usize) -> Option<(usize, f64)> {
+        let f = self.excitatory_fraction?;
+        let excitatory = ((f * neurons as f64).round() as usize).min(neurons);
+        let inhibitory = neurons - excitatory;
+        let balanced = if inhibitory == 0 {
+            1.0
+        } else {
+            excitatory as f64 / inhibitory as f64
+        };
+        Some((excitatory, self.inhibitory_scale.unwrap_or(balanced)))
+    }
 }
 
 impl Default for WeightsConfig {
@@ -63,6 +87,8 @@ impl Default for WeightsConfig {
             connectivity: 1.0,
             autapses: true,
             file: None,
+            excitatory_fraction: None,
+            inhibitory_scale: None,
         }
     }
 }
@@ -210,6 +236,14 @@ impl Config {
                 ("weights.std", w.std != d.std),
                 ("weights.connectivity", w.connectivity != d.connectivity),
                 ("weights.autapses", w.autapses != d.autapses),
+                (
+                    "weights.excitatory_fraction",
+                    w.excitatory_fraction != d.excitatory_fraction,
+                ),
+                (
+                    "weights.inhibitory_scale",
+                    w.inhibitory_scale != d.inhibitory_scale,
+                ),
             ] {
                 check(
                     key,
@@ -218,6 +252,35 @@ impl Config {
                      absent synapses or the diagonal in the file itself), or remove weights.file",
                 )?;
             }
+        }
+
+        if let Some(f) = w.excitatory_fraction {
+            finite("weights.excitatory_fraction", f)?;
+            check(
+                "weights.excitatory_fraction",
+                (0.0..=1.0).contains(&f),
+                "must be in [0, 1] (the fraction of excitatory neurons; remove the key for one \
+                 population of signed weights)",
+            )?;
+            check(
+                "weights.mean",
+                w.mean == 0.0,
+                "must be 0 with two populations: their signs and weights.inhibitory_scale set the \
+                 mean input; remove weights.mean, or weights.excitatory_fraction",
+            )?;
+        }
+        if let Some(g) = w.inhibitory_scale {
+            finite("weights.inhibitory_scale", g)?;
+            check(
+                "weights.inhibitory_scale",
+                w.excitatory_fraction.is_some(),
+                "applies to two populations only: set weights.excitatory_fraction, or remove it",
+            )?;
+            check(
+                "weights.inhibitory_scale",
+                g >= 0.0,
+                "must be ≥ 0 (a magnitude; inhibitory weights are ≤ 0 by their sign)",
+            )?;
         }
 
         self.input_source()?;
@@ -287,6 +350,7 @@ impl Config {
                 presynaptic_gate: l.presynaptic_gate,
                 sign_preserving: l.sign_preserving,
                 keep_absent_synapses: l.keep_absent_synapses,
+                excitatory_neurons: self.weights.populations(n.neurons).map(|(e, _)| e as u32),
             },
         }
     }

@@ -74,6 +74,8 @@ enum WeightSource {
         std: f64,
         connectivity: f64,
         autapses: bool,
+        /// `(N_E, g_I)`: two populations (see [`gaussian_weights`]).
+        populations: Option<(usize, f64)>,
     },
     Loaded(Loaded),
 }
@@ -129,6 +131,7 @@ impl EnsembleSpec {
                 std: w.std,
                 connectivity: w.connectivity,
                 autapses: w.autapses,
+                populations: w.populations(n),
             },
         };
         let vector = |key: &str, source: VectorSource| -> Result<VectorRule> {
@@ -176,7 +179,15 @@ impl EnsembleSpec {
                 std,
                 connectivity,
                 autapses,
-            } => gaussian_weights(self.seed, index, n, *mean, *std, *connectivity, *autapses),
+                populations,
+            } => {
+                let mut w =
+                    gaussian_weights(self.seed, index, n, *mean, *std, *connectivity, *autapses);
+                if let Some((excitatory, inhibitory_scale)) = *populations {
+                    apply_populations(n, excitatory, inhibitory_scale, &mut w);
+                }
+                w
+            }
             WeightSource::Loaded(l) => {
                 let rows = l.slice(index, n * n);
                 let mut w = vec![0.0; n * n];
@@ -229,6 +240,26 @@ fn gaussian_weights(
         }
     }
     w
+}
+
+/// Two populations (Dale's law, `weights.excitatory_fraction`): from the draw above (with
+/// μ = 0), `W_ij = |W_ij|` for an excitatory presynaptic neuron `j < N_E` and
+/// `W_ij = −g_I |W_ij|` for an inhibitory one, so each column has one sign; the magnitudes are
+/// half-normal, mean `σ √(2/(πcN))` and second moment `σ²/(cN)` (times g_I² for inhibitory
+/// columns). With g_I = N_E/N_I (the default) the expected summed input `Σ_j W_ij` is 0.
+/// A reconstruction of Siri et al. 2007's excitatory/inhibitory option: the general form is
+/// "signs by presynaptic population, magnitudes of the Gaussian draw".
+fn apply_populations(n: usize, excitatory: usize, inhibitory_scale: f64, w: &mut [f64]) {
+    for (j, column) in w.chunks_exact_mut(n).enumerate() {
+        let sign = if j < excitatory {
+            1.0
+        } else {
+            -inhibitory_scale
+        };
+        for x in column {
+            *x = sign * x.abs();
+        }
+    }
 }
 
 fn draw_vector(rule: &VectorRule, seed: u64, replica: u64, n: usize, purpose: Purpose) -> Vec<f64> {
@@ -382,6 +413,38 @@ mod tests {
             "mean {m}"
         );
         assert!((v / 0.0025 - 1.0).abs() < 0.02, "variance {v}");
+    }
+
+    #[test]
+    fn two_populations_have_one_sign_per_column_and_balance() {
+        let n = 400;
+        let mut w = gaussian_weights(5, 2, n, 0.0, 1.0, 1.0, true);
+        let magnitudes: Vec<f64> = w.iter().map(|x| x.abs()).collect();
+        // 80% excitatory, balanced: g_I = 320 / 80 = 4.
+        apply_populations(n, 320, 4.0, &mut w);
+        for (j, column) in w.chunks_exact(n).enumerate() {
+            let (lo, hi) = column
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+            if j < 320 {
+                assert!(lo >= 0.0, "excitatory column {j}: {lo}");
+            } else {
+                assert!(hi <= 0.0, "inhibitory column {j}: {hi}");
+            }
+        }
+        // Magnitudes are the Gaussian draw's, scaled by g_I for inhibitory columns.
+        assert_eq!(w[5 * n + 7], magnitudes[5 * n + 7]);
+        assert_eq!(w[390 * n + 7], -4.0 * magnitudes[390 * n + 7]);
+        // Balanced: the mean summed input is 0 within sampling error (per row: std of Σ_j ≈ 1.3).
+        let row_sums: Vec<f64> = (0..n)
+            .map(|i| (0..n).map(|j| w[j * n + i]).sum::<f64>())
+            .collect();
+        let mean = row_sums.iter().sum::<f64>() / n as f64;
+        assert!(mean.abs() < 0.3, "mean summed input {mean}");
+        // Half-normal magnitudes: E|W| = σ √(2/(πN)) in excitatory columns.
+        let e_mean = w[..320 * n].iter().sum::<f64>() / (320 * n) as f64;
+        let expect = (2.0 / (std::f64::consts::PI * n as f64)).sqrt();
+        assert!((e_mean / expect - 1.0).abs() < 0.02, "{e_mean} vs {expect}");
     }
 
     #[test]

@@ -57,6 +57,7 @@ pub fn params(form: Form, activation: Activation, gain: f64, leak: f64) -> Repli
             presynaptic_gate: PresynapticGate::Heaviside,
             sign_preserving: false,
             keep_absent_synapses: true,
+            excitatory_neurons: None,
         },
     }
 }

@@ -18,7 +18,11 @@
 //! - `keep_absent_synapses` (default on): a weight that is exactly 0 (an absent synapse of a sparse
 //!   network, a forbidden autapse, or a zero loaded from file) stays 0, so learning never changes
 //!   the graph's topology. Dense Gaussian networks have no zero weights, so the default does not
-//!   alter the published rule there.
+//!   alter the published rule there;
+//! - Dale's law (`excitatory_neurons = Some(N_E)`, set by `weights.excitatory_fraction`): every
+//!   weight keeps the sign of its presynaptic neuron's population — an update that would make a
+//!   weight from an excitatory neuron (`j < N_E`) negative, or one from an inhibitory neuron
+//!   positive, sets it to 0 instead (Siri et al. 2007's excitatory/inhibitory networks).
 //!
 //! The mean activity is accumulated as shifted sums, `ref_i + (1/τ) Σ_t (s_i(t) − ref_i)` with
 //! `ref_i = s_i(T_0)`, which equals `(1/τ) Σ_t s_i(t)` in exact arithmetic and keeps the temporal
@@ -51,6 +55,9 @@ pub struct HebbianRule {
     pub presynaptic_gate: PresynapticGate,
     pub sign_preserving: bool,
     pub keep_absent_synapses: bool,
+    /// Dale's law: the first `N_E` neurons are excitatory, the others inhibitory (see above).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excitatory_neurons: Option<u32>,
 }
 
 impl HebbianRule {
@@ -65,6 +72,9 @@ impl HebbianRule {
         }
         if self.keep_absent_synapses {
             flags |= 4;
+        }
+        if self.excitatory_neurons.is_some() {
+            flags |= 8;
         }
         flags
     }
@@ -81,14 +91,16 @@ impl HebbianRule {
     /// `W ← λ W + (α/N) m mᵀ diag(H(m))` (plus the options above), `W` column-major.
     ///
     /// Operation order (shared with the shader): `w' = λ·w + c_j·(m_i·m_j)` with `c_j = α/N`
-    /// (0 when gated off).
+    /// (0 when gated off); then sign preservation, absent synapses, Dale's law.
     pub fn update<T: Real>(&self, m: &[T], weights: &mut [T]) {
         let n = m.len();
         assert_eq!(weights.len(), n * n);
         let lambda = T::from_f64(self.forgetting);
         let alpha_over_n = T::from_f64(self.learning_rate) / T::from_f64(n as f64);
         let gated = self.presynaptic_gate == PresynapticGate::Heaviside;
-        for (column, &m_j) in weights.chunks_exact_mut(n).zip(m) {
+        for (j, (column, &m_j)) in weights.chunks_exact_mut(n).zip(m).enumerate() {
+            // Dale's law: the sign every weight of column j must keep (None: no constraint).
+            let dale = self.excitatory_neurons.map(|e| j < e as usize);
             // H(m_j) = 0 for m_j ≤ 0 (and for NaN, as in the shader).
             let presynaptic_active = m_j > T::ZERO;
             let coef = if gated && !presynaptic_active {
@@ -106,6 +118,11 @@ impl HebbianRule {
                 }
                 if self.keep_absent_synapses && old == T::ZERO {
                     new = T::ZERO;
+                }
+                match dale {
+                    Some(true) if new < T::ZERO => new = T::ZERO,
+                    Some(false) if new > T::ZERO => new = T::ZERO,
+                    _ => {}
                 }
                 *w = new;
             }
@@ -125,6 +142,7 @@ mod tests {
             presynaptic_gate: PresynapticGate::Heaviside,
             sign_preserving: false,
             keep_absent_synapses: true,
+            excitatory_neurons: None,
         }
     }
 
@@ -208,5 +226,40 @@ mod tests {
         for k in 0..9 {
             assert!((w[k] - 0.9f64.powi(5) * w0[k]).abs() < 1e-14);
         }
+    }
+
+    #[test]
+    fn dale_law_keeps_each_column_the_sign_of_its_population() {
+        // Neuron 0 excitatory, 1 and 2 inhibitory (N_E = 1); no gate, no other constraint.
+        let mut r = rule();
+        r.presynaptic_gate = PresynapticGate::None;
+        r.keep_absent_synapses = false;
+        r.forgetting = 1.0;
+        r.learning_rate = 3.0; // α/N = 1
+        r.excitatory_neurons = Some(1);
+        // m = (1, −1, 0.5) after subtracting nothing: ΔW_ij = m_i m_j.
+        let m = [1.0, -1.0, 0.5];
+        let mut w = col([[0.2, -0.3, -0.1], [0.0, -0.5, 0.0], [0.1, 0.0, -0.2]]);
+        r.update(&m, &mut w);
+        // Column 0 (excitatory): 0.2 + 1 = 1.2; 0 − 1 → clamped to 0; 0.1 + 0.5 = 0.6.
+        // Column 1 (inhibitory): −0.3 − 1 = −1.3; −0.5 + 1 → clamped to 0; 0 − 0.5 = −0.5.
+        // Column 2 (inhibitory): −0.1 + 0.5 → clamped to 0; 0 − 0.5 = −0.5; −0.2 + 0.25 → 0.
+        let want = col([[1.2, -1.3, 0.0], [0.0, 0.0, -0.5], [0.6, -0.5, 0.0]]);
+        for k in 0..9 {
+            assert!(
+                (w[k] - want[k]).abs() < 1e-12,
+                "element {k}: {} vs {}",
+                w[k],
+                want[k]
+            );
+        }
+        // Without Dale's law the same update crosses zero.
+        r.excitatory_neurons = None;
+        let mut free = col([[0.2, -0.3, -0.1], [0.0, -0.5, 0.0], [0.1, 0.0, -0.2]]);
+        r.update(&m, &mut free);
+        assert!(free[1] < 0.0 && free[4] > 0.0);
+        assert_eq!(r.gpu_flags() & 8, 0);
+        r.excitatory_neurons = Some(1);
+        assert_eq!(r.gpu_flags() & 8, 8);
     }
 }

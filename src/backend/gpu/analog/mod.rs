@@ -47,7 +47,9 @@ pub struct GpuReplicaParams {
     pub form: u32,
     pub activation: u32,
     pub flags: u32,
-    pub _pad: [u32; 3],
+    /// N_E of Dale's law (with flag 8), else 0.
+    pub excitatory: u32,
+    pub _pad: [u32; 2],
 }
 
 impl GpuReplicaParams {
@@ -63,7 +65,8 @@ impl GpuReplicaParams {
             form: n.form.gpu_code(),
             activation: n.activation.gpu_code(),
             flags: l.gpu_flags(),
-            _pad: [0; 3],
+            excitatory: l.excitatory_neurons.unwrap_or(0),
+            _pad: [0; 2],
         }
     }
 }
