@@ -27,7 +27,7 @@ use serde_json::Value;
 use super::data::{Axis, Spacing, Sweep};
 use super::style::{self, font, DrawResult, Figure, BLUE, GREY, VERMILLION};
 use super::Outcome;
-use crate::analysis::mean_field::{critical_curve, SiriMeanField};
+use crate::theory::mean_field::{critical_curve, SiriMeanField};
 use crate::config::{apply_override, Config, VectorSource};
 use crate::error::{Error, Result};
 use crate::model::{Activation, Form};
