@@ -4,5 +4,8 @@
 //! - [`mean_field`]: the N → ∞ solvers (science.md §4): the current-form `tanh` network
 //!   (`Δ`, `λ_max`), the rate-form `siri` network ([`mean_field::SiriMeanField`]), and
 //!   [`mean_field::critical_curve`], the edge of chaos over a plane.
+//! - [`plane`]: the critical line over a sweep's plane, which the phase-diagram heat map of
+//!   `hebbnet plot` draws.
 
 pub mod mean_field;
+pub mod plane;
