@@ -3,7 +3,8 @@
 //!
 //! Data flows one way: [`config`] → [`ensemble`] → [`backend`] → [`analysis`] → [`output`],
 //! orchestrated by [`experiment`]. The equations live in [`model`]; what they predict
-//! analytically (mean field, edge of chaos) in [`theory`].
+//! analytically (mean field, edge of chaos) in [`theory`], which `hebbnet theory` prints and the
+//! phase-diagram heat maps of [`plot`] draw.
 
 pub mod analysis;
 pub mod backend;
