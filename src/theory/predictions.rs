@@ -211,19 +211,55 @@ fn rate_mean_field(config: &Config) -> Vec<Prediction> {
     };
     let indicator_at_gain = |gain: f64| SiriMeanField { gain, ..params }.chaos_indicator();
     let (lo, hi) = SEARCH_RANGE;
-    out.push(edge_prediction(
+    // ρ_T of the solution at a crossing: an edge on a solution the population activity does
+    // not settle on describes no attractor.
+    let unsettled = |p: SiriMeanField, param: &str, at: f64| {
+        let rho = p.solve().ok()?.map_spectral_radius;
+        (rho > 1.0).then(|| {
+            format!(
+                "at {param} = {} the solution has ρ_T = {} > 1: the population activity does \
+                 not settle on it, so this edge describes no attractor of the network",
+                super::format_number(at),
+                super::format_number(rho)
+            )
+        })
+    };
+    let mut sigma_c = edge_prediction(
         &SIRI_ROWS[7],
         &unit_crossings(lo, hi, indicator_at_std),
         "σ",
         &applies,
-    ));
-    out.push(edge_prediction(
+    );
+    if let Some(at) = sigma_c.value.number() {
+        let p = SiriMeanField {
+            weight_std: at,
+            ..params
+        };
+        add_note(&mut sigma_c, unsettled(p, "σ", at));
+    }
+    let mut gain_c = edge_prediction(
         &SIRI_ROWS[8],
         &unit_crossings(lo, hi, indicator_at_gain),
         "g",
         &applies,
-    ));
+    );
+    if let Some(at) = gain_c.value.number() {
+        let p = SiriMeanField { gain: at, ..params };
+        add_note(&mut gain_c, unsettled(p, "g", at));
+    }
+    out.push(sigma_c);
+    out.push(gain_c);
     out
+}
+
+/// Appends `extra` (when there is one) to the note of `p`.
+fn add_note(p: &mut Prediction, extra: Option<String>) {
+    if let Some(extra) = extra {
+        p.note = Some(match p.note.take() {
+            Some(note) => format!("{note}; {extra}"),
+            None => extra,
+        });
+    }
 }
 
 /// The rows of [`SIRI_ROWS`] up to ρ_T from a solution.

@@ -225,6 +225,19 @@ fn siri_conditions_are_stated() {
     let p = predictions::predictions(&config(&["weights.mean=-3"]));
     assert_eq!(value(&p, "weights.outlier"), -3.0);
     assert_eq!(value(&p, "weights.spectral_radius"), 3.0);
+    // Strong inhibition: the solution is unstable for the population dynamics (ρ_T > 1), and
+    // λ_max, σ²⟨f′²⟩ and the edges computed on such solutions say so.
+    let p = predictions::predictions(&config(&["weights.mean=-8"]));
+    assert!(value(&p, "mean_field.map_spectral_radius") > 1.0);
+    for key in [
+        "mean_field.largest_lyapunov",
+        "mean_field.chaos_indicator",
+        "mean_field.critical_weight_std",
+        "mean_field.critical_gain",
+    ] {
+        let note = find(&p, key).note.clone().unwrap_or_default();
+        assert!(note.contains("no attractor"), "{key}: {note}");
+    }
 }
 
 #[test]
