@@ -2,7 +2,9 @@
 //! advanced on the CPU or on a GPU (wgpu), analysed on the CPU.
 //!
 //! Data flows one way: [`config`] → [`ensemble`] → [`backend`] → [`analysis`] → [`output`],
-//! orchestrated by [`experiment`]. The equations live in [`model`].
+//! orchestrated by [`experiment`]. The equations live in [`model`]; what they predict
+//! analytically (mean field, edge of chaos) in [`theory`], which `hebbnet theory` prints and the
+//! phase-diagram heat maps of [`plot`] draw.
 
 pub mod analysis;
 pub mod backend;
@@ -16,5 +18,6 @@ pub mod model;
 pub mod npy;
 pub mod output;
 pub mod plot;
+pub mod theory;
 
 pub use error::{Error, Result};

@@ -3,7 +3,6 @@
 mod common;
 
 use common::{gpu, params, random_init};
-use hebbnet::analysis::mean_field::tanh_network_largest_lyapunov;
 use hebbnet::analysis::observer::{AnalysisEpoch, AnalysisPlan, ReplicaAnalysis};
 use hebbnet::analysis::spectrum;
 use hebbnet::backend::cpu::CpuBackend;
@@ -11,6 +10,7 @@ use hebbnet::backend::{Backend, Schedule, TraceObserver};
 use hebbnet::config::{Config, Precision};
 use hebbnet::ensemble::{EnsembleSpec, ReplicaInit};
 use hebbnet::model::analog::{Activation, Form};
+use hebbnet::theory::mean_field::tanh_network_largest_lyapunov;
 
 fn plan(k: usize, every: usize, transient: usize, precision: Precision) -> AnalysisPlan {
     AnalysisPlan {

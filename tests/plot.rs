@@ -216,10 +216,10 @@ fn plot_refuses_what_is_not_a_finished_run() {
 // Sweep figures: a fixture sweep directory in the format of `hebbnet sweep` (sweep.json +
 // points.csv), written here by hand so the figures are tested without the sweep code.
 
-use hebbnet::analysis::mean_field::SiriMeanField;
 use hebbnet::analysis::summary::SUMMARISED;
 use hebbnet::config::{apply_override, Config};
 use hebbnet::plot::{plot_run, PlotOptions};
+use hebbnet::theory::mean_field::SiriMeanField;
 use hebbnet::Error;
 
 const CLASSES: [&str; 6] = [

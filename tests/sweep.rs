@@ -420,7 +420,7 @@ fn gpu_packed_batches_match_the_cpu() {
 /// chaos (> 2) positive (science.md §4).
 #[test]
 fn phase_sweep_agrees_with_the_mean_field_away_from_the_line() {
-    use hebbnet::analysis::mean_field::SiriMeanField;
+    use hebbnet::theory::mean_field::SiriMeanField;
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/sweeps/phase_g_sigma.json");
     let overrides = [
         "network.neurons=100".to_string(),

@@ -2,15 +2,14 @@
 //! replica ([`EpochRecord`]) from the raw sums, and — from the trace of each recorded window —
 //! Lyapunov exponents ([`lyapunov`]), spectra ([`spectrum`]) and attractor classes
 //! ([`attractor`]), gathered per replica by [`observer::ReplicaAnalysis`]; ensemble statistics
-//! in [`summary`]; mean-field predictions in [`mean_field`]. The Lyapunov analysis's hot loops
-//! have modules of their own: the tangent propagation ([`tangent`]), the Cholesky QR in f64
-//! ([`orthonormal`]) and the threads one replica may use when replicas are fewer than cores
-//! ([`team`]).
+//! in [`summary`]. The Lyapunov analysis's hot loops have modules of their own: the tangent
+//! propagation ([`tangent`]), the Cholesky QR in f64 ([`orthonormal`]) and the threads one
+//! replica may use when replicas are fewer than cores ([`team`]). What the theory predicts
+//! (the mean field, to compare with) is [`crate::theory`].
 
 pub mod attractor;
 pub(crate) mod blocked;
 pub mod lyapunov;
-pub mod mean_field;
 pub mod observer;
 pub mod orthonormal;
 pub mod sensitivity;

@@ -29,6 +29,9 @@ pub enum Command {
     Devices,
     /// Print the resolved config (defaults filled in, overrides applied) as JSON.
     Config(ConfigArgs),
+    /// Every analytic prediction for a config or sweep spec: mean field, edge of chaos,
+    /// critical lines (docs/theory.md).
+    Theory(TheoryArgs),
     /// Run a parameter sweep: a grid of config values × replicas (docs/sweeps.md).
     Sweep(SweepArgs),
     /// Merge the finished shards of a sweep into its summary files.
@@ -155,6 +158,21 @@ pub struct ConfigSource {
     pub overrides: Vec<String>,
 }
 
+/// `hebbnet theory`: see [`crate::theory`].
+#[derive(Args, Debug)]
+pub struct TheoryArgs {
+    /// Config file or sweep spec (JSON; docs/config.md, docs/sweeps.md); default: the embedded
+    /// configs/siri2008.json.
+    pub config: Option<PathBuf>,
+    /// Override a config value (of a sweep's base config), e.g. --set network.gain=5
+    /// (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<String>,
+    /// One JSON object ({"config", "predictions", "critical_lines", …}) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Args, Debug)]
 pub struct ConfigArgs {
     #[command(flatten)]
@@ -236,6 +254,15 @@ pub fn execute(cli: Cli) -> Result<()> {
         Command::Config(args) => {
             let config = args.source.load(Vec::new())?;
             println!("{}", serde_json::to_string_pretty(&config)?);
+            Ok(())
+        }
+        Command::Theory(args) => {
+            let report = crate::theory::report(args.config.as_deref(), &args.overrides)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report.to_json())?);
+            } else {
+                print!("{}", report.to_text());
+            }
             Ok(())
         }
         Command::Sweep(args) => sweep(args),

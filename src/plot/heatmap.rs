@@ -8,11 +8,12 @@
 //! ensemble summary at the last epoch); a point that is NaN or absent from `points.csv` is a
 //! grey hatched cell.
 //!
-//! The mean-field line `σ² ∫Dz f′(M + √V z)² = 1` ([`SiriMeanField`]) is computed in the plane
-//! of the two axes from each point's config (`base_config` with the point's values), so it
-//! follows whichever keys were swept (gain, σ, μ, input, threshold): it is drawn when
-//! [`SiriMeanField::from_config`] applies at every point of the figure, and is also written as
-//! CSV for replotting.
+//! The mean-field line `σ² ∫Dz f′(M + √V z)² = 1` comes from the theory
+//! ([`crate::theory::plane::MeanFieldPlane`], the same code as `hebbnet theory SPEC`): it is
+//! computed in the plane of the two axes from each point's config (`base_config` with the
+//! point's values), so it follows whichever keys were swept (gain, σ, μ, input, threshold); it
+//! is drawn when [`crate::theory::mean_field::SiriMeanField::from_config`] applies at every
+//! point of the figure, and is also written as CSV for replotting.
 
 use std::ops::Range;
 use std::path::Path;
@@ -22,22 +23,17 @@ use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use serde_json::Value;
 
 use super::data::{Axis, Spacing, Sweep};
 use super::style::{self, font, DrawResult, Figure, BLUE, GREY, VERMILLION};
 use super::Outcome;
-use crate::analysis::mean_field::{critical_curve, SiriMeanField};
-use crate::config::{apply_override, Config, VectorSource};
 use crate::error::{Error, Result};
-use crate::model::analog::{Activation, Form};
 use crate::output::write_atomic;
+use crate::theory::plane::{cell_edges, scale_maps, slices, MeanFieldPlane, PlaneAxis};
 
 /// The observable drawn when none is asked for.
 pub const DEFAULT_OBSERVABLE: &str = "lyapunov_max_mean";
 
-/// Values of x at which the critical line is traced (evenly spaced, in log10 on a log axis).
-const LINE_COLUMNS: usize = 64;
 /// Points of the mean-field curve of a one-axis figure.
 const PROFILE_POINTS: usize = 120;
 /// Width of the colour bar column and height of the legend strip, in pixels.
@@ -118,7 +114,7 @@ pub fn sweep_figures(
     let mut figures = Vec::new();
     if sweep.axes.len() == 1 {
         let axis = &sweep.axes[0];
-        let mean_field = MeanFieldPlane::new(sweep, &[]);
+        let mean_field = MeanFieldPlane::new(&sweep.base_config, &[]);
         for (name, column) in observables.iter().zip(&columns) {
             let stem = format!("profile_{name}");
             let outcome = profile(
@@ -153,11 +149,12 @@ pub fn sweep_figures(
             .map(|(key, v)| format!("{key} = {}", style::number_tick(v)))
             .collect::<Vec<_>>()
             .join(", ");
-        let plane = MeanFieldPlane::new(sweep, &fixed);
+        let plane = MeanFieldPlane::new(&sweep.base_config, &fixed);
         let line_stem = format!("critical_line{suffix}");
         let line = match plane.applies(x_axis, y_axis) {
             Ok(legend) => {
-                let curves = plane.critical_line(x_axis, &x_view, y_axis, &y_view);
+                let curves =
+                    plane.critical_line(&x_view.plane(&x_axis.key), &y_view.plane(&y_axis.key));
                 let path = out.join(format!("{line_stem}.csv"));
                 write_atomic(
                     &path,
@@ -246,21 +243,6 @@ fn plural(n: usize) -> &'static str {
     } else {
         "s"
     }
-}
-
-/// Every combination of value indices of `axes` (one empty combination when there are none).
-fn slices(axes: &[Axis]) -> Vec<Vec<usize>> {
-    axes.iter().fold(vec![Vec::new()], |acc, axis| {
-        acc.into_iter()
-            .flat_map(|prefix| {
-                (0..axis.values.len()).map(move |k| {
-                    let mut next = prefix.clone();
-                    next.push(k);
-                    next
-                })
-            })
-            .collect()
-    })
 }
 
 /// The name, symbol and unit of an observable column, for labels.
@@ -422,24 +404,9 @@ const MAX_TICKS: usize = 12;
 impl AxisView {
     fn new(axis: &Axis) -> AxisView {
         let log = axis.spacing == Spacing::Log;
-        let (to, from) = scale_maps(log);
-        let mut order: Vec<usize> = (0..axis.values.len()).collect();
-        order.sort_by(|&a, &b| axis.values[a].total_cmp(&axis.values[b]));
-        let t: Vec<f64> = order.iter().map(|&k| to(axis.values[k])).collect();
-        let n = t.len();
-        let mut edges = Vec::with_capacity(n + 1);
-        if n == 1 {
-            let half = if log {
-                0.1
-            } else {
-                (t[0].abs() * 0.1).max(0.5)
-            };
-            edges.extend([t[0] - half, t[0] + half]);
-        } else {
-            edges.push(t[0] - (t[1] - t[0]) / 2.0);
-            edges.extend(t.windows(2).map(|w| (w[0] + w[1]) / 2.0));
-            edges.push(t[n - 1] + (t[n - 1] - t[n - 2]) / 2.0);
-        }
+        let (_, from) = scale_maps(log);
+        let (order, edges) = cell_edges(&axis.values, log);
+        let n = order.len();
         let mut cells = vec![0.0..0.0; n];
         for (rank, &k) in order.iter().enumerate() {
             cells[k] = from(edges[rank])..from(edges[rank + 1]);
@@ -458,156 +425,19 @@ impl AxisView {
         }
     }
 
+    /// The axis as a plane of the theory: the key, this scale and range.
+    fn plane(&self, key: &str) -> PlaneAxis {
+        PlaneAxis {
+            key: key.to_string(),
+            log: self.log,
+            range: self.range.clone(),
+        }
+    }
+
     /// `n` points spread evenly over the axis range, in the axis' own scale.
     fn spread(&self, n: usize) -> Vec<f64> {
-        let (to, from) = scale_maps(self.log);
-        let (a, b) = (to(self.range.start), to(self.range.end));
-        (0..n)
-            .map(|k| from(a + (b - a) * k as f64 / (n - 1).max(1) as f64))
-            .collect()
+        self.plane("").spread(n)
     }
-}
-
-/// A map between an axis value and its uniform coordinate.
-type Map = fn(f64) -> f64;
-
-/// The maps to and from the coordinate in which an axis is uniform: `log10` and `10^t` on a
-/// log axis, the identity otherwise.
-fn scale_maps(log: bool) -> (Map, Map) {
-    if log {
-        (f64::log10, |t| 10f64.powf(t))
-    } else {
-        (|v| v, |t| t)
-    }
-}
-
-/// The mean-field theory over the plane of a figure: `base_config` with the values of the
-/// other axes (a slice) set.
-struct MeanFieldPlane<'a> {
-    sweep: &'a Sweep,
-    fixed: Vec<(String, f64)>,
-    /// The slice's config tree, or why it could not be built.
-    tree: std::result::Result<Value, String>,
-}
-
-impl<'a> MeanFieldPlane<'a> {
-    fn new(sweep: &'a Sweep, fixed: &[(&str, f64)]) -> Self {
-        let mut tree = sweep.base_config.clone();
-        let built = fixed
-            .iter()
-            .try_for_each(|(key, v)| apply_override(&mut tree, &format!("{key}={v}")))
-            .map(|_| tree)
-            .map_err(|e| format!("base_config does not take the slice's values: {e}"));
-        MeanFieldPlane {
-            sweep,
-            fixed: fixed.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-            tree: built,
-        }
-    }
-
-    /// The config at `values` (key, value) in this plane.
-    fn config(&self, values: &[(&str, f64)]) -> Result<Config> {
-        let mut all: Vec<(&str, f64)> = self.fixed.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-        all.extend_from_slice(values);
-        self.sweep.point_config(&all)
-    }
-
-    /// `σ² ∫Dz f′(M + √V z)²` at `values`; NaN where the config or the solve fails, or the
-    /// theory does not apply.
-    fn indicator(&self, values: &[(&str, f64)]) -> f64 {
-        let Ok(base) = &self.tree else {
-            return f64::NAN;
-        };
-        let mut tree = base.clone();
-        for (key, v) in values {
-            if apply_override(&mut tree, &format!("{key}={v}")).is_err() {
-                return f64::NAN;
-            }
-        }
-        Config::from_value(tree)
-            .ok()
-            .filter(|c| c.validate().is_ok())
-            .and_then(|c| SiriMeanField::from_config(&c))
-            .map_or(f64::NAN, |p| p.chaos_indicator())
-    }
-
-    /// Whether the theory describes every grid point of the plane (over `axes`): the legend of
-    /// the line when it does, why not when it does not.
-    fn applies(&self, x: &Axis, y: &Axis) -> std::result::Result<String, String> {
-        if let Err(why) = &self.tree {
-            return Err(why.clone());
-        }
-        let mut frozen = true;
-        for &xv in &x.values {
-            for &yv in &y.values {
-                let mut at = vec![(x.key.as_str(), xv)];
-                if y.key != x.key {
-                    at.push((y.key.as_str(), yv));
-                }
-                let config = self
-                    .config(&at)
-                    .map_err(|e| format!("the config of a point does not parse: {e}"))?;
-                if SiriMeanField::from_config(&config).is_none() {
-                    return Err(format!(
-                        "the mean-field theory (rate form, siri, a = 1, drawn weights and \
-                         input) does not apply: {}",
-                        not_covered(&config)
-                    ));
-                }
-                frozen &= !config.learning.enabled || config.schedule.epochs == 1;
-            }
-        }
-        Ok(if frozen {
-            "mean field: σ²⟨f′²⟩ = 1".to_string()
-        } else {
-            "mean field of W⁽⁰⁾ (before learning): σ²⟨f′²⟩ = 1".to_string()
-        })
-    }
-
-    /// The curves `σ² ⟨f′²⟩ = 1` over the figure's x and y ranges, in axis values.
-    fn critical_line(
-        &self,
-        x: &Axis,
-        x_view: &AxisView,
-        y: &Axis,
-        y_view: &AxisView,
-    ) -> Vec<Vec<(f64, f64)>> {
-        let (x_to, x_from) = scale_maps(x_view.log);
-        let (y_to, y_from) = scale_maps(y_view.log);
-        let xs: Vec<f64> = x_view.spread(LINE_COLUMNS).into_iter().map(x_to).collect();
-        let (y_lo, y_hi) = (y_to(y_view.range.start), y_to(y_view.range.end));
-        critical_curve(&xs, y_lo, y_hi, |u, v| {
-            self.indicator(&[(&x.key, x_from(u)), (&y.key, y_from(v))])
-        })
-        .into_iter()
-        .map(|c| c.into_iter().map(|(u, v)| (x_from(u), y_from(v))).collect())
-        .collect()
-    }
-}
-
-/// Why [`SiriMeanField::from_config`] refuses `config`, in words.
-fn not_covered(config: &Config) -> String {
-    let n = &config.network;
-    let mut why = Vec::new();
-    if n.form != Form::Rate {
-        why.push(format!("network.form is {}", n.form.name()));
-    }
-    if n.activation != Activation::Siri {
-        why.push(format!("network.activation is {}", n.activation.name()));
-    }
-    if n.leak != 1.0 {
-        why.push(format!("network.leak = {}", n.leak));
-    }
-    if config.weights.file.is_some() {
-        why.push("the weights are loaded from a file".into());
-    }
-    if matches!(config.input_source(), Ok(VectorSource::File(_))) {
-        why.push("the input is loaded from a file".into());
-    }
-    if why.is_empty() {
-        why.push("a parameter is not finite".into());
-    }
-    why.join(", ")
 }
 
 /// `critical_line.csv`: a header naming the two keys, then one `x,y` row per point; curves are
@@ -1192,19 +1022,6 @@ mod tests {
         let spread = v.spread(4);
         assert!(close(spread[0], v.range.start) && close(spread[3], v.range.end));
         assert!(close(spread[1], 10f64.powf(-0.5)));
-    }
-
-    #[test]
-    fn slices_are_every_combination() {
-        let axes = [
-            axis("a", &[1.0, 2.0], Spacing::Linear),
-            axis("b", &[1.0, 2.0, 3.0], Spacing::Linear),
-        ];
-        let s = slices(&axes);
-        assert_eq!(s.len(), 6);
-        assert_eq!(s[0], vec![0, 0]);
-        assert_eq!(s[5], vec![1, 2]);
-        assert_eq!(slices(&[]), vec![Vec::<usize>::new()]);
     }
 
     #[test]

@@ -1,0 +1,266 @@
+//! `hebbnet theory` as text for people: the config in one paragraph, an aligned table of the
+//! predictions, their notes and sources, then the critical lines of a sweep.
+
+use super::{format_number, CriticalLine, LineShape, Quantity, Report};
+use crate::config::{Config, VectorSource};
+use crate::experiment::sweep::Spacing;
+
+/// The whole report.
+pub(super) fn render(report: &Report) -> String {
+    let mut out = format!("theory for {}", report.source);
+    if report.axes.is_some() {
+        out.push_str(" (a sweep: the predictions at its base config, then its critical lines)");
+    }
+    out.push('\n');
+    for line in describe(&report.config) {
+        out.push_str(&format!("  {line}\n"));
+    }
+    if let Some(axes) = &report.axes {
+        let swept: Vec<String> = axes
+            .iter()
+            .map(|a| {
+                let (lo, hi) = a
+                    .values
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+                        (l.min(v), h.max(v))
+                    });
+                format!(
+                    "{} ({} value{}, {} … {}{})",
+                    a.key,
+                    a.values.len(),
+                    if a.values.len() == 1 { "" } else { "s" },
+                    format_number(lo),
+                    format_number(hi),
+                    if a.spacing == Spacing::Log {
+                        ", log"
+                    } else {
+                        ""
+                    }
+                )
+            })
+            .collect();
+        out.push_str(&format!("  swept: {}\n", swept.join(", ")));
+    }
+    out.push('\n');
+    out.push_str(&table(report));
+    let notes: Vec<String> = report
+        .predictions
+        .iter()
+        .filter_map(|p| p.note.as_ref().map(|n| format!("  {}: {n}", p.symbol)))
+        .collect();
+    if !notes.is_empty() {
+        out.push_str("\nnotes\n");
+        for n in notes {
+            out.push_str(&n);
+            out.push('\n');
+        }
+    }
+    out.push_str("\nsources\n");
+    let mut sources: Vec<(&str, Vec<&str>)> = Vec::new();
+    for p in &report.predictions {
+        match sources.iter_mut().find(|(s, _)| *s == p.source) {
+            Some((_, symbols)) => symbols.push(p.symbol),
+            None => sources.push((p.source, vec![p.symbol])),
+        }
+    }
+    for (source, symbols) in sources {
+        out.push_str(&format!("  {source}: {}\n", symbols.join(", ")));
+    }
+    for line in &report.critical_lines {
+        out.push('\n');
+        out.push_str(&critical_line(line));
+    }
+    out.push_str(
+        "\nEvery quantity, its formula and its conditions: docs/theory.md; all fields and \
+         full precision: --json\n",
+    );
+    out
+}
+
+/// The config in two lines: the network, then weights, input and learning.
+fn describe(c: &Config) -> Vec<String> {
+    let n = &c.network;
+    let w = &c.weights;
+    let num = format_number;
+    let network = format!(
+        "{} form, {} activation, gain {}, leak a = {}, threshold θ = {}, N = {}",
+        n.form.name(),
+        n.activation.name(),
+        num(n.gain),
+        num(n.leak),
+        num(n.threshold),
+        n.neurons
+    );
+    let weights = match &w.file {
+        Some(f) => format!("weights from {}", f.display()),
+        None => format!(
+            "weights N(μ/N, σ²/N): μ = {}, σ = {}{}{}",
+            num(w.mean),
+            num(w.std),
+            if w.connectivity < 1.0 {
+                format!(", connectivity c = {}", num(w.connectivity))
+            } else {
+                String::new()
+            },
+            if w.autapses { "" } else { ", no autapses" }
+        ),
+    };
+    let input = match c.input_source() {
+        Ok(VectorSource::Gaussian { mean, std: 0.0 }) => {
+            format!("input ξ = {}", num(mean))
+        }
+        Ok(VectorSource::Gaussian { mean, std }) => {
+            format!("input ξ Gaussian, mean {}, std {}", num(mean), num(std))
+        }
+        Ok(VectorSource::Uniform { low, high }) => {
+            format!("input ξ uniform on [{}, {}]", num(low), num(high))
+        }
+        Ok(VectorSource::File(f)) => format!("input ξ from {}", f.display()),
+        Err(_) => "input ξ: invalid".into(),
+    };
+    let learning = if c.learning.enabled {
+        format!(
+            "learning on (α = {}, λ = {}), {} epoch{}",
+            num(c.learning.learning_rate),
+            num(c.learning.forgetting),
+            c.schedule.epochs,
+            if c.schedule.epochs == 1 { "" } else { "s" }
+        )
+    } else {
+        "learning off".into()
+    };
+    vec![network, format!("{weights}; {input}; {learning}")]
+}
+
+/// The aligned table: quantity, symbol, value, formula, applies to (or why not available).
+fn table(report: &Report) -> String {
+    let header = ["quantity", "symbol", "value", "formula", "applies to"];
+    let rows: Vec<[String; 5]> = report
+        .predictions
+        .iter()
+        .map(|p| {
+            let (value, applies) = match &p.value {
+                Quantity::Number(v) => (format_number(*v), p.applies_to.clone()),
+                Quantity::NotAvailable(why) => ("—".to_string(), why.clone()),
+            };
+            [
+                p.name.to_string(),
+                p.symbol.to_string(),
+                value,
+                p.formula.to_string(),
+                applies,
+            ]
+        })
+        .collect();
+    let width = |k: usize| {
+        rows.iter()
+            .map(|r| display_width(&r[k]))
+            .chain([display_width(header[k])])
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..4).map(width).collect();
+    let line = |cells: [&str; 5]| {
+        let mut s = String::new();
+        for (k, cell) in cells.iter().enumerate() {
+            s.push_str(cell);
+            if k < 4 {
+                let pad = widths[k] - display_width(cell) + 2;
+                s.push_str(&" ".repeat(pad));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(header);
+    for r in &rows {
+        out.push_str(&line([
+            r[0].as_str(),
+            r[1].as_str(),
+            r[2].as_str(),
+            r[3].as_str(),
+            r[4].as_str(),
+        ]));
+    }
+    out
+}
+
+/// Columns a string takes on a terminal: its characters less the combining marks (the bar of
+/// `ξ̄` is one).
+fn display_width(s: &str) -> usize {
+    s.chars()
+        .filter(|c| !('\u{0300}'..='\u{036F}').contains(c))
+        .count()
+}
+
+/// One critical line: its plane, then its points (or why there is none).
+fn critical_line(line: &CriticalLine) -> String {
+    let keys: Vec<&str> = line.axes.iter().map(|a| a.key.as_str()).collect();
+    let mut out = format!("critical line over {}", keys.join(" × "));
+    if !line.fixed.is_empty() {
+        let fixed: Vec<String> = line
+            .fixed
+            .iter()
+            .map(|(k, v)| format!("{k} = {}", format_number(*v)))
+            .collect();
+        out.push_str(&format!(" at {}", fixed.join(", ")));
+    }
+    let ranges: Vec<String> = line
+        .axes
+        .iter()
+        .map(|a| {
+            format!(
+                "{} from {} to {}{}",
+                a.key,
+                format_number(a.range.start),
+                format_number(a.range.end),
+                if a.log { " (log)" } else { "" }
+            )
+        })
+        .collect();
+    match &line.line {
+        Err(why) => {
+            out.push_str(&format!("\n  not available: {why}\n"));
+        }
+        Ok((legend, shape)) => {
+            out.push_str(&format!(" ({legend})\n  {}\n", ranges.join(", ")));
+            match shape {
+                LineShape::Points(points) if points.is_empty() => {
+                    out.push_str("  not reached in this range\n");
+                }
+                LineShape::Points(points) => {
+                    let p: Vec<String> = points.iter().map(|&v| format_number(v)).collect();
+                    out.push_str(&format!("  at {} = {}\n", keys[0], p.join(", ")));
+                }
+                LineShape::Curves(curves) if curves.is_empty() => {
+                    out.push_str("  not reached in this range\n");
+                }
+                LineShape::Curves(curves) => {
+                    let points: usize = curves.iter().map(Vec::len).sum();
+                    out.push_str(&format!(
+                        "  {} curve{}, {points} points (as `hebbnet plot` writes them to \
+                         critical_line*.csv):\n",
+                        curves.len(),
+                        if curves.len() == 1 { "" } else { "s" }
+                    ));
+                    let (kx, ky) = (keys[0], keys.get(1).copied().unwrap_or(""));
+                    let w = kx.chars().count().max(12);
+                    out.push_str(&format!("  {kx:<w$}  {ky}\n"));
+                    for (k, curve) in curves.iter().enumerate() {
+                        if k > 0 {
+                            out.push_str(&format!("  {:<w$}  {}\n", "NaN", "NaN"));
+                        }
+                        for &(x, y) in curve {
+                            out.push_str(&format!(
+                                "  {:<w$}  {}\n",
+                                format_number(x),
+                                format_number(y)
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
