@@ -51,7 +51,10 @@
 //!   GPU-only limits (`workgroup_memory_bytes` above the adapter's limit or below 4N + 4,
 //!   `weights_in_workgroup = "always"` that does not fit) need an adapter: tests/cli.rs and
 //!   tests/backends.rs cover them.
-//! - `output`: `output.save.allowed_values`, `output.save.list`.
+//! - `output`: `output.save.allowed_values`, `output.save.list`, `output.record.not_a_section`,
+//!   `output.record.every.at_least_1`, `output.record.every.within_window`,
+//!   `output.record.neurons.exist`, `output.record.records_something`,
+//!   `output.record.unknown_key`, `output.record.at_most_values`.
 //! - `analysis.lyapunov`: `analysis.lyapunov.exponents.at_most_n`,
 //!   `analysis.lyapunov.exponents.count_or_all`, `analysis.lyapunov.exponents.integer`,
 //!   `analysis.lyapunov.reorthonormalize_every.at_least_1`,
@@ -703,6 +706,48 @@ fn cases() -> Vec<Case> {
             "output.save.list",
             &["output.save=weights"],
             &["`output.save`", "invalid type"],
+        ),
+        set(
+            "output.record.not_a_section",
+            &["output.record=5"],
+            &["`output.record`", "is a section"],
+        ),
+        set(
+            "output.record.every.at_least_1",
+            &[r#"output.record={"every": 0, "population": true}"#],
+            &["`output.record.every`", "must be ≥ 1"],
+        ),
+        set(
+            "output.record.every.within_window",
+            &[
+                "schedule.recorded_steps=10",
+                r#"output.record={"every": 11, "population": true}"#,
+            ],
+            &["`output.record.every`", "longer than the recorded window"],
+        ),
+        set(
+            "output.record.neurons.exist",
+            &[r#"output.record={"neurons": [0, 100]}"#],
+            &["`output.record.neurons`", "neuron 100 does not exist"],
+        ),
+        set(
+            "output.record.records_something",
+            &[r#"output.record={"every": 2}"#],
+            &["`output.record`", "records nothing"],
+        ),
+        set(
+            "output.record.unknown_key",
+            &[r#"output.record={"steps": 2}"#],
+            &["`output.record.steps`", "unknown field"],
+        ),
+        set(
+            "output.record.at_most_values",
+            &[
+                "schedule.epochs=1000",
+                "schedule.recorded_steps=100000",
+                r#"output.record={"population": true}"#,
+            ],
+            &["`output.record`", "values per replica"],
         ),
         // analysis.lyapunov
         set(

@@ -12,6 +12,7 @@ pub(crate) mod blocked;
 pub mod lyapunov;
 pub mod observer;
 pub mod orthonormal;
+pub mod recorder;
 pub mod sensitivity;
 pub mod spectrum;
 pub mod summary;

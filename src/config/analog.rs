@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{check, finite, Config};
+use super::{check, finite, Config, MAX_RECORDED_NEURONS, MAX_RECORDED_VALUES};
 use crate::error::{Error, Result};
 use crate::model::analog::{
     Activation, Form, HebbianRule, NeuronParams, PresynapticGate, ReplicaParams,
@@ -185,6 +185,66 @@ impl Default for LearningConfig {
 impl Config {
     /// The rules of the analog family's sections (docs/config.md).
     pub(super) fn validate_analog(&self) -> Result<()> {
+        self.validate_analog_sections()?;
+        self.validate_record()
+    }
+
+    /// `output.record` for the analog family: neuron indices, samples within the window.
+    fn validate_record(&self) -> Result<()> {
+        if let Some(r) = &self.output.record {
+            let n = self.network.neurons;
+            check(
+                "output.record.every",
+                r.every >= 1,
+                "must be ≥ 1 (1: every step)",
+            )?;
+            check(
+                "output.record.neurons",
+                r.neurons.len() <= MAX_RECORDED_NEURONS,
+                &format!("at most {MAX_RECORDED_NEURONS} neurons"),
+            )?;
+            if let Some(&i) = r.neurons.iter().find(|&&i| i >= n) {
+                check(
+                    "output.record.neurons",
+                    false,
+                    &format!(
+                        "neuron {i} does not exist: indices run from 0 to {} (network.neurons = {n})",
+                        n - 1
+                    ),
+                )?;
+            }
+            check(
+                "output.record",
+                !r.neurons.is_empty() || r.population,
+                "records nothing: list neurons in output.record.neurons, or set \
+                 output.record.population = true, or remove output.record",
+            )?;
+            let samples = self.schedule.recorded_steps / r.every;
+            check(
+                "output.record.every",
+                samples >= 1,
+                &format!(
+                    "{} is longer than the recorded window (schedule.recorded_steps = {}): no \
+                     step would be recorded",
+                    r.every, self.schedule.recorded_steps
+                ),
+            )?;
+            let values = (self.schedule.epochs as u128)
+                * samples as u128
+                * (r.neurons.len() as u128 + r.population as u128);
+            check(
+                "output.record",
+                values <= MAX_RECORDED_VALUES as u128,
+                &format!(
+                    "{values} values per replica, more than {MAX_RECORDED_VALUES}: record fewer \
+                     neurons, or raise output.record.every"
+                ),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn validate_analog_sections(&self) -> Result<()> {
         let n = &self.network;
         check(
             "network.neurons",

@@ -145,4 +145,35 @@ impl SavedArray {
 #[serde(default, deny_unknown_fields)]
 pub struct OutputConfig {
     pub save: Vec<SavedArray>,
+    /// Per-step series of every replica, streamed to `.npy` (the recorder); `None`: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<RecordConfig>,
 }
+
+/// The recorder (`output.record`): during each epoch's recorded window, every `every`-th step,
+/// the state (x or h) of the chosen `neurons` and, with `population`, the population's mean
+/// activity `(1/N) Σ_i s_i(t)`. Written as `record_state.npy` (R, E, S, K) and
+/// `record_activity.npy` (R, E, S), S = ⌊recorded_steps / every⌋ samples at window steps
+/// `every, 2·every, …`, K the number of neurons.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecordConfig {
+    pub every: usize,
+    pub neurons: Vec<usize>,
+    pub population: bool,
+}
+
+impl Default for RecordConfig {
+    fn default() -> Self {
+        RecordConfig {
+            every: 1,
+            neurons: Vec::new(),
+            population: false,
+        }
+    }
+}
+
+/// Most neurons the recorder follows.
+pub const MAX_RECORDED_NEURONS: usize = 4096;
+/// Most values the recorder keeps per replica (they are held per batch before being written).
+pub const MAX_RECORDED_VALUES: usize = 1 << 26;

@@ -198,7 +198,7 @@ pub const MAX_TRACE_POINTS: usize = 4096;
 pub const MAX_PERIOD: usize = 4096;
 
 /// Sections of a config (serde would also read a JSON array positionally into them).
-const SECTIONS: [&str; 14] = [
+const SECTIONS: [&str; 15] = [
     "network",
     "weights",
     "input",
@@ -213,6 +213,7 @@ const SECTIONS: [&str; 14] = [
     "analysis.eigenvalues",
     "analysis.attractor",
     "analysis.sensitivity",
+    "output.record",
 ];
 
 /// The config and each of its sections, where present, must be JSON objects.

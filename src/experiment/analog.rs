@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 use super::family::{write_part_array, ArrayKind, Family, Member};
 use crate::analysis::observer::{AnalysisPlan, ReplicaAnalysis};
+use crate::analysis::recorder::Recorder;
 use crate::analysis::{summary, EpochRecord, EPOCH_COLUMNS};
 use crate::backend::{self, Backend, BatchOutput, Schedule, TraceObserver};
 use crate::config::{Config, Precision, SavedArray};
@@ -93,6 +94,7 @@ impl Family for Analog {
                 },
             ));
         }
+        out.extend(record_arrays(config));
         out
     }
 
@@ -136,14 +138,43 @@ impl Family for Analog {
         };
         let save = saved(config);
         let keep_final = save.iter().any(|s| *s != SavedArray::Input);
-        let result = run_observed(
-            backend,
-            &schedule_of(config),
-            config.backend.precision,
-            &inits,
-            keep_final,
-            &mut analyses,
-        )?;
+        let mut recorders: Vec<Recorder> = match &config.output.record {
+            Some(r) => inits
+                .iter()
+                .map(|i| Recorder::new(r, config.schedule.recorded_steps, i.params.neuron))
+                .collect(),
+            None => Vec::new(),
+        };
+        let schedule = schedule_of(config);
+        let precision = config.backend.precision;
+        let result = if recorders.is_empty() {
+            run_observed(
+                backend,
+                &schedule,
+                precision,
+                &inits,
+                keep_final,
+                &mut analyses,
+            )?
+        } else {
+            let mut observed: Vec<Observed> = recorders
+                .iter_mut()
+                .map(|recorder| Observed {
+                    analysis: None,
+                    recorder,
+                    recorded_steps: schedule.recorded_steps,
+                    step: 0,
+                })
+                .collect();
+            for (o, a) in observed.iter_mut().zip(analyses.iter_mut()) {
+                o.analysis = Some(a);
+            }
+            let mut observers: Vec<&mut dyn TraceObserver> = observed
+                .iter_mut()
+                .map(|o| o as &mut dyn TraceObserver)
+                .collect();
+            backend.run_batch(&schedule, precision, &inits, keep_final, &mut observers)?
+        };
         let mut warned = self.warned.load(Ordering::Relaxed);
         warn_ill_conditioned(&analyses, &mut warned);
         self.warned.store(warned, Ordering::Relaxed);
@@ -157,6 +188,7 @@ impl Family for Analog {
             plan.as_ref(),
             &save,
         )?;
+        write_records(parts, name, config, &recorders)?;
         let mut csv = String::new();
         for (k, init) in inits.iter().enumerate() {
             for (epoch, out) in result.epochs.iter().enumerate() {
@@ -253,6 +285,101 @@ fn write_arrays(
         })?;
     }
     Ok(())
+}
+
+/// The recorder's arrays (`output.record`): `record_state` (E, S, K) and `record_activity`
+/// (E, S) per replica, f64.
+fn record_arrays(config: &Config) -> Vec<(String, ArrayKind)> {
+    let Some(r) = &config.output.record else {
+        return Vec::new();
+    };
+    let (e, samples) = (
+        config.schedule.epochs,
+        config.schedule.recorded_steps / r.every.max(1),
+    );
+    let kind = |shape: Vec<usize>| ArrayKind {
+        shape,
+        part_dtype: npy::Dtype::F64,
+        dtype: npy::Dtype::F64,
+    };
+    let mut out = Vec::new();
+    if !r.neurons.is_empty() {
+        out.push((
+            "record_state".to_string(),
+            kind(vec![e, samples, r.neurons.len()]),
+        ));
+    }
+    if r.population {
+        out.push(("record_activity".to_string(), kind(vec![e, samples])));
+    }
+    out
+}
+
+fn write_records(parts: &Path, name: &str, config: &Config, recorders: &[Recorder]) -> Result<()> {
+    for (stem, kind) in record_arrays(config) {
+        write_part_array(parts, name, &stem, &kind, recorders.len(), &mut |push| {
+            for r in recorders {
+                push(if stem == "record_state" {
+                    &r.states
+                } else {
+                    &r.activity
+                })?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+/// A replica's recorder, with its analysis when there is one, as one observer: the recorder
+/// needs every step of the window; the analysis is shown the steps it asks for (all, or the
+/// last `tail_steps()`), exactly as a backend would show them to it alone.
+struct Observed<'a> {
+    analysis: Option<&'a mut ReplicaAnalysis>,
+    recorder: &'a mut Recorder,
+    recorded_steps: usize,
+    /// Steps seen in the current window.
+    step: usize,
+}
+
+impl TraceObserver for Observed<'_> {
+    fn begin_epoch(&mut self, epoch: usize, weights: &[f64]) {
+        self.step = 0;
+        self.recorder.begin_epoch(epoch, weights);
+        if let Some(a) = self.analysis.as_mut() {
+            a.begin_epoch(epoch, weights);
+        }
+    }
+
+    fn step(&mut self, derivative: &[f64], state: &[f64]) {
+        self.recorder.step(derivative, state);
+        if let Some(a) = self.analysis.as_mut() {
+            let from = if a.needs_full_window() {
+                0
+            } else {
+                self.recorded_steps.saturating_sub(a.tail_steps())
+            };
+            if self.step >= from {
+                a.step(derivative, state);
+            }
+        }
+        self.step += 1;
+    }
+
+    fn end_epoch(&mut self) {
+        self.recorder.end_epoch();
+        if let Some(a) = self.analysis.as_mut() {
+            a.end_epoch();
+        }
+    }
+
+    fn needs_full_window(&self) -> bool {
+        true
+    }
+
+    fn tail_steps(&self) -> usize {
+        0
+    }
 }
 
 pub(crate) fn schedule_of(config: &Config) -> Schedule {
