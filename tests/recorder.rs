@@ -199,3 +199,41 @@ fn sweeps_record_every_point() {
     assert_eq!(states.shape, vec![2, 2, 1, 3, 3]);
     assert!(!out.join("record_activity.npy").exists());
 }
+
+/// Records do not depend on the batching (they are written per part and concatenated), so a
+/// resumed run — whose parts come from different invocations — gives the same files.
+#[test]
+fn records_do_not_depend_on_the_batch_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let record = r#"output.record={"every": 3, "neurons": [4], "population": true}"#;
+    run(
+        &a,
+        &[
+            "--backend",
+            "cpu",
+            "--set",
+            record,
+            "--set",
+            "backend.batch_replicas=1",
+        ],
+    );
+    run(
+        &b,
+        &[
+            "--backend",
+            "cpu",
+            "--set",
+            record,
+            "--set",
+            "backend.batch_replicas=2",
+        ],
+    );
+    for f in ["record_state.npy", "record_activity.npy", "epochs.csv"] {
+        assert_eq!(
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
