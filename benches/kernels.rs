@@ -50,7 +50,7 @@ fn kernels(c: &mut Criterion) {
     let mut g = quick(c, "one_replica_one_step");
     for n in [100usize, 400, 1000] {
         let r = spec(n, 1).replica(0);
-        let w: Vec<f32> = r.weights.iter().map(|&v| v as f32).collect();
+        let w: Vec<f32> = r.weights.get().iter().map(|&v| v as f32).collect();
         let padded = PaddedWeights::new(n, &w);
         let params = r.params.neuron.typed::<f32>();
         let bias: Vec<f32> = r.input.iter().map(|&v| v as f32).collect();
@@ -95,7 +95,7 @@ fn tangents(c: &mut Criterion) {
         let r = spec(n, 1).replica(0);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
         let q0 = random_orthonormal(n, k, &mut rng);
-        let mut t = TangentSpace::<f32>::new(r.params.neuron.form, 1.0, &r.weights, &q0, 10, 0);
+        let mut t = TangentSpace::<f32>::new(r.params.neuron.form, 1.0, &r.weights.get(), &q0, 10, 0);
         // f'(u) of a saturating siri network: small, with a few O(1) entries.
         let d: Vec<f64> = (0..n)
             .map(|i| if i % 7 == 0 { 2.5 } else { 0.05 })

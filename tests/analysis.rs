@@ -199,7 +199,7 @@ fn full_spectrum_obeys_the_sum_rule() {
             let epoch = &obs.inner.epochs[0];
             let l = epoch.lyapunov.as_ref().unwrap();
             assert_eq!(l.accumulated_steps, recorded - transient);
-            let ln_det_w: f64 = spectrum::eigenvalues(n, &init.weights)
+            let ln_det_w: f64 = spectrum::eigenvalues(n, &init.weights.get())
                 .iter()
                 .map(|z| z.norm().ln())
                 .sum();
@@ -241,7 +241,7 @@ fn circular_law_at_n_400() {
         let (mut bulk, mut outlier) = (0.0, 0.0);
         for r in 0..6 {
             let z =
-                spectrum::sorted_by_modulus(spectrum::eigenvalues(400, &spec.replica(r).weights));
+                spectrum::sorted_by_modulus(spectrum::eigenvalues(400, &spec.replica(r).weights.get()));
             outlier += z[0].re / 6.0;
             bulk += z[usize::from(mean != 0.0)].norm() / 6.0;
         }

@@ -135,7 +135,7 @@ fn one_hebbian_update_matches_cpu_for_every_option() {
         p.learning.learning_rate = 40.0; // large, so that sign-preserving clamps do happen
         p.learning.activity_threshold = 0.3 + 0.05 * k as f64;
         let mut init = random_init(k as u64, n, p, 1.0, 7 + k as u64);
-        init.weights[3] = 0.0; // an absent synapse
+        init.weights.given_mut()[3] = 0.0; // an absent synapse
         batch.push(init);
     }
     let s = schedule(1, 0, 1, true);
@@ -148,7 +148,7 @@ fn one_hebbian_update_matches_cpu_for_every_option() {
             go.finals[k].weights[3], 0.0,
             "absent synapse grew on the GPU"
         );
-        let changed = max_diff(&co.finals[k].weights, &init.weights);
+        let changed = max_diff(&co.finals[k].weights, &init.weights.get());
         assert!(changed > 1e-2, "the update did nothing (replica {k})");
     }
     let worst = (0..batch.len())
@@ -756,9 +756,9 @@ fn f16_weights_round_to_nearest_even_on_both_backends() {
         (1.0 + p(-10), 1.0 + p(-10)), // exactly representable
     ];
     let mut init = random_init(0, n, params(Form::Rate, Activation::Tanh, 1.0, 1.0), 1.0, 5);
-    init.weights[n * n - 1] = 0.7 + p(-12); // the lone weight of the last word
+    init.weights.given_mut()[n * n - 1] = 0.7 + p(-12); // the lone weight of the last word
     for (k, &(w, _)) in special.iter().enumerate() {
-        init.weights[k] = w;
+        init.weights.given_mut()[k] = w;
     }
     let s = schedule(2, 5, 5, true);
     let seen = |b: &mut dyn Backend| {
@@ -790,7 +790,7 @@ fn f16_weights_round_to_nearest_even_on_both_backends() {
             cw[0][k]
         );
     }
-    for (k, &w) in init.weights.iter().enumerate() {
+    for (k, &w) in init.weights.get().iter().enumerate() {
         assert_eq!(cw[0][k], round_to_f16(w as f32) as f64, "element {k}");
     }
     assert_eq!(gw[0][n * n - 1], 0.7001953125); // 0.7 + 2⁻¹² rounds up: 717/1024
@@ -866,15 +866,16 @@ fn f16_weights_change_results_by_about_their_rounding_and_learning_keeps_an_f32_
         Precision::F32,
         std::slice::from_ref(&slow),
     );
+    let slow_w = slow.weights.get();
     let moved: Vec<f64> = out.finals[0]
         .weights
         .iter()
-        .zip(&slow.weights)
+        .zip(slow_w.iter())
         .map(|(w, w0)| (w - (*w0 as f32) as f64).abs())
         .collect();
     let below_half_ulp = moved
         .iter()
-        .zip(&slow.weights)
+        .zip(slow_w.iter())
         .filter(|(&d, &w0)| d > 0.0 && d < (round_to_f16(w0 as f32) as f64).abs() * 2f64.powi(-12))
         .count();
     assert!(
@@ -963,10 +964,10 @@ fn excitatory_inhibitory_learning_keeps_dale_law_on_both_backends() {
         })
     };
     assert!(
-        batch.iter().all(|i| dale(&i.weights)),
+        batch.iter().all(|i| dale(&i.weights.get())),
         "the draw breaks Dale's law"
     );
-    assert!(batch.iter().all(|i| i.weights.iter().all(|&x| x != 0.0)));
+    assert!(batch.iter().all(|i| i.weights.get().iter().all(|&x| x != 0.0)));
     let s = schedule(3, 20, 40, true);
     let go = run(&mut g, &s, Precision::F32, &batch);
     let co = run(&mut c, &s, Precision::F32, &batch);

@@ -214,7 +214,7 @@ mod tests {
         let init = ReplicaInit {
             index: 7,
             params: crate::config::Config::default().replica_params(),
-            weights: vec![0.0; 4],
+            weights: vec![0.0; 4].into(),
             input: vec![0.0; 2],
             state: vec![0.0; 2],
         };

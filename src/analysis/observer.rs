@@ -150,8 +150,15 @@ impl TraceObserver for ReplicaAnalysis {
     fn begin_epoch(&mut self, epoch: usize, weights: &[f64]) {
         self.epoch = epoch;
         let n = (weights.len() as f64).sqrt().round() as usize;
+        // W is kept (in f64) only for what reads it at the end of the window: the spectra and
+        // the sensitivity; it is freed there, so a finished replica holds no copy of W.
         self.weights.clear();
-        self.weights.extend_from_slice(weights);
+        if self.plan.eigenvalues_weights
+            || self.plan.eigenvalues_jacobian
+            || self.plan.sensitivity.is_some()
+        {
+            self.weights.extend_from_slice(weights);
+        }
         self.ring.clear();
         self.last_derivative.clear();
         self.tangent = (self.plan.exponents > 0).then(|| {
@@ -272,6 +279,7 @@ impl TraceObserver for ReplicaAnalysis {
             sensitivity,
         });
         self.tangent = None;
+        self.weights = Vec::new();
     }
 
     fn needs_full_window(&self) -> bool {

@@ -87,19 +87,25 @@ impl Backend for CpuBackend {
     }
 
     fn batch_capacity(&self, neurons: usize, precision: Precision) -> Result<usize> {
-        // Per replica: the f64 initial condition, the working copy and the f64 final copy.
-        let per_replica = (neurons * neurons + 8 * neurons) * (16 + precision.bytes());
+        let (n, b) = (neurons as u64, precision.bytes() as u64);
+        // Per replica in flight (one per thread; src/ensemble draws W on that thread): the f64
+        // draw until it is cast, the working W, its padded copy and, with f16 storage, the
+        // rounded copy.
+        let in_flight = n * n * (8 + 3 * b);
+        // Per replica held for the whole batch: the f64 final W (only with `--save weights`,
+        // counted always) and O(N) vectors.
+        let held = n * n * 8 + 64 * n;
         let available = memory::available_bytes().unwrap_or(8 << 30) / 2;
-        if per_replica as u64 > available {
+        let threads = self.threads() as u64;
+        if in_flight + held > available {
             return Err(Error::TooLarge(format!(
                 "one replica of N = {neurons} needs {} but only {} of memory is available; \
                  reduce network.neurons",
-                memory::human(per_replica as u64),
+                memory::human(in_flight + held),
                 memory::human(available * 2)
             )));
         }
-        // Enough replicas to keep every thread busy, bounded to ~1 GiB of weights per batch.
-        let by_memory = ((1u64 << 30).min(available) / per_replica as u64).max(1) as usize;
+        let by_memory = (available.saturating_sub(in_flight * threads) / held).max(1) as usize;
         Ok(by_memory.clamp(1, 4096).max(self.threads().min(by_memory)))
     }
 
@@ -244,7 +250,8 @@ pub(crate) fn run_replica<T: Real>(
     let n = init.state.len();
     let params: TypedNeuronParams<T> = init.params.neuron.typed();
     let rule = init.params.learning;
-    let mut weights: Vec<T> = cast(&init.weights);
+    // Drawn here, on the replica's thread; the f64 values are dropped once cast.
+    let mut weights: Vec<T> = cast(&init.weights.get());
     // The f16-rounded copy the local field reads (empty in f32 storage).
     let mut rounded: Vec<T> = if half {
         vec![T::ZERO; n * n]

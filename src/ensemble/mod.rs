@@ -5,6 +5,13 @@
 //! streams keyed by `(seed, replica, purpose)` (see [`stream`]), and all draws happen on the CPU
 //! in `f64` before a backend sees them. So the network is the same whatever the backend, the
 //! batch size, the thread count or the shard.
+//!
+//! A replica's `W` is drawn when a backend asks for it ([`ReplicaWeights::get`]), on the thread
+//! that runs the replica, not when the batch is assembled: a batch never holds every replica's
+//! `W` in `f64` beside the copy the backend computes with (BENCHMARKS.md, host memory).
+
+use std::borrow::Cow;
+use std::sync::Arc;
 
 use rand::RngExt;
 use rand_chacha::rand_core::SeedableRng;
@@ -57,17 +64,70 @@ pub struct ReplicaInit {
     /// Index of the replica in the ensemble.
     pub index: u64,
     pub params: ReplicaParams,
-    /// `W`, column-major (`W_ij` at `j * N + i`).
-    pub weights: Vec<f64>,
+    /// `W`, column-major (`W_ij` at `j * N + i`), drawn on demand.
+    pub weights: ReplicaWeights,
     /// `ξ`.
     pub input: Vec<f64>,
     /// `x(0)` (rate form) or `h(0)` (current form).
     pub state: Vec<f64>,
 }
 
+/// One replica's `W`: given as values, or drawn from its ensemble's rule when asked for.
+#[derive(Clone, Debug)]
+pub enum ReplicaWeights {
+    /// Column-major values.
+    Given(Vec<f64>),
+    /// Replica `index` of the rule `source` under `seed`, `n` neurons.
+    Drawn {
+        source: Arc<WeightSource>,
+        seed: u64,
+        index: u64,
+        n: usize,
+    },
+}
+
+impl ReplicaWeights {
+    /// The column-major values (drawn now for [`ReplicaWeights::Drawn`]: every call draws again,
+    /// the same numbers).
+    pub fn get(&self) -> Cow<'_, [f64]> {
+        match self {
+            ReplicaWeights::Given(w) => Cow::Borrowed(w),
+            ReplicaWeights::Drawn {
+                source,
+                seed,
+                index,
+                n,
+            } => Cow::Owned(source.replica(*seed, *index, *n)),
+        }
+    }
+
+    /// The values, made [`ReplicaWeights::Given`] so they can be edited (tests).
+    pub fn given_mut(&mut self) -> &mut Vec<f64> {
+        if let ReplicaWeights::Drawn { .. } = self {
+            *self = ReplicaWeights::Given(self.get().into_owned());
+        }
+        match self {
+            ReplicaWeights::Given(w) => w,
+            ReplicaWeights::Drawn { .. } => unreachable!("made Given above"),
+        }
+    }
+}
+
+impl From<Vec<f64>> for ReplicaWeights {
+    fn from(w: Vec<f64>) -> Self {
+        ReplicaWeights::Given(w)
+    }
+}
+
+impl PartialEq for ReplicaWeights {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
 /// Rule for the weights of every replica.
 #[derive(Clone, Debug)]
-enum WeightSource {
+pub enum WeightSource {
     /// `W_ij ~ N(μ/(cN), σ²/(cN))` where the synapse exists (probability c), else 0.
     Gaussian {
         mean: f64,
@@ -89,7 +149,8 @@ enum VectorRule {
 
 /// Array loaded from file: shared by all replicas, or one slice per replica.
 #[derive(Clone, Debug)]
-struct Loaded {
+/// An `.npy` loaded for the ensemble: one array shared by all replicas, or one per replica.
+pub struct Loaded {
     per_replica: bool,
     /// C order: row-major `W[i, j]` or the vector.
     data: Vec<f64>,
@@ -113,7 +174,7 @@ pub struct EnsembleSpec {
     pub replicas: usize,
     pub seed: u64,
     pub params: ReplicaParams,
-    weights: WeightSource,
+    weights: Arc<WeightSource>,
     input: VectorRule,
     state: VectorRule,
 }
@@ -146,7 +207,7 @@ impl EnsembleSpec {
             replicas: r,
             seed: config.ensemble.seed,
             params: config.replica_params(),
-            weights,
+            weights: Arc::new(weights),
             input: vector("input.file", config.input_source()?)?,
             state: vector("initial_state.file", config.initial_state_source()?)?,
         })
@@ -173,7 +234,26 @@ impl EnsembleSpec {
     /// The initial condition of replica `index`.
     pub fn replica(&self, index: u64) -> ReplicaInit {
         let n = self.neurons;
-        let weights = match &self.weights {
+        let weights = ReplicaWeights::Drawn {
+            source: Arc::clone(&self.weights),
+            seed: self.seed,
+            index,
+            n,
+        };
+        ReplicaInit {
+            index,
+            params: self.params,
+            weights,
+            input: draw_vector(&self.input, self.seed, index, n, Purpose::Input),
+            state: draw_vector(&self.state, self.seed, index, n, Purpose::InitialState),
+        }
+    }
+}
+
+impl WeightSource {
+    /// Replica `index`'s column-major `W` under `seed`.
+    fn replica(&self, seed: u64, index: u64, n: usize) -> Vec<f64> {
+        match self {
             WeightSource::Gaussian {
                 mean,
                 std,
@@ -181,8 +261,7 @@ impl EnsembleSpec {
                 autapses,
                 populations,
             } => {
-                let mut w =
-                    gaussian_weights(self.seed, index, n, *mean, *std, *connectivity, *autapses);
+                let mut w = gaussian_weights(seed, index, n, *mean, *std, *connectivity, *autapses);
                 if let Some((excitatory, inhibitory_scale)) = *populations {
                     apply_populations(n, excitatory, inhibitory_scale, &mut w);
                 }
@@ -198,13 +277,6 @@ impl EnsembleSpec {
                 }
                 w
             }
-        };
-        ReplicaInit {
-            index,
-            params: self.params,
-            weights,
-            input: draw_vector(&self.input, self.seed, index, n, Purpose::Input),
-            state: draw_vector(&self.state, self.seed, index, n, Purpose::InitialState),
         }
     }
 }
@@ -481,7 +553,7 @@ mod tests {
             p.display()
         );
         let s = spec(&text);
-        assert_eq!(s.replica(3).weights, vec![1.0, 3.0, 2.0, 4.0]); // column-major
+        assert_eq!(s.replica(3).weights.get().to_vec(), vec![1.0, 3.0, 2.0, 4.0]); // column-major
         let e = load("weights.file", &p, 3, 4, true)
             .unwrap_err()
             .to_string();

@@ -73,7 +73,7 @@ pub fn random_init(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let s = w_std / (n as f64).sqrt();
     let mut normal = |scale: f64| scale * rng.sample::<f64, _>(StandardNormal);
-    let weights = (0..n * n).map(|_| normal(s)).collect();
+    let weights: Vec<f64> = (0..n * n).map(|_| normal(s)).collect();
     let input = (0..n).map(|_| normal(0.2)).collect();
     let state = (0..n)
         .map(|_| match params.neuron.form {
@@ -84,7 +84,7 @@ pub fn random_init(
     ReplicaInit {
         index,
         params,
-        weights,
+        weights: weights.into(),
         input,
         state,
     }

@@ -54,7 +54,9 @@ impl Backend for GpuBackend {
         // Indices are u32 in the shaders.
         let by_index = (u32::MAX as u64) / (neurons * neurons) as u64;
         let by_readback = (READBACK_BYTES / epoch_bytes(1, &shape)).max(1);
-        // The host keeps the batch's f64 initial conditions and its f32 upload copy.
+        // Host memory per replica (src/ensemble draws each W straight into the f32 upload
+        // buffer): the upload copy, then, with `--save weights`, the f32 readback and the f64
+        // final copy — at most three times W in f32.
         let host = memory::available_bytes().unwrap_or(8 << 30) / 2;
         let by_host = (host / (w_bytes * 3)).max(1);
         Ok(by_binding
@@ -126,11 +128,20 @@ impl Backend for GpuBackend {
         };
         let copy = wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST;
         let params_buf = storage("params", bytemuck::cast_slice(&params), copy);
-        let weights_buf = storage(
-            "weights",
-            bytemuck::cast_slice(&f32s(&|x| &x.weights)),
-            copy,
-        );
+        // Each replica's W drawn on a worker thread straight into its slot of the upload
+        // buffer: the batch's W exists once on the host, in f32 (no f64 copy of the batch).
+        let nn = n * n;
+        let mut host_weights = vec![0f32; replicas.len() * nn];
+        host_weights
+            .par_chunks_mut(nn.max(1))
+            .zip(replicas.par_iter())
+            .for_each(|(slot, x)| {
+                for (d, &v) in slot.iter_mut().zip(x.weights.get().iter()) {
+                    *d = v as f32;
+                }
+            });
+        let weights_buf = storage("weights", bytemuck::cast_slice(&host_weights), copy);
+        drop(host_weights);
         let inputs_buf = storage("inputs", bytemuck::cast_slice(&f32s(&|x| &x.input)), copy);
         let states_buf = storage("states", bytemuck::cast_slice(&f32s(&|x| &x.state)), copy);
         let zeros = |label: &str, floats: usize| {
