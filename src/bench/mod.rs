@@ -678,9 +678,14 @@ pub fn run(
                 transient,
                 recorded,
             )?)?;
+            // Drawn once, before any timing: the cases time the backends, not the draws.
             let inits: Vec<ReplicaInit> = (0..r as u64)
                 .into_par_iter()
-                .map(|i| spec.replica(i))
+                .map(|i| {
+                    let mut init = spec.replica(i);
+                    init.weights.given_mut();
+                    init
+                })
                 .collect();
             for &case in &options.cases {
                 let k = case.exponents(n);
