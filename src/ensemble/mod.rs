@@ -553,7 +553,10 @@ mod tests {
             p.display()
         );
         let s = spec(&text);
-        assert_eq!(s.replica(3).weights.get().to_vec(), vec![1.0, 3.0, 2.0, 4.0]); // column-major
+        assert_eq!(
+            s.replica(3).weights.get().to_vec(),
+            vec![1.0, 3.0, 2.0, 4.0]
+        ); // column-major
         let e = load("weights.file", &p, 3, 4, true)
             .unwrap_err()
             .to_string();

@@ -2,12 +2,15 @@
 //!
 //! - [`analog`]: the analog (firing-rate) recurrent network of Siri et al. 2008, rate and current
 //!   forms, Hebbian learning with passive forgetting — `"model": "analog"`, the default.
+//! - [`bms`]: Cessac's discrete-time spiking network (issue 14; the equations and their exact
+//!   Lyapunov spectrum so far, not yet a selectable family).
 //!
 //! Shared by every family: [`real`] (the compute precision, `f32` or `f64`) and [`f16`] (the
 //! rounding of half-precision weight storage). Everything here is a CPU reference; each GPU
 //! kernel in `shaders/` has its twin in its family's folder.
 
 pub mod analog;
+pub mod bms;
 pub mod f16;
 pub mod real;
 

@@ -13,6 +13,7 @@
 //!
 //! The simulation side (what is measured) is [`crate::analysis`].
 
+pub mod bms;
 pub mod edge;
 pub mod mean_field;
 pub mod plane;
