@@ -240,8 +240,10 @@ fn circular_law_at_n_400() {
         ]);
         let (mut bulk, mut outlier) = (0.0, 0.0);
         for r in 0..6 {
-            let z =
-                spectrum::sorted_by_modulus(spectrum::eigenvalues(400, &spec.replica(r).weights.get()));
+            let z = spectrum::sorted_by_modulus(spectrum::eigenvalues(
+                400,
+                &spec.replica(r).weights.get(),
+            ));
             outlier += z[0].re / 6.0;
             bulk += z[usize::from(mean != 0.0)].norm() / 6.0;
         }

@@ -967,7 +967,9 @@ fn excitatory_inhibitory_learning_keeps_dale_law_on_both_backends() {
         batch.iter().all(|i| dale(&i.weights.get())),
         "the draw breaks Dale's law"
     );
-    assert!(batch.iter().all(|i| i.weights.get().iter().all(|&x| x != 0.0)));
+    assert!(batch
+        .iter()
+        .all(|i| i.weights.get().iter().all(|&x| x != 0.0)));
     let s = schedule(3, 20, 40, true);
     let go = run(&mut g, &s, Precision::F32, &batch);
     let co = run(&mut c, &s, Precision::F32, &batch);

@@ -111,10 +111,11 @@ fn plot_writes_every_figure_of_a_run() {
             );
         }
     }
+    // The theory beside the simulation: the mean-field λ_max of W⁽⁰⁾ (hebbnet theory).
     check_figure(
         &figures,
         "lyapunov",
-        &["epoch", "largest Lyapunov exponent"],
+        &["epoch", "largest Lyapunov exponent", "mean field"],
     );
     check_figure(
         &figures,

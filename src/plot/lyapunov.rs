@@ -120,6 +120,7 @@ enum Key {
     Dashed,
     Band(RGBColor),
     Thin,
+    Cross(RGBColor),
 }
 
 fn legend<'a, DB: DrawingBackend + 'a>(
@@ -144,6 +145,9 @@ fn legend<'a, DB: DrawingBackend + 'a>(
         }),
         Key::Thin => {
             series.legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], thin_style()))
+        }
+        Key::Cross(color) => {
+            series.legend(move |(x, y)| Cross::new((x + 12, y), 7, color.stroke_width(3)))
         }
     };
     Ok(())
@@ -231,7 +235,9 @@ fn run_size(run: &Run) -> String {
 /// **`lyapunov`**: the largest Lyapunov exponent λ₁ against the learning epoch. The thick line
 /// is the replica mean with its 95% confidence band (summary.csv; no band with one replica),
 /// thin light lines are the individual replicas (epochs.csv), the dashed line is λ₁ = 0, the
-/// border between chaos (above) and stable dynamics (below).
+/// border between chaos (above) and stable dynamics (below). Where `hebbnet theory` has the
+/// mean-field λ_max of the run's initial weights (`mean_field.largest_lyapunov`, N → ∞), a
+/// cross marks it at the first epoch: the theory beside the simulation.
 pub fn lyapunov(run: &Run, out: &Path) -> Result<Outcome> {
     let Some(mut curve) = MeanCurve::from_summary(run, "lyapunov_max", "replica mean", BLUE)?
     else {
@@ -252,14 +258,28 @@ pub fn lyapunov(run: &Run, out: &Path) -> Result<Outcome> {
         ),
         curve,
         replicas: replicas.into_values().collect(),
+        mean_field: mean_field_lyapunov(run),
     };
     Ok(Outcome::Written(style::render(&fig, out, "lyapunov")?))
+}
+
+/// The mean-field λ_max `hebbnet theory` predicts for the run's config (of `W⁽⁰⁾`), if any.
+fn mean_field_lyapunov(run: &Run) -> Option<f64> {
+    let config: crate::config::Config =
+        serde_json::from_value(run.manifest.get("config")?.clone()).ok()?;
+    crate::theory::predictions::predictions(&config)
+        .into_iter()
+        .find(|p| p.key == "mean_field.largest_lyapunov")?
+        .value
+        .number()
+        .filter(|v| v.is_finite())
 }
 
 struct LyapunovFigure {
     title: String,
     curve: MeanCurve,
     replicas: Vec<Vec<(f64, f64)>>,
+    mean_field: Option<f64>,
 }
 
 impl Figure for LyapunovFigure {
@@ -268,7 +288,8 @@ impl Figure for LyapunovFigure {
             .curve
             .values()
             .chain(self.replicas.iter().flatten().map(|p| p.1))
-            .chain([0.0]);
+            .chain([0.0])
+            .chain(self.mean_field);
         let (lo, hi) = style::bounds(values).unwrap_or((-1.0, 1.0));
         let x = style::epoch_range(&self.curve.epoch);
         let mut chart = ChartBuilder::on(root)
@@ -289,6 +310,14 @@ impl Figure for LyapunovFigure {
         }
         reference_line(&mut chart, x.clone(), 0.0)?;
         self.curve.draw(&mut chart)?;
+        let first_epoch = self.curve.epoch.first().copied().unwrap_or(0.0);
+        if let Some(l) = self.mean_field {
+            chart.draw_series(std::iter::once(Cross::new(
+                (first_epoch, l),
+                9,
+                RED.stroke_width(3),
+            )))?;
+        }
         legend(
             &mut chart,
             &self.curve.label,
@@ -305,7 +334,17 @@ impl Figure for LyapunovFigure {
             legend(&mut chart, "individual replicas", Key::Thin)?;
         }
         legend(&mut chart, "λ₁ = 0 (edge of chaos)", Key::Dashed)?;
+        if self.mean_field.is_some() {
+            legend(
+                &mut chart,
+                "mean field λ_max of W⁽⁰⁾ (N → ∞)",
+                Key::Cross(RED),
+            )?;
+        }
         let mut lines = self.curve.lines();
+        if let Some(l) = self.mean_field {
+            lines.push(vec![(first_epoch, l)]);
+        }
         lines.extend(self.replicas.iter().cloned());
         lines.push(vec![(x.start, 0.0), (x.end, 0.0)]);
         draw_legend(&mut chart, &lines)
