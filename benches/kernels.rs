@@ -95,7 +95,8 @@ fn tangents(c: &mut Criterion) {
         let r = spec(n, 1).replica(0);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
         let q0 = random_orthonormal(n, k, &mut rng);
-        let mut t = TangentSpace::<f32>::new(r.params.neuron.form, 1.0, &r.weights.get(), &q0, 10, 0);
+        let mut t =
+            TangentSpace::<f32>::new(r.params.neuron.form, 1.0, &r.weights.get(), &q0, 10, 0);
         // f'(u) of a saturating siri network: small, with a few O(1) entries.
         let d: Vec<f64> = (0..n)
             .map(|i| if i % 7 == 0 { 2.5 } else { 0.05 })
