@@ -55,15 +55,13 @@ impl Family for Analog {
     }
 
     fn batch_key(&self, config: &Config) -> String {
-        let mut save = config.output.save.clone();
-        save.sort();
-        save.dedup();
+        // `output` (save, record) is the same at every point: sweeps cannot vary it.
         serde_json::json!({
             "neurons": config.network.neurons,
             "schedule": schedule_of(config),
             "precision": config.backend.precision,
             "analysis": config.analysis,
-            "save": save,
+            "save": saved(config),
         })
         .to_string()
     }
