@@ -26,7 +26,7 @@ use crate::experiment::memory;
 use crate::model::analog::local_field;
 use crate::model::analog::network::{self, TypedNeuronParams};
 use crate::model::f16::round_to_f16;
-use crate::model::Real;
+use crate::model::{bms, Real};
 
 pub struct CpuBackend {
     pool: rayon::ThreadPool,
@@ -171,6 +171,33 @@ impl Backend for CpuBackend {
         });
         Ok(gather(schedule.epochs, replicas, per_replica))
     }
+
+    fn run_bms(&mut self, precision: Precision, batch: &bms::Batch<'_>) -> Result<Vec<bms::Trace>> {
+        Ok(self.pool.install(|| match precision {
+            Precision::F32 => run_bms::<f32>(batch),
+            Precision::F64 => run_bms::<f64>(batch),
+        }))
+    }
+}
+
+/// [`bms::trajectory::run_batch`] with the networks converted and the trajectories advanced in
+/// parallel (each trajectory is independent: the result never depends on the threads).
+fn run_bms<R: Real>(batch: &bms::Batch<'_>) -> Vec<bms::Trace> {
+    let nets: Vec<bms::Network<R>> = batch
+        .networks
+        .par_iter()
+        .map(|(w, p)| bms::Network::new(w, p))
+        .collect();
+    batch
+        .trajectories
+        .par_iter()
+        .map(|s| {
+            let net = &nets[s.network];
+            let mut state: Vec<R> = s.state.iter().map(|&v| R::from_f64(v)).collect();
+            let mut synaptic = vec![R::ZERO; net.neurons];
+            bms::advance(net, &mut state, &s.noise, batch.steps, &mut synaptic)
+        })
+        .collect()
 }
 
 /// Seconds of serial work below which a batch on a saturated machine

@@ -22,6 +22,7 @@ use serde::Serialize;
 use crate::config::{Precision, WeightStorage};
 use crate::ensemble::ReplicaInit;
 use crate::error::Result;
+use crate::model::bms;
 
 /// The time structure every replica follows (the same for a whole batch).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -234,4 +235,8 @@ pub trait Backend {
         keep_final: bool,
         observers: &mut [&mut dyn TraceObserver],
     ) -> Result<BatchOutput>;
+
+    /// Advance every trajectory of a BMS batch (src/model/bms, `"model": "bms"`) over
+    /// `batch.steps` in `precision`; one [`bms::Trace`] per trajectory, in order.
+    fn run_bms(&mut self, precision: Precision, batch: &bms::Batch<'_>) -> Result<Vec<bms::Trace>>;
 }

@@ -99,9 +99,8 @@ mod tests {
     /// The closed form against the simulated equations (src/model/bms) over a grid of γ, I.
     #[test]
     fn closed_form_matches_the_simulated_neuron() {
-        use crate::model::bms::{distance_to_threshold, raster_period, spikes, step};
+        use crate::model::bms::{advance, raster_period, Network, NoiseStream, Steps};
         use crate::model::bms::{BmsParams, SpikeWords};
-        use rand_chacha::rand_core::SeedableRng;
         for &leak in &[0.0, 0.3, 0.6, 0.9] {
             for &input in &[0.05, 0.15, 0.3, 0.5, 0.9, 1.2] {
                 let p = BmsParams {
@@ -110,17 +109,21 @@ mod tests {
                     input: vec![input],
                     noise: 0.0,
                 };
-                let (mut v, mut z, mut s) = (vec![0.0], SpikeWords::new(1), vec![0.0]);
-                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-                let (mut d_hat, mut raster) = (f64::INFINITY, Vec::new());
-                for t in 0..600 {
-                    spikes(&v, &p.threshold, &mut z);
-                    if t >= 400 {
-                        d_hat = d_hat.min(distance_to_threshold(&v, &p.threshold).0);
-                        raster.push(z.clone());
-                    }
-                    step(&[0.0], &p, &z, &mut v, &mut s, &mut rng);
-                }
+                let net = Network::<f64>::new(&[0.0], &p);
+                let steps = Steps {
+                    first_step: 0,
+                    transient: 400,
+                    window: 200,
+                };
+                let noise = NoiseStream {
+                    seed: 0,
+                    replica: 0,
+                    stream: 0,
+                };
+                let trace = advance(&net, &mut [0.0], &noise, steps, &mut [0.0]);
+                let d_hat = trace.distance.iter().copied().fold(f64::INFINITY, f64::min);
+                let raster: Vec<SpikeWords> =
+                    trace.raster.iter().map(|&w| SpikeWords(vec![w])).collect();
                 let period = raster_period(&raster, 100);
                 match uncoupled_neuron(leak, 1.0, input, 100).unwrap() {
                     UncoupledNeuron::Periodic {

@@ -130,6 +130,17 @@ impl Backend for Flaky {
         self.batches += 1;
         self.inner.run_batch(s, p, r, keep, observers)
     }
+    fn run_bms(
+        &mut self,
+        p: Precision,
+        batch: &hebbnet::model::bms::Batch<'_>,
+    ) -> Result<Vec<hebbnet::model::bms::Trace>> {
+        if self.batches == self.fail_after {
+            return Err(Error::Gpu("simulated crash".into()));
+        }
+        self.batches += 1;
+        self.inner.run_bms(p, batch)
+    }
 }
 
 /// A quiet sweep into `out` (shard, resume as given).

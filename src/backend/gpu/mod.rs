@@ -89,6 +89,7 @@
 //! CPU twin, so on lavapipe all of them agree with the CPU backend bitwise (tests/backends.rs).
 
 pub mod analog;
+pub mod bms;
 pub mod context;
 
 use std::collections::HashMap;

@@ -7,7 +7,7 @@
 //!
 //! with leak `γ ∈ [0, 1)`, reset without refractory period (a neuron that spikes forgets its past
 //! and may spike again at the next step) and `B_i(t)` i.i.d. standard normal noise from the
-//! replica's own stream. Weights are column-major like the analog family's (`W_ij` at
+//! replica's own counter-based stream ([`noise`]). Weights are column-major like the analog family's (`W_ij` at
 //! `j N + i`), so the synaptic input is the sum of the columns of the neurons that spiked.
 //! Spikes are bit-packed, ⌈N/32⌉ `u32` words per step ([`SpikeWords`]), the layout the GPU kernel
 //! will share. The update equation is confirmed by the Cessac group's PRANAS library; weight
@@ -16,8 +16,11 @@
 //! Away from the singular set `S = ∪_i {V_i = θ_i}` the Jacobian is `γ diag(1 − Z)`, independent
 //! of `W`: [`lyapunov_spectrum`] gives the exponents exactly (cessac.md §3).
 
-use rand::{Rng, RngExt};
-use rand_distr::StandardNormal;
+pub mod noise;
+pub mod trajectory;
+
+pub use noise::NoiseStream;
+pub use trajectory::{advance, Batch, Network, Start, Steps, Trace};
 
 /// Spike pattern of one step, bit-packed: neuron `i` is bit `i % 32` of word `i / 32`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -78,34 +81,6 @@ pub struct BmsParams {
 pub fn spikes(v: &[f64], threshold: &[f64], z: &mut SpikeWords) {
     for (i, (&vi, &ti)) in v.iter().zip(threshold).enumerate() {
         z.set(i, vi >= ti);
-    }
-}
-
-/// One step `V(t) → V(t+1)`, given `Z(t)` (from [`spikes`]); `rng` draws the noise when
-/// `σ_B > 0`. The synaptic input `Σ_j W_ij Z_j` adds the columns of the spiking neurons in
-/// ascending `j`, the order the GPU twin will keep.
-pub fn step(
-    weights: &[f64],
-    params: &BmsParams,
-    z: &SpikeWords,
-    v: &mut [f64],
-    synaptic: &mut [f64],
-    rng: &mut impl Rng,
-) {
-    let n = v.len();
-    synaptic.fill(0.0);
-    for j in z.spiking() {
-        for (s, &w) in synaptic.iter_mut().zip(&weights[j * n..(j + 1) * n]) {
-            *s += w;
-        }
-    }
-    for (i, vi) in v.iter_mut().enumerate() {
-        let kept = if z.get(i) { 0.0 } else { params.leak * *vi };
-        let mut next = kept + synaptic[i] + params.input[i];
-        if params.noise > 0.0 {
-            next += params.noise * rng.sample::<f64, _>(StandardNormal);
-        }
-        *vi = next;
     }
 }
 

@@ -7,8 +7,9 @@ use rand_distr::StandardNormal;
 
 use super::*;
 
-/// Runs `transient` steps, then a window of `window` steps; returns d̂ over the window (over
-/// every step's V, before its spikes are taken), the raster of the window, and the final V.
+/// Runs `transient` steps, then a window of `window` steps (f64, noise stream 0 of seed 1);
+/// returns d̂ over the window (over every step's V, before its spikes are taken), the raster of
+/// the window, and the final V.
 fn simulate(
     weights: &[f64],
     params: &BmsParams,
@@ -17,21 +18,34 @@ fn simulate(
     window: usize,
 ) -> (f64, Vec<SpikeWords>, Vec<f64>) {
     let n = v0.len();
+    let net = Network::<f64>::new(weights, params);
     let mut v = v0.to_vec();
-    let mut z = SpikeWords::new(n);
-    let mut synaptic = vec![0.0; n];
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let mut d_hat = f64::INFINITY;
-    let mut raster = Vec::with_capacity(window);
-    for t in 0..transient + window {
-        spikes(&v, &params.threshold, &mut z);
-        if t >= transient {
-            d_hat = d_hat.min(distance_to_threshold(&v, &params.threshold).0);
-            raster.push(z.clone());
-        }
-        step(weights, params, &z, &mut v, &mut synaptic, &mut rng);
+    let steps = Steps {
+        first_step: 0,
+        transient,
+        window,
+    };
+    let trace = advance(&net, &mut v, &stream(1), steps, &mut vec![0.0; n]);
+    let d_hat = trace.distance.iter().copied().fold(f64::INFINITY, f64::min);
+    let raster = (0..window)
+        .map(|t| SpikeWords(trace.spikes(n, t).to_vec()))
+        .collect();
+    (d_hat, raster, trace.state)
+}
+
+fn stream(seed: u64) -> NoiseStream {
+    NoiseStream {
+        seed,
+        replica: 0,
+        stream: 0,
     }
-    (d_hat, raster, v)
+}
+
+/// One step of `params` from `v` (f64).
+fn one_step(weights: &[f64], params: &BmsParams, z: &SpikeWords, v: &mut [f64], seed: u64, t: u64) {
+    let net = Network::<f64>::new(weights, params);
+    let mut s = vec![0.0; v.len()];
+    trajectory::step(&net, z, v, &mut s, &stream(seed), t);
 }
 
 fn uncoupled(leak: f64, threshold: f64, input: f64) -> BmsParams {
@@ -107,16 +121,14 @@ fn perturbations_shrink_by_the_leak_and_vanish_at_a_spike() {
     let p = uncoupled(0.6, 1.0, 0.5);
     let (mut a, mut b) = (vec![0.0], vec![1e-9]);
     let (mut za, mut zb) = (SpikeWords::new(1), SpikeWords::new(1));
-    let mut s = vec![0.0];
-    let mut rng = ChaCha8Rng::seed_from_u64(0);
     let mut delta = 1e-9;
     for t in 0..12 {
         spikes(&a, &p.threshold, &mut za);
         spikes(&b, &p.threshold, &mut zb);
         assert_eq!(za, zb, "the perturbation changed the raster at t = {t}");
         let spiked = za.get(0);
-        step(&[0.0], &p, &za, &mut a, &mut s, &mut rng);
-        step(&[0.0], &p, &zb, &mut b, &mut s, &mut rng);
+        one_step(&[0.0], &p, &za, &mut a, 0, t);
+        one_step(&[0.0], &p, &zb, &mut b, 0, t);
         let d = b[0] - a[0];
         if spiked {
             assert_eq!(d, 0.0, "t = {t}: a spike must erase the perturbation");
@@ -199,23 +211,16 @@ fn noise_comes_from_the_given_stream() {
         ..uncoupled(0.6, 1.0, 0.2)
     };
     let z = SpikeWords::new(1);
-    let mut s = vec![0.0];
-    let run = |seed| {
+    let run = |seed, t| {
         let mut v = vec![0.0];
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        step(&[0.0], &p, &z, &mut v, &mut s.clone(), &mut rng);
+        one_step(&[0.0], &p, &z, &mut v, seed, t);
         v[0]
     };
-    assert_eq!(run(5), run(5));
-    assert_ne!(run(5), run(6));
+    assert_eq!(run(5, 0), run(5, 0));
+    assert_ne!(run(5, 0), run(6, 0));
+    assert_ne!(run(5, 0), run(5, 1));
+    assert_eq!(run(5, 3), 0.2 + 0.1 * stream(5).normal(3, 0));
     let mut v = vec![0.0];
-    step(
-        &[0.0],
-        &uncoupled(0.6, 1.0, 0.2),
-        &z,
-        &mut v,
-        &mut s,
-        &mut ChaCha8Rng::seed_from_u64(5),
-    );
+    one_step(&[0.0], &uncoupled(0.6, 1.0, 0.2), &z, &mut v, 5, 0);
     assert_eq!(v[0], 0.2, "σ_B = 0 draws nothing");
 }

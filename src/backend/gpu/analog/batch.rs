@@ -24,6 +24,15 @@ fn epoch_bytes(replicas: usize, shape: &KernelShape) -> u64 {
 }
 
 impl Backend for GpuBackend {
+    /// The BMS family's kernels live in `gpu/bms`; this impl block is shared by every family.
+    fn run_bms(
+        &mut self,
+        precision: Precision,
+        batch: &crate::model::bms::Batch<'_>,
+    ) -> Result<Vec<crate::model::bms::Trace>> {
+        crate::backend::gpu::bms::run(self, precision, batch)
+    }
+
     fn info(&self) -> &BackendInfo {
         &self.info
     }
