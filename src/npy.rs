@@ -218,6 +218,12 @@ pub fn read(path: &Path) -> Result<Array> {
         |e: std::io::Error| Error::input(path, format!("truncated or corrupt data: {e}"));
     let data: Vec<f64> = match descr.as_str() {
         "<f8" | ">f8" => npy.into_vec::<f64>().map_err(read_err)?,
+        "|u1" => npy
+            .into_vec::<u8>()
+            .map_err(read_err)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
         "<f4" | ">f4" => npy
             .into_vec::<f32>()
             .map_err(read_err)?
@@ -259,6 +265,8 @@ pub enum Dtype {
     F64,
     /// complex128, written from (re, im) pairs.
     C128,
+    /// uint8 (0/1 rasters), written from values rounded to 0..=255.
+    U8,
 }
 
 /// Writes one C-order array of a known shape, appended in pieces.
@@ -272,6 +280,7 @@ enum WriterInner {
     F32(npyz::NpyWriter<f32, BufWriter<File>>),
     F64(npyz::NpyWriter<f64, BufWriter<File>>),
     C128(npyz::NpyWriter<num_complex::Complex<f64>, BufWriter<File>>),
+    U8(npyz::NpyWriter<u8, BufWriter<File>>),
 }
 
 impl Writer {
@@ -297,6 +306,14 @@ impl Writer {
                     .map_err(|e| Error::output(path, e))?,
             ),
             Dtype::C128 => WriterInner::C128(
+                npyz::WriteOptions::new()
+                    .default_dtype()
+                    .shape(&shape64)
+                    .writer(out)
+                    .begin_nd()
+                    .map_err(|e| Error::output(path, e))?,
+            ),
+            Dtype::U8 => WriterInner::U8(
                 npyz::WriteOptions::new()
                     .default_dtype()
                     .shape(&shape64)
@@ -332,6 +349,10 @@ impl Writer {
                         .map(|p| num_complex::Complex::new(p[0], p[1])),
                 )
             }
+            WriterInner::U8(w) => {
+                self.written += values.len();
+                w.extend(values.iter().map(|&v| v.round().clamp(0.0, 255.0) as u8))
+            }
         }
     }
 
@@ -346,6 +367,7 @@ impl Writer {
             WriterInner::F32(w) => w.finish(),
             WriterInner::F64(w) => w.finish(),
             WriterInner::C128(w) => w.finish(),
+            WriterInner::U8(w) => w.finish(),
         }
     }
 }

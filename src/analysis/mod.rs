@@ -15,6 +15,7 @@ pub mod orthonormal;
 pub mod recorder;
 pub mod sensitivity;
 pub mod spectrum;
+pub mod spiking;
 pub mod summary;
 pub mod tangent;
 pub mod team;

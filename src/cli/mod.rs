@@ -197,6 +197,8 @@ pub enum SaveArg {
     Weights,
     Input,
     State,
+    /// The spike raster (`"model": "bms"`).
+    Raster,
 }
 
 #[derive(Args, Debug)]
@@ -349,10 +351,14 @@ fn run(args: RunArgs) -> Result<()> {
             SaveArg::Weights => SavedArray::Weights,
             SaveArg::Input => SavedArray::Input,
             SaveArg::State => SavedArray::State,
+            SaveArg::Raster => SavedArray::Raster,
         };
         if !config.output.save.contains(&a) {
             config.output.save.push(a);
         }
+    }
+    if !args.save.is_empty() {
+        config.validate()?;
     }
     let out = args.out.clone().unwrap_or_else(|| {
         let stem = args

@@ -186,6 +186,12 @@ impl Config {
     /// The rules of the analog family's sections (docs/config.md).
     pub(super) fn validate_analog(&self) -> Result<()> {
         self.validate_analog_sections()?;
+        check(
+            "output.save",
+            !self.output.save.contains(&super::SavedArray::Raster),
+            "\"raster\" is a spiking network's array (\"model\": \"bms\"); an analog run \
+             records states with output.record",
+        )?;
         self.validate_record()
     }
 
@@ -260,21 +266,30 @@ impl Config {
             "must be in (0, 1] (a = 1: pure map; a = dt/τ: Euler step)",
         )?;
         finite("network.threshold", n.threshold)?;
+        self.validate_network_sections("network.neurons", n.neurons)
+    }
 
+    /// The rules of the sections every network family shares — the ensemble's size, `weights`,
+    /// `input`, `initial_state`, `schedule`, `learning` — for networks of `neurons` neurons set
+    /// at `neurons_key`.
+    pub(super) fn validate_network_sections(
+        &self,
+        neurons_key: &str,
+        neurons: usize,
+    ) -> Result<()> {
         // Impossible sizes: the ensemble's weights, R · N², must be addressable (they are the
         // size of weights.npy and of a per-replica weights file).
-        let weights_bytes =
-            (n.neurons as u128) * (n.neurons as u128) * (self.ensemble.replicas as u128) * 8;
+        let n2 = (neurons as u128) * (neurons as u128);
+        let weights_bytes = n2 * (self.ensemble.replicas as u128) * 8;
         check(
             "ensemble.replicas",
             weights_bytes < 1 << 63,
             &format!(
-                "{} replicas of N = {} hold {} weights, more than a 64-bit machine can address; \
-                 at most {} replicas at this N",
+                "{} replicas of N = {neurons} ({neurons_key}) hold {} weights, more than a 64-bit \
+                 machine can address; at most {} replicas at this N",
                 self.ensemble.replicas,
-                n.neurons,
-                (n.neurons as u128) * (n.neurons as u128) * (self.ensemble.replicas as u128),
-                ((1u128 << 60) - 1) / ((n.neurons as u128) * (n.neurons as u128)).max(1)
+                n2 * (self.ensemble.replicas as u128),
+                ((1u128 << 60) - 1) / n2.max(1)
             ),
         )?;
 
@@ -382,7 +397,12 @@ impl Config {
     }
 
     /// The draw rule of the initial state.
+    /// The draw rule of the initial state (its defaults depend on the model: see
+    /// [`Config::bms_initial_state_source`] for `"bms"`).
     pub fn initial_state_source(&self) -> Result<VectorSource> {
+        if self.model == super::Model::Bms {
+            return self.bms_initial_state_source();
+        }
         let default = match self.network.form {
             Form::Rate => Distribution::Uniform,
             Form::Current => Distribution::Gaussian,
@@ -417,7 +437,7 @@ impl Config {
 }
 
 impl VectorInit {
-    fn resolve(
+    pub(super) fn resolve(
         &self,
         key: &str,
         default: Distribution,

@@ -127,8 +127,12 @@ pub enum SavedArray {
     Weights,
     /// The input pattern ξ, `input.npy`, shape (R, N).
     Input,
-    /// The final state (x or h), `state.npy`, shape (R, N).
+    /// The final state (x or h; V of the first initial condition for `"bms"`), `state.npy`,
+    /// shape (R, N).
     State,
+    /// `"bms"` only: the spike raster of every recorded window (first initial condition),
+    /// `raster.npy`, shape (R, E, T, N), uint8 0/1.
+    Raster,
 }
 
 impl SavedArray {
@@ -137,6 +141,7 @@ impl SavedArray {
             SavedArray::Weights => "weights",
             SavedArray::Input => "input",
             SavedArray::State => "state",
+            SavedArray::Raster => "raster",
         }
     }
 }

@@ -14,10 +14,12 @@ use crate::error::{Error, Result};
 mod analog;
 mod analysis;
 mod backend;
+mod bms;
 
 pub use analog::*;
 pub use analysis::*;
 pub use backend::*;
+pub use bms::*;
 
 /// The embedded default: the Siri-style learning demo (`configs/siri2008.json`).
 pub const DEFAULT_CONFIG: &str = include_str!("../../configs/siri2008.json");
@@ -42,6 +44,13 @@ pub struct Config {
     pub backend: BackendConfig,
     pub output: OutputConfig,
     pub analysis: AnalysisConfig,
+    /// Cessac's spiking network (`"model": "bms"`); absent from other models' configs.
+    #[serde(skip_serializing_if = "is_default")]
+    pub bms: BmsConfig,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 /// The model family a config describes (`"model"`): which equations the replicas follow, and so
@@ -54,12 +63,52 @@ pub enum Model {
     /// `initial_state`, `schedule`, `learning`.
     #[default]
     Analog,
+    /// Cessac's discrete-time spiking network, BMS (Cessac 2008, 2010; models/cessac.md):
+    /// sections `bms`, `weights`, `input`, `initial_state`, `schedule`, `learning`.
+    Bms,
 }
 
 impl Model {
     pub fn name(self) -> &'static str {
         match self {
             Model::Analog => "analog",
+            Model::Bms => "bms",
+        }
+    }
+
+    /// Every model's `"model"` value.
+    pub const ALL: [Model; 2] = [Model::Analog, Model::Bms];
+
+    /// The sections only this model reads (a config of another model may not set them).
+    fn own_sections(self) -> &'static [&'static str] {
+        match self {
+            Model::Analog => &["network", "analysis"],
+            Model::Bms => &["bms"],
+        }
+    }
+
+    /// The model's defaults for shared sections, under the config's values (JSON).
+    fn defaults(self) -> Option<&'static str> {
+        match self {
+            Model::Analog => None,
+            Model::Bms => Some(BMS_DEFAULTS),
+        }
+    }
+
+    /// The model a JSON tree names (`None` when the value is not a known model: the strict
+    /// parse then reports it).
+    fn of_tree(tree: &Value) -> Option<Model> {
+        match tree.get("model") {
+            None => Some(Model::Analog),
+            Some(v) => serde_json::from_value(v.clone()).ok(),
+        }
+    }
+
+    /// Number of neurons of a config of this model.
+    pub fn neurons(self, config: &Config) -> usize {
+        match self {
+            Model::Analog => config.network.neurons,
+            Model::Bms => config.bms.neurons,
         }
     }
 }
@@ -121,8 +170,16 @@ impl Config {
     }
 
     /// Parse a JSON tree, naming the key path of any error.
-    pub fn from_value(tree: Value) -> Result<Config> {
+    pub fn from_value(mut tree: Value) -> Result<Config> {
         check_sections(&tree)?;
+        if let Some(model) = Model::of_tree(&tree) {
+            check_model_sections(model, &tree)?;
+            if let Some(defaults) = model.defaults() {
+                let mut merged: Value = serde_json::from_str(defaults).expect("valid defaults");
+                merge_under(&mut merged, tree);
+                tree = merged;
+            }
+        }
         serde_path_to_error::deserialize(tree).map_err(|e| {
             let path = e.path().to_string();
             let message = e.inner().to_string();
@@ -158,9 +215,18 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         match self.model {
             Model::Analog => self.validate_analog()?,
+            Model::Bms => self.validate_bms()?,
         }
         self.validate_ensemble_and_backend()?;
-        self.validate_analysis()
+        match self.model {
+            Model::Analog => self.validate_analysis(),
+            Model::Bms => Ok(()),
+        }
+    }
+
+    /// N of this config's networks, whatever the model.
+    pub fn neurons(&self) -> usize {
+        self.model.neurons(self)
     }
 
     /// The rules that concern every family: the ensemble and the backend.
@@ -198,7 +264,7 @@ pub const MAX_TRACE_POINTS: usize = 4096;
 pub const MAX_PERIOD: usize = 4096;
 
 /// Sections of a config (serde would also read a JSON array positionally into them).
-const SECTIONS: [&str; 15] = [
+const SECTIONS: [&str; 16] = [
     "network",
     "weights",
     "input",
@@ -214,7 +280,45 @@ const SECTIONS: [&str; 15] = [
     "analysis.attractor",
     "analysis.sensitivity",
     "output.record",
+    "bms",
 ];
+
+/// A config may set only its own model's sections (and the shared ones).
+fn check_model_sections(model: Model, tree: &Value) -> Result<()> {
+    for other in Model::ALL.into_iter().filter(|&m| m != model) {
+        for &section in other.own_sections() {
+            if tree.get(section).is_some() {
+                return Err(Error::config(
+                    section,
+                    format!(
+                        "is a section of \"model\": \"{}\", but this config's model is \"{}\": \
+                         remove it, or set \"model\" (docs/config.md lists each model's sections)",
+                        other.name(),
+                        model.name()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `top` over `base`: objects merge key by key, any other value of `top` replaces `base`'s.
+fn merge_under(base: &mut Value, top: Value) {
+    match (base, top) {
+        (Value::Object(b), Value::Object(t)) => {
+            for (k, v) in t {
+                match b.get_mut(&k) {
+                    Some(slot) => merge_under(slot, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, top) => *slot = top,
+    }
+}
 
 /// The config and each of its sections, where present, must be JSON objects.
 fn check_sections(tree: &Value) -> Result<()> {

@@ -35,8 +35,11 @@ pub enum Purpose {
     Tangent = 5,
     /// A novel input pattern ξ' of the same statistics (sensitivity analysis).
     NovelInput = 6,
-    /// Random unit perturbation directions η of the input (sensitivity analysis).
+    /// Random unit perturbation directions η of the input (sensitivity analysis); the signs of
+    /// a BMS twin's perturbation.
     Perturbation = 7,
+    /// Per-neuron thresholds θ_i (BMS: `bms.threshold_std`).
+    Threshold = 8,
 }
 
 /// The random stream `purpose` of replica `replica` under `seed`.
@@ -136,6 +139,8 @@ pub enum WeightSource {
         autapses: bool,
         /// `(N_E, g_I)`: two populations (see [`gaussian_weights`]).
         populations: Option<(usize, f64)>,
+        /// `false`: `N(μ, σ²)` without the `1/(cN)` (BMS `weight_scaling = "none"`).
+        scaled: bool,
     },
     Loaded(Loaded),
 }
@@ -182,9 +187,11 @@ pub struct EnsembleSpec {
 impl EnsembleSpec {
     /// Build from a validated config; loads and checks the `.npy` files it names.
     pub fn from_config(config: &Config) -> Result<EnsembleSpec> {
-        let n = config.network.neurons;
+        let n = config.neurons();
         let r = config.ensemble.replicas;
         let w = &config.weights;
+        let scaled = !(config.model == crate::config::Model::Bms
+            && config.bms.weight_scaling == crate::config::WeightScaling::None);
         let weights = match &w.file {
             Some(path) => WeightSource::Loaded(load("weights.file", path, n, r, true)?),
             None => WeightSource::Gaussian {
@@ -193,6 +200,7 @@ impl EnsembleSpec {
                 connectivity: w.connectivity,
                 autapses: w.autapses,
                 populations: w.populations(n),
+                scaled,
             },
         };
         let vector = |key: &str, source: VectorSource| -> Result<VectorRule> {
@@ -248,6 +256,29 @@ impl EnsembleSpec {
             state: draw_vector(&self.state, self.seed, index, n, Purpose::InitialState),
         }
     }
+
+    /// Initial state number `condition` of replica `index` (number 0 is the replica's
+    /// [`ReplicaInit::state`]; the others come from streams of their own, so adding conditions
+    /// never changes the first).
+    pub fn initial_state(&self, index: u64, condition: u64) -> Vec<f64> {
+        if condition == 0 {
+            return draw_vector(
+                &self.state,
+                self.seed,
+                index,
+                self.neurons,
+                Purpose::InitialState,
+            );
+        }
+        let mut rng = numbered_stream(self.seed, index, Purpose::InitialState, condition);
+        draw_with(&self.state, &mut rng, index, self.neurons)
+    }
+
+    /// A vector of replica `index` drawn from `N(mean, std²)` on the stream of `purpose`.
+    pub fn gaussian_vector(&self, index: u64, purpose: Purpose, mean: f64, std: f64) -> Vec<f64> {
+        let rule = VectorRule::Gaussian { mean, std };
+        draw_vector(&rule, self.seed, index, self.neurons, purpose)
+    }
 }
 
 impl WeightSource {
@@ -260,8 +291,21 @@ impl WeightSource {
                 connectivity,
                 autapses,
                 populations,
+                scaled,
             } => {
-                let mut w = gaussian_weights(seed, index, n, *mean, *std, *connectivity, *autapses);
+                let scale = if *scaled {
+                    connectivity * n as f64
+                } else {
+                    1.0
+                };
+                let mut w = gaussian_weights(
+                    seed,
+                    index,
+                    n,
+                    (mean / scale, std / scale.sqrt()),
+                    *connectivity,
+                    *autapses,
+                );
                 if let Some((excitatory, inhibitory_scale)) = *populations {
                     apply_populations(n, excitatory, inhibitory_scale, &mut w);
                 }
@@ -281,7 +325,8 @@ impl WeightSource {
     }
 }
 
-/// Dense or sparse Gaussian weights, drawn in row-major order `(i, j)`.
+/// Dense or sparse Gaussian weights `N(mu, sigma²)` where present, drawn in row-major order
+/// `(i, j)`; the caller scales: `(μ/(cN), σ/√(cN))` by default (below).
 ///
 /// Every `(i, j)` consumes one normal from the weight stream and (when `c < 1`) one uniform from
 /// the connectivity stream, whether or not the synapse exists, so changing `c` or the autapse
@@ -292,15 +337,12 @@ fn gaussian_weights(
     seed: u64,
     replica: u64,
     n: usize,
-    mean: f64,
-    std: f64,
+    (mu, sigma): (f64, f64),
     connectivity: f64,
     autapses: bool,
 ) -> Vec<f64> {
     let mut values = stream(seed, replica, Purpose::Weights);
     let mut links = stream(seed, replica, Purpose::Connectivity);
-    let scale = connectivity * n as f64;
-    let (mu, sigma) = (mean / scale, std / scale.sqrt());
     let mut w = vec![0.0; n * n];
     for i in 0..n {
         for j in 0..n {
@@ -335,7 +377,10 @@ fn apply_populations(n: usize, excitatory: usize, inhibitory_scale: f64, w: &mut
 }
 
 fn draw_vector(rule: &VectorRule, seed: u64, replica: u64, n: usize, purpose: Purpose) -> Vec<f64> {
-    let mut rng = stream(seed, replica, purpose);
+    draw_with(rule, &mut stream(seed, replica, purpose), replica, n)
+}
+
+fn draw_with(rule: &VectorRule, rng: &mut ChaCha8Rng, replica: u64, n: usize) -> Vec<f64> {
     match rule {
         VectorRule::Gaussian { mean, std } => (0..n)
             .map(|_| mean + std * rng.sample::<f64, _>(StandardNormal))
@@ -352,7 +397,7 @@ fn draw_vector(rule: &VectorRule, seed: u64, replica: u64, n: usize, purpose: Pu
 /// without keeping the data. `hebbnet run` and `hebbnet sweep` call it before any work starts
 /// (a run loads the files again when it starts). Errors name the key, e.g. `weights.file`.
 pub fn check_files(config: &Config) -> Result<()> {
-    let (n, r) = (config.network.neurons, config.ensemble.replicas);
+    let (n, r) = (config.neurons(), config.ensemble.replicas);
     if let Some(path) = &config.weights.file {
         check_file("weights.file", path, n, r, true)?;
     }
@@ -477,7 +522,7 @@ mod tests {
     #[test]
     fn gaussian_weights_have_the_requested_moments() {
         // N = 400: 160000 weights, mean μ/N = 0.005, variance σ²/N = 0.0025.
-        let w = gaussian_weights(7, 0, 400, 2.0, 1.0, 1.0, true);
+        let w = gaussian_weights(7, 0, 400, (2.0 / 400.0, 1.0 / 20.0), 1.0, true);
         let m = w.iter().sum::<f64>() / w.len() as f64;
         let v = w.iter().map(|x| (x - m).powi(2)).sum::<f64>() / w.len() as f64;
         assert!(
@@ -490,7 +535,7 @@ mod tests {
     #[test]
     fn two_populations_have_one_sign_per_column_and_balance() {
         let n = 400;
-        let mut w = gaussian_weights(5, 2, n, 0.0, 1.0, 1.0, true);
+        let mut w = gaussian_weights(5, 2, n, (0.0, 1.0 / (n as f64).sqrt()), 1.0, true);
         let magnitudes: Vec<f64> = w.iter().map(|x| x.abs()).collect();
         // 80% excitatory, balanced: g_I = 320 / 80 = 4.
         apply_populations(n, 320, 4.0, &mut w);
@@ -522,7 +567,7 @@ mod tests {
     #[test]
     fn sparse_and_autapse_options() {
         let n = 300;
-        let w = gaussian_weights(3, 1, n, 0.0, 1.0, 0.2, false);
+        let w = gaussian_weights(3, 1, n, (0.0, 1.0 / (0.2 * n as f64).sqrt()), 0.2, false);
         assert!((0..n).all(|i| w[i * n + i] == 0.0));
         let present = w.iter().filter(|&&x| x != 0.0).count() as f64 / (n * (n - 1)) as f64;
         assert!((present - 0.2).abs() < 0.01, "{present}");
@@ -534,7 +579,7 @@ mod tests {
             v * 60.0
         );
         // Present synapses keep the values they have in the dense network.
-        let dense = gaussian_weights(3, 1, n, 0.0, 1.0, 1.0, true);
+        let dense = gaussian_weights(3, 1, n, (0.0, 1.0 / (n as f64).sqrt()), 1.0, true);
         let k = w.iter().position(|&x| x != 0.0).unwrap();
         assert!((w[k] - dense[k] * (1.0f64 / 0.2).sqrt()).abs() < 1e-12);
     }

@@ -223,7 +223,7 @@ impl Family for Analog {
 }
 
 /// `output.save`, sorted, without repeats.
-fn saved(config: &Config) -> Vec<SavedArray> {
+pub(crate) fn saved(config: &Config) -> Vec<SavedArray> {
     let mut save = config.output.save.clone();
     save.sort();
     save.dedup();
@@ -267,6 +267,7 @@ fn write_arrays(
                     SavedArray::Weights => push(&row_major(n, &result.finals[k].weights))?,
                     SavedArray::Input => push(&init.input)?,
                     SavedArray::State => push(&result.finals[k].state)?,
+                    SavedArray::Raster => unreachable!("validated: raster is a \"bms\" array"),
                 }
             }
             Ok(())
@@ -556,7 +557,8 @@ pub(crate) fn analysis_arrays(config: &Config, plan: Option<&AnalysisPlan>) -> V
 }
 
 /// Column-major `W` → row-major `W[i, j]`.
-fn row_major(n: usize, w: &[f64]) -> Vec<f64> {
+/// Column-major `W` (`W_ij` at `j N + i`) as the row-major `W[i, j]` of the saved arrays.
+pub(crate) fn row_major(n: usize, w: &[f64]) -> Vec<f64> {
     let mut out = vec![0.0; n * n];
     for j in 0..n {
         for i in 0..n {

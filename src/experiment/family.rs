@@ -107,6 +107,7 @@ pub trait Family: Send + Sync {
 pub fn family(model: Model) -> Box<dyn Family> {
     match model {
         Model::Analog => Box::new(super::analog::Analog::default()),
+        Model::Bms => Box::new(super::bms::Bms),
     }
 }
 

@@ -6,6 +6,7 @@
 //! the merged outputs are the same whatever the batching.
 
 pub mod analog;
+pub mod bms;
 pub mod family;
 pub mod memory;
 pub mod progress;
