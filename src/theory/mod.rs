@@ -17,6 +17,7 @@ pub mod bms;
 pub mod edge;
 pub mod mean_field;
 pub mod plane;
+pub mod spiking_mean_field;
 pub mod predictions;
 mod text;
 
