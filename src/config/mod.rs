@@ -79,7 +79,8 @@ impl Model {
     /// Every model's `"model"` value.
     pub const ALL: [Model; 2] = [Model::Analog, Model::Bms];
 
-    /// The sections only this model reads (a config of another model may not set them).
+    /// The sections only this model reads (a config of another model may not set them to
+    /// anything but their defaults).
     fn own_sections(self) -> &'static [&'static str] {
         match self {
             Model::Analog => &["network", "analysis"],
@@ -287,7 +288,9 @@ const SECTIONS: [&str; 16] = [
 fn check_model_sections(model: Model, tree: &Value) -> Result<()> {
     for other in Model::ALL.into_iter().filter(|&m| m != model) {
         for &section in other.own_sections() {
-            if tree.get(section).is_some() {
+            // Configs that hebbnet writes (manifests, a sweep's points) carry every section at
+            // its default: those are not settings.
+            if tree.get(section).is_some_and(|v| !section_is_default(section, v)) {
                 return Err(Error::config(
                     section,
                     format!(
@@ -301,6 +304,19 @@ fn check_model_sections(model: Model, tree: &Value) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `value` reads as the default of the model section `section`.
+fn section_is_default(section: &str, value: &Value) -> bool {
+    fn is<T: serde::de::DeserializeOwned + Default + PartialEq>(v: &Value) -> bool {
+        serde_json::from_value::<T>(v.clone()).is_ok_and(|x| x == T::default())
+    }
+    match section {
+        "network" => is::<NetworkConfig>(value),
+        "analysis" => is::<AnalysisConfig>(value),
+        "bms" => is::<BmsConfig>(value),
+        _ => false,
+    }
 }
 
 /// `top` over `base`: objects merge key by key, any other value of `top` replaces `base`'s.

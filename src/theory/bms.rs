@@ -8,6 +8,12 @@
 //! (at `I = (1 − γ) θ` exactly it dies for γ > 0 and fires every step for γ = 0, where the
 //! closed threshold `V ≥ θ` meets `V_1 = I = θ`).
 
+use super::spiking_mean_field::SpikingMeanField;
+use super::plane::PlaneAxis;
+use super::{CriticalLine, LineShape, Prediction, Quantity};
+use crate::experiment::sweep::Axis;
+use crate::config::{Config, VectorSource, WeightScaling};
+
 /// What an uncoupled BMS neuron does.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum UncoupledNeuron {
@@ -53,6 +59,162 @@ pub fn uncoupled_neuron(
     }
     None
 }
+
+/// The predictions for a `"bms"` config (`hebbnet theory`): the uncoupled neuron's death line,
+/// period and distance, the mean-field onset of self-sustained activity and rate
+/// ([`super::spiking_mean_field`]), and the exact Lyapunov spectrum's largest value.
+pub fn predictions(config: &Config) -> Vec<Prediction> {
+    let b = &config.bms;
+    let (leak, theta) = (b.leak, b.threshold);
+    let scalar_input = match config.input_source() {
+        Ok(VectorSource::Gaussian { mean, std: 0.0 }) => Some(mean),
+        _ => None,
+    };
+    let uncoupled = scalar_input
+        .filter(|_| b.threshold_std == 0.0)
+        .and_then(|input| uncoupled_neuron(leak, theta, input, 1_000_000));
+    let scalar = "θ_i and I_i the same for every neuron (threshold_std = 0, input.std = 0)";
+    let mut out = vec![Prediction {
+        key: "bms.death_line",
+        name: "input below which an isolated neuron dies",
+        symbol: "(1 − γ)θ",
+        value: Quantity::Number((1.0 - leak) * theta),
+        formula: "V → I/(1 − γ) < θ  ⇔  I < (1 − γ)θ",
+        source: SOURCE_EXACT,
+        applies_to: "every config (θ̄ when thresholds vary)".into(),
+        note: None,
+    }];
+    let (period, distance) = match uncoupled {
+        Some(UncoupledNeuron::Periodic { period, distance }) => {
+            (Quantity::Number(period as f64), Quantity::Number(distance))
+        }
+        Some(UncoupledNeuron::Dead { distance, .. }) => {
+            (Quantity::Number(f64::INFINITY), Quantity::Number(distance))
+        }
+        None => {
+            let why = Quantity::NotAvailable(format!("needs {scalar}"));
+            (why.clone(), why)
+        }
+    };
+    out.push(Prediction {
+        key: "bms.uncoupled_period",
+        name: "period of an uncoupled neuron (W = 0; ∞: dead)",
+        symbol: "p",
+        value: period,
+        formula: "min{k : I(1 − γ^k)/(1 − γ) ≥ θ}",
+        source: SOURCE_EXACT,
+        applies_to: format!("W = 0; {scalar}"),
+        note: None,
+    });
+    out.push(Prediction {
+        key: "bms.uncoupled_distance",
+        name: "d(Ω, S) of an uncoupled neuron",
+        symbol: "d₀",
+        value: distance,
+        formula: "min_{k ≤ p} |V_k − θ|, or θ − I/(1 − γ) when dead",
+        source: SOURCE_EXACT,
+        applies_to: format!("W = 0; {scalar}"),
+        note: None,
+    });
+    let field = SpikingMeanField::from_config(config);
+    let assumptions = "N → ∞, independent neurons (annealed input), Gaussian weights and input";
+    let (onset, rate) = match &field {
+        Ok(f) => (
+            match f.onset_std(ONSET_SEARCH_LIMIT) {
+                Some(s) => Quantity::Number(match b.weight_scaling {
+                    WeightScaling::ByNeurons => s,
+                    WeightScaling::None => s / (b.neurons as f64).sqrt(),
+                }),
+                None => Quantity::NotAvailable(if f.input >= (1.0 - leak) * theta {
+                    "the input alone makes neurons fire (I ≥ (1 − γ)θ): active at σ = 0".into()
+                } else {
+                    format!("no active solution up to σ = {ONSET_SEARCH_LIMIT}")
+                }),
+            },
+            Quantity::Number(f.stable_rate().unwrap_or(0.0)),
+        ),
+        Err(why) => (
+            Quantity::NotAvailable(why.clone()),
+            Quantity::NotAvailable(why.clone()),
+        ),
+    };
+    out.push(Prediction {
+        key: "bms.onset_weight_std",
+        name: "onset of self-sustained activity (weights.std)",
+        symbol: "σ_c",
+        value: onset,
+        formula: "smallest σ with ρ = F(ρ) for some ρ > 0",
+        source: SOURCE_MEAN_FIELD,
+        applies_to: assumptions.into(),
+        note: Some(
+            "F(ρ) = Φ((W̄ρ + Ī − θ)/√(σ²ρ + σ_I² + σ_θ² + σ_B²)) for γ = 0; for γ > 0 the \
+             renewal rate of a leaky neuron with that drive; in weights.std's own convention"
+                .into(),
+        ),
+    });
+    out.push(Prediction {
+        key: "bms.mean_field_rate",
+        name: "population rate of the active solution (0: quiescent)",
+        symbol: "ρ*",
+        value: rate,
+        formula: "largest stable ρ = F(ρ)",
+        source: SOURCE_MEAN_FIELD,
+        applies_to: assumptions.into(),
+        note: None,
+    });
+    out.push(Prediction {
+        key: "bms.lyapunov_max",
+        name: "largest Lyapunov exponent (a neuron silent on the attractor; −∞ if all spike)",
+        symbol: "λ_max",
+        value: Quantity::Number(if leak > 0.0 {
+            leak.ln()
+        } else {
+            f64::NEG_INFINITY
+        }),
+        formula: "ln γ  (DF = γ diag(1 − Z): never positive)",
+        source: SOURCE_EXACT,
+        applies_to: "orbits that avoid the singular set (d > 0)".into(),
+        note: None,
+    });
+    out
+}
+
+/// The theory lines of a `"bms"` sweep: along a single `weights.std` axis, the mean-field onset
+/// σ_c at the base config (drawn on the d̂-vs-σ figure); no line in a plane yet.
+pub fn sweep_lines(base: &serde_json::Value, axes: &[Axis]) -> Vec<CriticalLine> {
+    let [axis] = axes else {
+        return Vec::new();
+    };
+    let x = PlaneAxis::of(axis);
+    let line = if axis.key != "weights.std" {
+        Err(format!(
+            "the BMS theory draws the onset σ_c along weights.std, not {}",
+            axis.key
+        ))
+    } else {
+        Config::from_value(base.clone())
+            .map_err(|e| e.to_string())
+            .and_then(|c| predictions(&c).into_iter().find(|p| p.key == "bms.onset_weight_std").ok_or_else(|| "no onset".to_string()))
+            .and_then(|p| match p.value {
+                Quantity::Number(v) => Ok((
+                    "mean-field onset of self-sustained activity σ_c".to_string(),
+                    LineShape::Points(vec![v]),
+                )),
+                Quantity::NotAvailable(why) => Err(why),
+            })
+    };
+    vec![CriticalLine {
+        axes: vec![x],
+        fixed: Vec::new(),
+        line,
+    }]
+}
+
+const SOURCE_EXACT: &str = "cessac.md §3–4, §10 (exact: follows from the update equation)";
+const SOURCE_MEAN_FIELD: &str =
+    "docs/theory.md, BMS mean field (derived here; independent-neuron approximation)";
+/// Largest σ the onset is searched up to.
+const ONSET_SEARCH_LIMIT: f64 = 50.0;
 
 #[cfg(test)]
 mod tests {

@@ -266,6 +266,9 @@ impl Report {
 
 /// The critical lines of a sweep's planes: `base` (a config tree) with each slice's values.
 fn sweep_lines(base: &Value, axes: &[Axis]) -> Vec<CriticalLine> {
+    if base.get("model").and_then(Value::as_str) == Some("bms") {
+        return bms::sweep_lines(base, axes);
+    }
     if axes.len() == 1 {
         let axis = &axes[0];
         let plane = MeanFieldPlane::new(base, &[]);

@@ -25,6 +25,9 @@ const SOURCE_LEARNING: &str = "science.md §2 (closed form of the rule; a recons
 /// `siri` theory; current: the `tanh` theory), the spectrum of `W⁽⁰⁾`, and with learning on the
 /// random bulk of the last epoch's weights.
 pub fn predictions(config: &Config) -> Vec<Prediction> {
+    if config.model == crate::config::Model::Bms {
+        return super::bms::predictions(config);
+    }
     let mut out = match config.network.form {
         Form::Rate => rate_mean_field(config),
         Form::Current => current_mean_field(config),

@@ -83,19 +83,42 @@ fn describe(c: &Config) -> Vec<String> {
     let n = &c.network;
     let w = &c.weights;
     let num = format_number;
-    let network = format!(
-        "{} form, {} activation, gain {}, leak a = {}, threshold θ = {}, N = {}",
-        n.form.name(),
-        n.activation.name(),
-        num(n.gain),
-        num(n.leak),
-        num(n.threshold),
-        n.neurons
-    );
+    let network = if c.model == crate::config::Model::Bms {
+        let b = &c.bms;
+        format!(
+            "BMS spiking network, leak γ = {}, threshold θ = {}{}, noise σ_B = {}, N = {}",
+            num(b.leak),
+            num(b.threshold),
+            if b.threshold_std > 0.0 {
+                format!(" (std {})", num(b.threshold_std))
+            } else {
+                String::new()
+            },
+            num(b.noise),
+            b.neurons
+        )
+    } else {
+        format!(
+            "{} form, {} activation, gain {}, leak a = {}, threshold θ = {}, N = {}",
+            n.form.name(),
+            n.activation.name(),
+            num(n.gain),
+            num(n.leak),
+            num(n.threshold),
+            n.neurons
+        )
+    };
     let weights = match &w.file {
         Some(f) => format!("weights from {}", f.display()),
         None => format!(
-            "weights N(μ/N, σ²/N): μ = {}, σ = {}{}{}",
+            "weights {}: μ = {}, σ = {}{}{}",
+            if c.model == crate::config::Model::Bms
+                && c.bms.weight_scaling == crate::config::WeightScaling::None
+            {
+                "N(μ, σ²) (unscaled)"
+            } else {
+                "N(μ/N, σ²/N)"
+            },
             num(w.mean),
             num(w.std),
             if w.connectivity < 1.0 {
@@ -108,13 +131,13 @@ fn describe(c: &Config) -> Vec<String> {
     };
     let input = match c.input_source() {
         Ok(VectorSource::Gaussian { mean, std: 0.0 }) => {
-            format!("input ξ = {}", num(mean))
+            format!("input {} = {}", input_symbol(c), num(mean))
         }
         Ok(VectorSource::Gaussian { mean, std }) => {
-            format!("input ξ Gaussian, mean {}, std {}", num(mean), num(std))
+            format!("input {} Gaussian, mean {}, std {}", input_symbol(c), num(mean), num(std))
         }
         Ok(VectorSource::Uniform { low, high }) => {
-            format!("input ξ uniform on [{}, {}]", num(low), num(high))
+            format!("input {} uniform on [{}, {}]", input_symbol(c), num(low), num(high))
         }
         Ok(VectorSource::File(f)) => format!("input ξ from {}", f.display()),
         Err(_) => "input ξ: invalid".into(),
@@ -263,4 +286,12 @@ fn critical_line(line: &CriticalLine) -> String {
         }
     }
     out
+}
+
+/// The input's symbol in the model's papers: ξ (analog), I (BMS).
+fn input_symbol(c: &Config) -> &'static str {
+    match c.model {
+        crate::config::Model::Bms => "I",
+        _ => "ξ",
+    }
 }
