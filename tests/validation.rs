@@ -12,7 +12,16 @@
 //!   `json.unknown_key`, `json.unknown_section`, `config_file.missing`, `set.not_path_eq_value`,
 //!   `set.empty_key`, `set.into_a_value`, `cli.unknown_flag`, `cli.epochs_zero`,
 //!   `cli.replicas_zero`, `description.not_a_string`.
-//! - `model`: `model.allowed_values`, `model.not_a_string`.
+//! - `model`: `model.allowed_values`, `model.not_a_string`, `model.foreign_section`.
+//! - `bms` (`"model": "bms"`): `bms.foreign_section`, `bms.section_in_analog`,
+//!   `bms.neurons.at_least_1`, `bms.leak.below_1`, `bms.leak.non_negative`,
+//!   `bms.threshold.finite`, `bms.threshold_std.non_negative`, `bms.noise.non_negative`,
+//!   `bms.weight_scaling.allowed_values`, `bms.initial_conditions.at_least_1`,
+//!   `bms.initial_conditions.at_most_256`, `bms.twin_perturbation.positive`,
+//!   `bms.max_period.below_window`, `bms.max_period.at_least_1`, `bms.output.record.not_for_bms`,
+//!   the shared sections through a BMS config (`bms.weights.std.non_negative`,
+//!   `bms.learning.forgetting.positive`, `bms.initial_state.high.at_least_low`), and
+//!   `output.save.raster_is_bms_only`.
 //! - `network`: `network.neurons.at_least_1`, `network.neurons.at_most_65536`,
 //!   `network.neurons.integer`, `network.neurons.not_a_number`, `network.form.allowed_values`,
 //!   `network.activation.allowed_values`, `network.gain.positive`, `network.gain.nan`,
@@ -107,6 +116,20 @@ const SMALL: &str = r#"{
   "ensemble": {"replicas": 2},
   "analysis": {"lyapunov": {"exponents": 1, "tangent_transient": 5}}
 }"#;
+
+/// A small, valid BMS run config (N = 10, R = 2).
+const BMS: &str = r#"{
+  "model": "bms",
+  "bms": {"neurons": 10, "initial_conditions": 2},
+  "schedule": {"epochs": 1, "transient_steps": 2, "recorded_steps": 20},
+  "ensemble": {"replicas": 2}
+}"#;
+
+/// A run of [`BMS`] with `--set` overrides.
+fn bms(name: &'static str, sets: &[&str], expect: &[&'static str]) -> Case {
+    let args: Vec<&str> = sets.iter().flat_map(|s| ["--set", s]).collect();
+    case(name, Cmd::Run, BMS, &args, expect)
+}
 
 /// A small, valid inline sweep base.
 const BASE: &str = r#"{"network": {"neurons": 10},
@@ -377,9 +400,112 @@ fn cases() -> Vec<Case> {
         set(
             "model.allowed_values",
             &["model=spiking"],
-            &["`model`", "unknown variant `spiking`, expected `analog`"],
+            &[
+                "`model`",
+                "unknown variant `spiking`, expected `analog` or `bms`",
+            ],
         ),
         set("model.not_a_string", &["model=3"], &["`model`", "expected"]),
+        set(
+            "model.foreign_section",
+            &["model=bms"],
+            &["`network`", "is a section of \"model\": \"analog\""],
+        ),
+        bms(
+            "bms.foreign_section",
+            &["network.gain=3"],
+            &["`network`", "this config's model is \"bms\""],
+        ),
+        set(
+            "bms.section_in_analog",
+            &["bms.leak=0.5"],
+            &["`bms`", "is a section of \"model\": \"bms\""],
+        ),
+        bms(
+            "bms.neurons.at_least_1",
+            &["bms.neurons=0"],
+            &["`bms.neurons`", "between 1 and 65536"],
+        ),
+        bms(
+            "bms.leak.below_1",
+            &["bms.leak=1"],
+            &["`bms.leak`", "[0, 1)"],
+        ),
+        bms(
+            "bms.leak.non_negative",
+            &["bms.leak=-0.1"],
+            &["`bms.leak`", "[0, 1)"],
+        ),
+        bms(
+            "bms.threshold.finite",
+            &["bms.threshold=NaN"],
+            &["`bms.threshold`"],
+        ),
+        bms(
+            "bms.threshold_std.non_negative",
+            &["bms.threshold_std=-1"],
+            &["`bms.threshold_std`", "≥ 0"],
+        ),
+        bms(
+            "bms.noise.non_negative",
+            &["bms.noise=-0.1"],
+            &["`bms.noise`", "≥ 0"],
+        ),
+        bms(
+            "bms.weight_scaling.allowed_values",
+            &["bms.weight_scaling=sqrt"],
+            &["`bms.weight_scaling`", "unknown variant"],
+        ),
+        bms(
+            "bms.initial_conditions.at_least_1",
+            &["bms.initial_conditions=0"],
+            &["`bms.initial_conditions`", "between 1 and 256"],
+        ),
+        bms(
+            "bms.initial_conditions.at_most_256",
+            &["bms.initial_conditions=257"],
+            &["`bms.initial_conditions`", "between 1 and 256"],
+        ),
+        bms(
+            "bms.twin_perturbation.positive",
+            &["bms.twin_perturbation=0"],
+            &["`bms.twin_perturbation`", "> 0"],
+        ),
+        bms(
+            "bms.max_period.below_window",
+            &["bms.max_period=20"],
+            &["`bms.max_period`", "schedule.recorded_steps − 1 = 19"],
+        ),
+        bms(
+            "bms.max_period.at_least_1",
+            &["bms.max_period=0"],
+            &["`bms.max_period`"],
+        ),
+        bms(
+            "bms.output.record.not_for_bms",
+            &["output.record.population=true"],
+            &["`output.record`", "output.save = [\"raster\"]"],
+        ),
+        bms(
+            "bms.weights.std.non_negative",
+            &["weights.std=-1"],
+            &["`weights.std`", "≥ 0"],
+        ),
+        bms(
+            "bms.learning.forgetting.positive",
+            &["learning.forgetting=0"],
+            &["`learning.forgetting`"],
+        ),
+        bms(
+            "bms.initial_state.high.at_least_low",
+            &["bms.threshold=-1"],
+            &["`initial_state.high`", "≥ low"],
+        ),
+        set(
+            "output.save.raster_is_bms_only",
+            &["output.save=[\"raster\"]"],
+            &["`output.save`", "\"raster\" is a spiking network's array"],
+        ),
         set(
             "network.form.allowed_values",
             &["network.form=spiking"],
