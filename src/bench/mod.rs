@@ -25,6 +25,7 @@
 //! reported. A software adapter (lavapipe) is labelled on every row it produced, and its ratio to
 //! the CPU is called `software/CPU`, never a GPU speedup.
 
+pub mod bms;
 pub mod flops;
 pub mod machine;
 pub mod peak;
@@ -68,6 +69,12 @@ pub enum Case {
     #[serde(rename = "lyapunov_1")]
     Lyapunov1,
     LyapunovFull,
+    /// The BMS spiking network at a firing rate near 0.05 ([`bms`]).
+    #[serde(rename = "bms_rate_0.05")]
+    BmsSparse,
+    /// The BMS spiking network at a firing rate near 0.5.
+    #[serde(rename = "bms_rate_0.5")]
+    BmsDense,
 }
 
 impl Case {
@@ -78,16 +85,33 @@ impl Case {
         Case::LyapunovFull,
     ];
 
+    /// The cases `--cases` accepts (`all` is [`Case::ALL`], the analog family's).
+    pub const EVERY: [Case; 6] = [
+        Case::Dynamics,
+        Case::Learning,
+        Case::Lyapunov1,
+        Case::LyapunovFull,
+        Case::BmsSparse,
+        Case::BmsDense,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Case::Dynamics => "dynamics",
             Case::Learning => "learning",
             Case::Lyapunov1 => "lyapunov_1",
             Case::LyapunovFull => "lyapunov_full",
+            Case::BmsSparse => "bms_rate_0.05",
+            Case::BmsDense => "bms_rate_0.5",
         }
     }
 
-    fn exponents(self, n: usize) -> usize {
+    /// A case of the BMS family ([`bms`]).
+    pub fn is_bms(self) -> bool {
+        matches!(self, Case::BmsSparse | Case::BmsDense)
+    }
+
+    pub(crate) fn exponents(self, n: usize) -> usize {
         match self {
             Case::Lyapunov1 => 1,
             Case::LyapunovFull => n,
@@ -151,7 +175,8 @@ pub fn parse_backends(text: &str) -> std::result::Result<Vec<BackendName>, Strin
     })
 }
 
-/// Parse `--cases` (`dynamics,learning,lyapunov_1,lyapunov_full`; `all`).
+/// Parse `--cases` (`dynamics,learning,lyapunov_1,lyapunov_full`, `all` for those four;
+/// `bms_rate_0.05,bms_rate_0.5` for the spiking network).
 pub fn parse_cases(text: &str) -> std::result::Result<Vec<Case>, String> {
     if text.trim() == "all" {
         return Ok(Case::ALL.to_vec());
@@ -159,8 +184,8 @@ pub fn parse_cases(text: &str) -> std::result::Result<Vec<Case>, String> {
     parse_names(
         text,
         "--cases",
-        "dynamics,learning,lyapunov_1,lyapunov_full (or all)",
-        |s| Case::ALL.into_iter().find(|c| c.name() == s),
+        "dynamics,learning,lyapunov_1,lyapunov_full (or all), bms_rate_0.05,bms_rate_0.5",
+        |s| Case::EVERY.into_iter().find(|c| c.name() == s),
     )
 }
 
@@ -626,6 +651,7 @@ fn agreement(
             what = format!("state and exponents after {recorded} steps");
         }
         Case::Dynamics => {}
+        Case::BmsSparse | Case::BmsDense => unreachable!("BMS cases agree in bench::bms"),
     }
     Ok((diff, what))
 }
@@ -670,24 +696,39 @@ pub fn run(
                     memory::human(available)
                 )));
             }
-            let spec = EnsembleSpec::from_config(&case_config(
-                Case::Dynamics,
-                n,
-                r,
-                epochs,
-                transient,
-                recorded,
-            )?)?;
             // Drawn once, before any timing: the cases time the backends, not the draws.
-            let inits: Vec<ReplicaInit> = (0..r as u64)
-                .into_par_iter()
-                .map(|i| {
-                    let mut init = spec.replica(i);
-                    init.weights.given_mut();
-                    init
-                })
-                .collect();
+            let inits: Vec<ReplicaInit> = if options.cases.iter().any(|c| !c.is_bms()) {
+                let spec = EnsembleSpec::from_config(&case_config(
+                    Case::Dynamics,
+                    n,
+                    r,
+                    epochs,
+                    transient,
+                    recorded,
+                )?)?;
+                (0..r as u64)
+                    .into_par_iter()
+                    .map(|i| {
+                        let mut init = spec.replica(i);
+                        init.weights.given_mut();
+                        init
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             for &case in &options.cases {
+                if case.is_bms() {
+                    let steps = epochs * (transient + recorded);
+                    let shape = bms::Shape {
+                        neurons: n,
+                        replicas: r,
+                        steps,
+                        window: recorded,
+                    };
+                    rows.extend(bms::rows(case, shape, options, &mut backends, say)?);
+                    continue;
+                }
                 let k = case.exponents(n);
                 let work = Work {
                     neurons: n,

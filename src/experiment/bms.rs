@@ -266,6 +266,20 @@ impl Family for Bms {
     }
 }
 
+/// Every replica of a `"bms"` config as it starts: column-major W, the parameters, and V(0) of
+/// its first initial condition (`hebbnet bench` times the backends on these).
+pub fn starting_networks(config: &Config) -> Result<Vec<(Vec<f64>, BmsParams, Vec<f64>)>> {
+    let spec = EnsembleSpec::from_config(config)?;
+    Ok((0..config.ensemble.replicas as u64)
+        .into_par_iter()
+        .map(|i| {
+            let mut r = replica(config, &spec, i);
+            let v = r.states.swap_remove(0);
+            (r.weights, r.params, v)
+        })
+        .collect())
+}
+
 /// Replica `index` of `spec` under `config`: W, θ_i, I_i and every initial condition.
 fn replica(config: &Config, spec: &EnsembleSpec, index: u64) -> Replica {
     let b = &config.bms;
