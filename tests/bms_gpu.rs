@@ -14,7 +14,9 @@ use hebbnet::backend::Backend;
 use hebbnet::config::Precision;
 use hebbnet::model::bms::noise::philox;
 use hebbnet::model::bms::trajectory::run_batch;
-use hebbnet::model::bms::{raster_period, Batch, BmsParams, NoiseStream, SpikeWords, Start, Steps, Trace};
+use hebbnet::model::bms::{
+    raster_period, Batch, BmsParams, NoiseStream, SpikeWords, Start, Steps, Trace,
+};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -72,7 +74,8 @@ fn batch<'a>(nets: &'a [Net], trajectories: Vec<Start>, steps: Steps) -> Batch<'
 }
 
 fn run_gpu(g: &mut GpuBackend, b: &Batch<'_>) -> Vec<Trace> {
-    g.run_bms(Precision::F32, b).expect("the GPU runs the batch")
+    g.run_bms(Precision::F32, b)
+        .expect("the GPU runs the batch")
 }
 
 /// Exact equality of two traces, with the first difference named.
@@ -143,7 +146,10 @@ fn noise_free_rasters_distances_and_states_equal_the_f32_twin_bitwise() {
         let r = rate(&got, n);
         eprintln!("N = {n}: rate {r:.3}");
         if n > 1 {
-            assert!(r > 0.02 && r < 0.98, "N = {n}: a regime with spikes and silences ({r})");
+            assert!(
+                r > 0.02 && r < 0.98,
+                "N = {n}: a regime with spikes and silences ({r})"
+            );
         }
 
         // The next epoch continues from the final states at first_step > 0.
@@ -193,7 +199,11 @@ fn long_windows_span_many_dispatches_and_readback_chunks() {
     let record = 4 * (n.div_ceil(32) + 2) as u64; // one trajectory-step of records
     for (binding, readback, what) in [
         (128 << 20, record * 6 * 333, "333-step chunks"),
-        (128 << 20, record * 2 * 7, "groups of two trajectories, 7-step chunks"),
+        (
+            128 << 20,
+            record * 2 * 7,
+            "groups of two trajectories, 7-step chunks",
+        ),
         ((n * n * 4) as u64, record * 6 * 97, "one network per group"),
     ] {
         let limits = RunLimits { binding, readback };
@@ -248,7 +258,10 @@ fn the_gpu_noise_words_equal_the_cpu_philox() {
         &[[0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344]],
     )
     .unwrap();
-    assert_eq!(kat[0].0, [0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1]);
+    assert_eq!(
+        kat[0].0,
+        [0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1]
+    );
 }
 
 #[test]
@@ -270,11 +283,17 @@ fn noisy_steps_use_the_same_noise_and_rates_agree() {
     let mut moved = 0;
     for (a, c) in got.iter().zip(&twin) {
         for (k, (&x, &y)) in a.state.iter().zip(&c.state).enumerate() {
-            assert!((x - y).abs() <= 2e-6 * (1.0 + y.abs()), "neuron {k}: {x} vs {y}");
+            assert!(
+                (x - y).abs() <= 2e-6 * (1.0 + y.abs()),
+                "neuron {k}: {x} vs {y}"
+            );
         }
         moved += a.state.iter().zip(&c.state).filter(|(x, y)| x != y).count();
     }
-    eprintln!("one noisy step: {moved} of {} states differ in the last bits", 8 * n);
+    eprintln!(
+        "one noisy step: {moved} of {} states differ in the last bits",
+        8 * n
+    );
 
     // Over a long window the trajectories part, but the statistics agree.
     let steps = Steps {
@@ -289,12 +308,18 @@ fn noisy_steps_use_the_same_noise_and_rates_agree() {
     assert!(rc > 0.05 && rc < 0.95, "an active noisy regime ({rc})");
     assert!((rg - rc).abs() < 0.01, "rates {rg} vs {rc}");
     for (a, c) in got.iter().zip(&twin) {
-        let (ra, rb) = (rate(std::slice::from_ref(a), n), rate(std::slice::from_ref(c), n));
+        let (ra, rb) = (
+            rate(std::slice::from_ref(a), n),
+            rate(std::slice::from_ref(c), n),
+        );
         assert!((ra - rb).abs() < 0.03, "per trajectory: {ra} vs {rb}");
         // The distance to threshold has the same statistics.
         let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len() as f64;
         let (da, db) = (mean(&a.distance), mean(&c.distance));
-        assert!((da - db).abs() < 0.05 * db.max(1e-3), "mean distance {da} vs {db}");
+        assert!(
+            (da - db).abs() < 0.05 * db.max(1e-3),
+            "mean distance {da} vs {db}"
+        );
     }
 }
 
@@ -342,7 +367,7 @@ fn f32_gpu_rasters_equal_f64_cpu_rasters_away_from_the_threshold() {
     let mut skipped = 0;
     for n in [33, 100] {
         let nets: Vec<Net> = (0..3)
-            .map(|m| random_net(n, 70 + m, 0.5, 0.55, 0.1, 0.0))
+            .map(|m| random_net(n, 70 + m, 0.1, 0.6, 1.0, 0.0))
             .collect();
         let steps = Steps {
             first_step: 0,
@@ -353,12 +378,15 @@ fn f32_gpu_rasters_equal_f64_cpu_rasters_away_from_the_threshold() {
         let (got, exact) = (run_gpu(&mut g, &b), run_batch::<f64>(&b));
         for (a, c) in got.iter().zip(&exact) {
             let d = c.distance.iter().copied().fold(f64::INFINITY, f64::min);
-            if d < 1e-4 {
+            if d < 1e-5 {
                 skipped += 1;
                 continue;
             }
             compared += 1;
-            assert_eq!(a.raster, c.raster, "N = {n}: d̂ = {d:e} yet the rasters differ");
+            assert_eq!(
+                a.raster, c.raster,
+                "N = {n}: d̂ = {d:e} yet the rasters differ"
+            );
             let gap = a
                 .state
                 .iter()
@@ -369,14 +397,25 @@ fn f32_gpu_rasters_equal_f64_cpu_rasters_away_from_the_threshold() {
         }
     }
     eprintln!("f32 GPU vs f64 CPU: {compared} trajectories compared, {skipped} near θ skipped");
-    assert!(compared >= 12, "too few trajectories away from θ: {compared}");
+    assert!(
+        compared >= 12,
+        "too few trajectories away from θ: {compared}"
+    );
 }
 
 #[test]
 fn f64_is_refused_with_a_clear_error() {
     let Some(mut g) = gpu() else { return };
     let nets = [random_net(4, 1, 0.5, 0.5, 1.0, 0.0)];
-    let b = batch(&nets, starts(1, 1, 4, 1), Steps { first_step: 0, transient: 1, window: 1 });
+    let b = batch(
+        &nets,
+        starts(1, 1, 4, 1),
+        Steps {
+            first_step: 0,
+            transient: 1,
+            window: 1,
+        },
+    );
     let e = g.run_bms(Precision::F64, &b).unwrap_err().to_string();
     assert!(e.contains("f32") && e.contains("--backend cpu"), "{e}");
 }
@@ -412,5 +451,8 @@ fn bench_steps_per_second_falls_with_the_rate() {
         );
         per_step.push(secs / total);
     }
-    assert!(per_step[0] < per_step[1], "cost falls with the rate: {per_step:?}");
+    assert!(
+        per_step[0] < per_step[1],
+        "cost falls with the rate: {per_step:?}"
+    );
 }

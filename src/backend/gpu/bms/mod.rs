@@ -215,7 +215,8 @@ pub fn groups(
     }
     let max_networks = (binding / weight_bytes.max(1)).max(1) as usize;
     // Indices into W are u32 in the shader.
-    let max_networks = max_networks.min((u32::MAX as u64 / weight_bytes.div_ceil(4).max(1)) as usize);
+    let max_networks =
+        max_networks.min((u32::MAX as u64 / weight_bytes.div_ceil(4).max(1)) as usize);
     let max_trajectories = (binding / state_bytes.max(1))
         .min(readback.min(binding) / record_bytes.max(1))
         .max(1) as usize;
@@ -351,13 +352,9 @@ impl GpuBackend {
                 cache: None,
             });
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu(format!(
-                "BMS shader compilation failed: {e}"
-            )));
+            return Err(Error::Gpu(format!("BMS shader compilation failed: {e}")));
         }
-        self.bms
-            .kernels
-            .insert(neurons, Kernel { shape, pipeline });
+        self.bms.kernels.insert(neurons, Kernel { shape, pipeline });
         Ok(shape)
     }
 }
@@ -617,7 +614,11 @@ fn run_group(
         let mut done = 0;
         while done < count {
             let s = per_dispatch.min(count - done);
-            let rec_base = if record { (from + done - steps.transient) % chunk } else { 0 };
+            let rec_base = if record {
+                (from + done - steps.transient) % chunk
+            } else {
+                0
+            };
             list.push(BmsDispatch {
                 steps: s as u32,
                 record: record as u32,
@@ -667,7 +668,9 @@ fn run_group(
         let (raster, nearest) = all.split_at(r * chunk * words);
         for (k, trace) in traces.iter_mut().enumerate() {
             let at = k * chunk * words;
-            trace.raster.extend_from_slice(&raster[at..at + len * words]);
+            trace
+                .raster
+                .extend_from_slice(&raster[at..at + len * words]);
             for t in 0..len {
                 let e = 2 * (k * chunk + t);
                 trace.distance.push(f32::from_bits(nearest[e]) as f64);
@@ -689,7 +692,13 @@ fn run_group(
         split(steps.transient + c * chunk, len, true, &mut list);
         encode(&mut encoder, &list);
         encoder.copy_buffer_to_buffer(&raster_buf, 0, &readback[c % 2], 0, raster_bytes);
-        encoder.copy_buffer_to_buffer(&nearest_buf, 0, &readback[c % 2], raster_bytes, nearest_bytes);
+        encoder.copy_buffer_to_buffer(
+            &nearest_buf,
+            0,
+            &readback[c % 2],
+            raster_bytes,
+            nearest_bytes,
+        );
         submit(std::mem::replace(
             &mut encoder,
             dev.create_command_encoder(&Default::default()),

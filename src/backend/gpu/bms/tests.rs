@@ -48,7 +48,10 @@ fn shapes_cover_every_neuron_and_respect_the_loop_budget() {
             assert!(s.workgroup >= 32 && s.workgroup <= max_invocations.max(32));
             assert!(s.workgroup.is_power_of_two());
             assert!(s.rows_per_thread * s.workgroup >= n, "N = {n}");
-            assert!((s.rows_per_thread - 1) * s.workgroup < n, "N = {n}: no idle row");
+            assert!(
+                (s.rows_per_thread - 1) * s.workgroup < n,
+                "N = {n}: no idle row"
+            );
             assert_eq!(s.words, n.div_ceil(32));
             let steps = s.steps_per_dispatch();
             assert!(steps >= 1, "N = {n}");
@@ -109,12 +112,18 @@ fn batches_split_within_the_buffer_limits() {
         assert_eq!(all, vec![0, 1, 2, 3, 4]);
         for x in &g {
             assert!(x.networks.len() as u64 * 400 <= limits.0);
-            assert!(x.trajectories.iter().all(|&k| x.networks.contains(&nets[k])));
+            assert!(x
+                .trajectories
+                .iter()
+                .all(|&k| x.networks.contains(&nets[k])));
         }
     }
     // One network that does not fit is refused, naming the limit.
     let e = groups(&nets, 4000, 40, 8, 1000, 1 << 20).unwrap_err();
-    assert!(e.to_string().contains("max_storage_buffer_binding_size"), "{e}");
+    assert!(
+        e.to_string().contains("max_storage_buffer_binding_size"),
+        "{e}"
+    );
 }
 
 #[test]
