@@ -134,6 +134,8 @@ pub struct GpuBackend {
     options: GpuOptions,
     /// `unpack2x16float` for f16 weights (see [`KernelShape::native_f16_decode`]).
     native_f16_decode: bool,
+    /// The BMS family's pipelines (`gpu/bms`), compiled on first use.
+    bms: bms::Cache,
 }
 
 impl GpuBackend {
@@ -240,6 +242,7 @@ impl GpuBackend {
             info,
             options,
             native_f16_decode,
+            bms: bms::Cache::default(),
         })
     }
 
