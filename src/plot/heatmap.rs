@@ -29,6 +29,7 @@ use super::style::{self, font, DrawResult, Figure, BLUE, GREY, VERMILLION};
 use super::Outcome;
 use crate::error::{Error, Result};
 use crate::output::write_atomic;
+use crate::theory::bifurcation::{self, Lines, Region, RegionGrid};
 use crate::theory::plane::{cell_edges, scale_maps, slices, MeanFieldPlane, PlaneAxis};
 
 /// The observable drawn when none is asked for.
@@ -39,6 +40,8 @@ const PROFILE_POINTS: usize = 120;
 /// Width of the colour bar column and height of the legend strip, in pixels.
 const BAR_WIDTH: u32 = 200;
 const LEGEND_STRIP: u32 = 50;
+/// The legend strip's second row, for the bifurcation lines.
+const LEGEND_ROW: u32 = 40;
 /// Spacing of the hatching of cells without a value, in pixels.
 const HATCH: i32 = 10;
 const NO_VALUE_FILL: RGBColor = RGBColor(205, 205, 205);
@@ -168,6 +171,27 @@ pub fn sweep_figures(
                 None
             }
         };
+        // The bifurcation map of the mean-field (m, q) map (cessac.md §9), where an axis moves
+        // J̄ or θ̄ alone: its lines as CSV and on the maps, its regions as CSV and letters.
+        let bifurcation = match line {
+            Some(_) => bifurcation::plane_map(&plane, x_axis, y_axis).ok(),
+            None => None,
+        };
+        if let Some((lines, regions)) = &bifurcation {
+            let mut files = Vec::new();
+            for (stem, _, curves) in lines.named() {
+                let path = out.join(format!("{stem}{suffix}.csv"));
+                write_atomic(&path, line_csv(&x_axis.key, &y_axis.key, curves).as_bytes())?;
+                files.push(path);
+            }
+            let path = out.join(format!("mean_field_regions{suffix}.csv"));
+            write_atomic(&path, regions.to_csv().as_bytes())?;
+            files.push(path);
+            figures.push((
+                format!("bifurcation_lines{suffix}"),
+                Outcome::Written(files),
+            ));
+        }
         for (name, column) in observables.iter().zip(&columns) {
             let stem = format!("heatmap_{name}{suffix}");
             let mut grid = vec![vec![None; y_axis.values.len()]; x_axis.values.len()];
@@ -224,6 +248,7 @@ pub fn sweep_figures(
                 scale: Scale::new(&described, &values),
                 bar_label: described.label.clone(),
                 line: line.clone(),
+                bifurcation: bifurcation.clone(),
                 no_value: (no_value > 0)
                     .then(|| format!("no value: NaN or not run ({no_value} of {total} points)")),
                 replicas: replicas.map(|r| format!("{r} replica{} per point", plural(r))),
@@ -525,6 +550,8 @@ struct HeatmapFigure {
     scale: Scale,
     bar_label: String,
     line: Option<CriticalLine>,
+    /// The mean-field bifurcation lines and the attractor class of each cell.
+    bifurcation: Option<(Lines, RegionGrid)>,
     /// The legend text of the hatched cells, when there are any.
     no_value: Option<String>,
     /// "R replicas per point", at the right of the legend strip.
@@ -535,7 +562,12 @@ impl Figure for HeatmapFigure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let body = style::titled_to_fit(root, &self.title)?;
         let (w, h) = body.dim_in_pixel();
-        let (main, strip) = body.split_vertically(h.saturating_sub(LEGEND_STRIP));
+        let strip_height = if self.bifurcation.is_some() {
+            LEGEND_STRIP + LEGEND_ROW
+        } else {
+            LEGEND_STRIP
+        };
+        let (main, strip) = body.split_vertically(h.saturating_sub(strip_height));
         let (plot, bar) = main.split_horizontally(w.saturating_sub(BAR_WIDTH));
         let (x, y) = (self.x.range.clone(), self.y.range.clone());
         match (self.x.log, self.y.log) {
@@ -659,6 +691,42 @@ impl HeatmapFigure {
                 .iter()
                 .map(|c| Rectangle::new(corners(c), WHITE.mix(0.6).stroke_width(1))),
         )?;
+        if let Some((lines, regions)) = &self.bifurcation {
+            // The attractor class of the mean field, a letter in the top-left corner of each
+            // cell that is not a single active fixed point.
+            let letter = font(style::TICK_SIZE).pos(Pos::new(HPos::Left, VPos::Top));
+            for (i, column) in regions.cells.iter().enumerate() {
+                for (j, cell) in column.iter().enumerate() {
+                    let Some(c) = cell else { continue };
+                    if c.region == Region::FixedPoint {
+                        continue;
+                    }
+                    let (cx, cy) = (&self.x.cells[i], &self.y.cells[j]);
+                    let (px, py) = rel(chart.backend_coord(&(cx.start, cy.end)));
+                    area.draw(&Text::new(
+                        c.region.letter().to_string(),
+                        (px + 4, py + 3),
+                        letter.clone(),
+                    ))?;
+                }
+            }
+            for (k, (_, _, curves)) in lines.named().iter().enumerate() {
+                for curve in curves.iter().filter(|c| c.len() > 1) {
+                    chart.draw_series(LineSeries::new(curve.clone(), WHITE.stroke_width(7)))?;
+                    let (color, dash) = BIFURCATION_STYLES[k];
+                    match dash {
+                        Some((on, off)) => chart.draw_series(DashedLineSeries::new(
+                            curve.clone(),
+                            on,
+                            off,
+                            color.stroke_width(4),
+                        ))?,
+                        None => chart
+                            .draw_series(LineSeries::new(curve.clone(), color.stroke_width(3)))?,
+                    };
+                }
+            }
+        }
         if let Some(line) = &self.line {
             for curve in line.curves.iter().filter(|c| c.len() > 1) {
                 chart.draw_series(LineSeries::new(curve.clone(), WHITE.stroke_width(7)))?;
@@ -712,8 +780,7 @@ impl HeatmapFigure {
 
     /// The legend strip under the map: the critical line and the hatched cells.
     fn draw_legend<DB: DrawingBackend>(&self, strip: &DrawingArea<DB, Shift>) -> DrawResult {
-        let (_, h) = strip.dim_in_pixel();
-        let y = h as i32 / 2;
+        let y = LEGEND_STRIP as i32 / 2;
         let text = font(style::LEGEND_SIZE).pos(Pos::new(HPos::Left, VPos::Center));
         let mut x = 120;
         if let Some(line) = &self.line {
@@ -736,16 +803,60 @@ impl HeatmapFigure {
             ))?;
             // In the strip's own pixels (origin 0, 0).
             hatch(strip, (0, 0), (x, x + 30), (y - 11, y + 11))?;
-            strip.draw(&Text::new(label.clone(), (x + 42, y), text))?;
+            strip.draw(&Text::new(label.clone(), (x + 42, y), text.clone()))?;
         }
         if let Some(replicas) = &self.replicas {
             let (w, _) = strip.dim_in_pixel();
             let right = font(style::LEGEND_SIZE).pos(Pos::new(HPos::Right, VPos::Center));
             strip.draw(&Text::new(replicas.clone(), (w as i32 - 20, y), right))?;
         }
+        if let Some((lines, _)) = &self.bifurcation {
+            // Second row: the bifurcation lines present, then the letters.
+            let y = LEGEND_STRIP as i32 + LEGEND_ROW as i32 / 2 - 8;
+            let mut x = 120;
+            for (k, (_, _, curves)) in lines.named().iter().enumerate() {
+                if !curves.iter().any(|c| c.len() > 1) {
+                    continue;
+                }
+                let legend = BIFURCATION_LEGENDS[k];
+                let (color, dash) = BIFURCATION_STYLES[k];
+                let key = vec![(x, y), (x + 40, y)];
+                strip.draw(&PathElement::new(key.clone(), WHITE.stroke_width(7)))?;
+                match dash {
+                    Some((on, off)) => {
+                        strip.draw(&DashedPathElement::new(key, on, off, color.stroke_width(4)))?
+                    }
+                    None => strip.draw(&PathElement::new(key, color.stroke_width(3)))?,
+                }
+                strip.draw(&Text::new(legend.to_string(), (x + 50, y), text.clone()))?;
+                let (w, _) = strip.estimate_text_size(legend, &text)?;
+                x += 50 + w as i32 + 30;
+            }
+            let note = "mean field: 2 period 2, B bistable, Q quiescent, C coexistence";
+            strip.draw(&Text::new(note, (x, y), text.clone()))?;
+        }
         Ok(())
     }
 }
+
+/// Legends and colour and dash (on, off pixels; None: solid) of the lines of [`Lines::named`], in order:
+/// the edge of chaos on stable fixed points (solid black, under the dashed critical line
+/// where they coincide), on 2-cycles (solid orange), the flip (dotted green) and the
+/// saddle-node (dashed purple).
+const BIFURCATION_LEGENDS: [&str; 4] = [
+    "chaos, fixed points",
+    "chaos, 2-cycles",
+    "flip",
+    "saddle-node",
+];
+
+/// See [`BIFURCATION_LEGENDS`].
+const BIFURCATION_STYLES: [(RGBColor, Option<(u32, u32)>); 4] = [
+    (BLACK, None),
+    (style::PALETTE[4], None),
+    (style::PALETTE[2], Some((5, 5))),
+    (style::PALETTE[3], Some((14, 6))),
+];
 
 /// **`profile_OBS`** (one swept key): the observable's replica mean against the key with its
 /// 95% CI band (when `points.csv` has `_ci95_low`/`_ci95_high` for it), λ₁ = 0 dashed for

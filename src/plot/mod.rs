@@ -19,6 +19,8 @@
 //! | `heatmap_OBS` | OBS over the first two axes, one cell per point (blue < 0 < red for exponents), NaN hatched, the mean-field line σ²⟨f′²⟩ = 1 dashed | two or more axes; one per value combination of the others, `heatmap_OBS__KEY_VALUE…` |
 //! | `critical_line.csv` | that line as `x_key,y_key` rows (curves separated by `NaN,NaN`) | the mean field applies at every point (rate form, `siri`, a = 1, drawn weights and input) |
 //! | `profile_OBS` | OBS (mean ± 95% CI) against the axis; for λ₁ the mean-field λ_max | one axis |
+//! | `flip_line.csv`, `saddle_node_line.csv`, `chaos_line_fixed_point.csv`, `chaos_line_period2.csv`, `mean_field_regions.csv` | the bifurcation map of the mean-field (m, q) map (`theory::bifurcation`), its lines also drawn on the heat map, its regions as letters | an axis moves only J̄ or θ̄ (`weights.mean`, `input.mean`, `network.threshold`) and the mean field applies |
+//! | `route_to_chaos` | the population mean m(t) of replica 0 against the axis (a bifurcation diagram) above λ₁, with the mean field | one axis and `output.record.population` |
 //!
 //! A figure whose input the run did not produce is skipped with a note; a directory that is
 //! not a finished run or sweep, a malformed file, or an unknown observable is an
@@ -31,6 +33,7 @@ mod data;
 mod eigenvalues;
 mod heatmap;
 mod lyapunov;
+mod route;
 mod sensitivity;
 mod style;
 
@@ -206,6 +209,12 @@ fn plot_sweep(dir: &Path, options: &PlotOptions) -> Result<PlotReport> {
     sweep.grid_indices()?;
     let out = options.out.clone().unwrap_or_else(|| dir.join("figures"));
     std::fs::create_dir_all(&out).map_err(|e| Error::output(&out, e))?;
-    let figures = heatmap::sweep_figures(&sweep, &out, &observables)?;
+    let mut figures = heatmap::sweep_figures(&sweep, &out, &observables)?;
+    if sweep.axes.len() == 1 && dir.join("record_activity.npy").is_file() {
+        figures.push((
+            "route_to_chaos".to_string(),
+            route::route_to_chaos(&sweep, &out)?,
+        ));
+    }
     Ok(PlotReport { out, figures })
 }

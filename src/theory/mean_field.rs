@@ -100,22 +100,34 @@ fn gauss_legendre() -> &'static [(f64, f64); GL_ORDER] {
 /// `∫_a^b φ(z) f(z) dz` in `ceil((b − a) / MAX_PANEL)` equal Gauss–Legendre panels,
 /// `φ(z) = e^{−z²/2} / √(2π)`.
 fn integrate_interval(f: &impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
+    integrate_interval_n(&|z| [f(z)], a, b)[0]
+}
+
+/// [`integrate_interval`] of `K` integrands at once (each node evaluated once; every
+/// component summed in the same order as the scalar rule, so the results are identical).
+fn integrate_interval_n<const K: usize>(f: &impl Fn(f64) -> [f64; K], a: f64, b: f64) -> [f64; K] {
     let rule = gauss_legendre();
     let panels = ((b - a) / MAX_PANEL).ceil().max(1.0) as usize;
     let width = (b - a) / panels as f64;
     let norm = 1.0 / (2.0 * PI).sqrt();
-    let mut total = 0.0;
+    let mut total = [0.0; K];
     for p in 0..panels {
         let half = 0.5 * width;
         let mid = a + (p as f64 + 0.5) * width;
-        let mut sum = 0.0;
+        let mut sum = [0.0; K];
         for &(x, w) in rule {
             let z = mid + half * x;
-            sum += w * (-0.5 * z * z).exp() * f(z);
+            let weight = (-0.5 * z * z).exp();
+            let values = f(z);
+            for k in 0..K {
+                sum[k] += w * weight * values[k];
+            }
         }
-        total += half * sum;
+        for k in 0..K {
+            total[k] += half * sum[k];
+        }
     }
-    total * norm
+    total.map(|t| t * norm)
 }
 
 /// `∫Dz F(z)`: the average of `F` over the standard normal distribution, for any `F` that is
@@ -161,6 +173,18 @@ pub fn gaussian_average(f: impl Fn(f64) -> f64) -> f64 {
 /// any `width` ≥ 1e-13 (narrower transitions are treated as steps). A non-finite or non-positive
 /// `width`, or a non-finite `center`, means no transition: plain panels of width 1.
 pub fn gaussian_average_with_transition(f: impl Fn(f64) -> f64, center: f64, width: f64) -> f64 {
+    gaussian_averages_with_transition(|z| [f(z)], center, width)[0]
+}
+
+/// [`gaussian_average_with_transition`] of `K` integrands sharing one transition, in one pass:
+/// each node is evaluated once, and each component is exactly what the scalar rule gives for
+/// it. The bifurcation map ([`super::bifurcation`]) needs up to seven moments of the
+/// activation at one local field; this is the same rule at a seventh of the cost.
+pub fn gaussian_averages_with_transition<const K: usize>(
+    f: impl Fn(f64) -> [f64; K],
+    center: f64,
+    width: f64,
+) -> [f64; K] {
     let mut breaks = vec![-Z_MAX, Z_MAX];
     if center.is_finite() && width.is_finite() && width > 0.0 {
         if center.abs() < Z_MAX {
@@ -179,10 +203,14 @@ pub fn gaussian_average_with_transition(f: impl Fn(f64) -> f64, center: f64, wid
     }
     breaks.sort_by(f64::total_cmp);
     breaks.dedup();
-    breaks
-        .windows(2)
-        .map(|ab| integrate_interval(&f, ab[0], ab[1]))
-        .sum()
+    let mut total = [0.0; K];
+    for ab in breaks.windows(2) {
+        let part = integrate_interval_n(&f, ab[0], ab[1]);
+        for k in 0..K {
+            total[k] += part[k];
+        }
+    }
+    total
 }
 
 /// Largest bisection count of [`tanh_network_variance`] (it stops earlier, at double precision).
@@ -344,6 +372,39 @@ pub struct SiriMeanFieldSolution {
     pub iterations: usize,
 }
 
+/// The averages over the local field `u ~ N(M, V)` that the mean-field map and its Jacobian
+/// need ([`SiriMeanField::averages`]): `⟨F⟩ = ∫Dz F(M + √V z)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ActivationAverages {
+    /// `⟨f⟩`: the next mean activity m′.
+    pub f: f64,
+    /// `⟨f²⟩`: the next second moment q′.
+    pub f2: f64,
+    /// `⟨f′⟩`.
+    pub df: f64,
+    /// `⟨f″⟩`.
+    pub d2f: f64,
+    /// `⟨f f′⟩`.
+    pub f_df: f64,
+    /// `⟨f′²⟩`: times σ², the chaos indicator.
+    pub df2: f64,
+    /// `⟨f f″⟩`.
+    pub f_d2f: f64,
+}
+
+/// `(1/(1 + e^{−x}), 1/(1 + e^{x}))`: the logistic function and its complement, each with
+/// relative precision at both tails (no `1 − f` cancellation; `(0, 1)` and `(1, 0)` beyond the
+/// range of `exp`).
+fn logistic(x: f64) -> (f64, f64) {
+    if x >= 0.0 {
+        let e = (-x).exp();
+        (1.0 / (1.0 + e), e / (1.0 + e))
+    } else {
+        let e = x.exp();
+        (e / (1.0 + e), 1.0 / (1.0 + e))
+    }
+}
+
 impl SiriMeanField {
     /// Most fixed-point iterations of [`SiriMeanField::solve`].
     pub const MAX_ITERATIONS: usize = 10_000;
@@ -355,6 +416,8 @@ impl SiriMeanField {
     pub const ROUNDING_TOLERANCE: f64 = 1e-11;
     /// See [`Self::ROUNDING_TOLERANCE`].
     pub const STALL_ITERATIONS: usize = 100;
+    /// [`SiriMeanField::solve`] tries Newton's method every this many iterations.
+    pub const NEWTON_EVERY: usize = 100;
     /// Smallest damping factor `η` of [`SiriMeanField::solve`].
     pub const MIN_DAMPING: f64 = 1e-6;
 
@@ -411,9 +474,11 @@ impl SiriMeanField {
         p.validate().ok().map(|_| p)
     }
 
-    /// `f(u) = (1 + tanh(gain u)) / 2`.
-    fn activation(&self, u: f64) -> f64 {
-        0.5 * (1.0 + (self.gain * u).tanh())
+    /// `f(u) = (1 + tanh(gain u)) / 2`, computed as the logistic `1 / (1 + e^{−2 gain u})`
+    /// (the same function), which keeps relative precision where f is tiny: the quiescent
+    /// states of [`super::bifurcation`] have `m` down to ~1e-30.
+    pub fn activation(&self, u: f64) -> f64 {
+        logistic(2.0 * self.gain * u).0
     }
 
     /// `f'(u) = 2 gain f (1 − f) = (gain/2) sech²(gain u)` (the sech form keeps relative precision
@@ -421,6 +486,61 @@ impl SiriMeanField {
     fn activation_derivative(&self, u: f64) -> f64 {
         let c = (self.gain * u).cosh();
         0.5 * self.gain / (c * c)
+    }
+
+    /// The averages of the activation and its derivatives over the local field `u ~ N(M, V)`
+    /// (`M = mean`, `V = variance`), in one pass of the graded quadrature of
+    /// [`gaussian_averages_with_transition`] (transition at `z₀ = −M/√V`, width
+    /// `1/(|gain| √V)`); the values at `u = M` when `V = 0`.
+    ///
+    /// With `f = (1 + tanh(g u))/2`: `f′ = 2g f (1 − f)`, `f″ = 2g f′ (1 − 2f)`, each computed
+    /// from `f` and `1 − f` in the logistic form, precise in relative terms at both tails.
+    pub fn averages(&self, mean: f64, variance: f64) -> ActivationAverages {
+        let g = self.gain;
+        let at = |u: f64| {
+            let (f, c) = logistic(2.0 * g * u);
+            let d1 = 2.0 * g * f * c;
+            let d2 = 2.0 * g * d1 * (c - f);
+            [f, f * f, d1, d2, f * d1, d1 * d1, f * d2]
+        };
+        let sd = variance.max(0.0).sqrt();
+        let v = if sd == 0.0 {
+            at(mean)
+        } else {
+            gaussian_averages_with_transition(
+                |z| at(mean + sd * z),
+                -mean / sd,
+                1.0 / (g.abs() * sd),
+            )
+        };
+        ActivationAverages {
+            f: v[0],
+            f2: v[1],
+            df: v[2],
+            d2f: v[3],
+            f_df: v[4],
+            df2: v[5],
+            f_d2f: v[6],
+        }
+    }
+
+    /// The Jacobian `∂(m′, q′)/∂(m, q)` of the mean-field map [`SiriMeanField::map`] at
+    /// `(m, q)`, analytically: with `M = μ m + ξ̄`, `V = σ² q + σ_ξ²` and the Gaussian identity
+    /// `∂/∂V ∫Dz F(M + √V z) = ½ ∫Dz F″(M + √V z)`,
+    ///
+    /// `[[μ ⟨f′⟩, ½ σ² ⟨f″⟩], [2μ ⟨f f′⟩, σ² ⟨f′² + f f″⟩]]` (rows: m′, q′; columns: m, q).
+    pub fn jacobian(&self, m: f64, q: f64) -> [[f64; 2]; 2] {
+        let (mean, variance) = self.field_moments(m, q);
+        self.jacobian_from(&self.averages(mean, variance))
+    }
+
+    /// [`SiriMeanField::jacobian`] from the averages at the local field.
+    pub fn jacobian_from(&self, a: &ActivationAverages) -> [[f64; 2]; 2] {
+        let (mu, s2) = (self.weight_mean, self.weight_std * self.weight_std);
+        [
+            [mu * a.df, 0.5 * s2 * a.d2f],
+            [2.0 * mu * a.f_df, s2 * (a.df2 + a.f_d2f)],
+        ]
     }
 
     /// `∫Dz F(M + √V z)`, with the quadrature graded towards the activation's transition
@@ -438,30 +558,38 @@ impl SiriMeanField {
     }
 
     /// One application of the mean-field map: `(m, q) ↦ (∫Dz f(M + √V z), ∫Dz f(M + √V z)²)`
-    /// with `M = μ m + ξ̄`, `V = σ² q + σ_ξ²`.
-    fn map(&self, m: f64, q: f64) -> (f64, f64) {
+    /// with `M = μ m + ξ̄`, `V = σ² q + σ_ξ²`: the N → ∞ dynamics of the population's first two
+    /// moments, `(m, q)(t + 1) = T((m, q)(t))` (Cessac et al. 1994; cessac.md §9).
+    pub fn map(&self, m: f64, q: f64) -> (f64, f64) {
         let (mean, variance) = self.field_moments(m, q);
-        let m_next = self.field_average(|u| self.activation(u), mean, variance);
-        let q_next = self.field_average(
-            |u| {
-                let x = self.activation(u);
-                x * x
-            },
-            mean,
-            variance,
-        );
-        (m_next, q_next)
+        let g = self.gain;
+        let at = |u: f64| {
+            let f = logistic(2.0 * g * u).0;
+            [f, f * f]
+        };
+        let sd = variance.max(0.0).sqrt();
+        let [f, f2] = if sd == 0.0 {
+            at(mean)
+        } else {
+            gaussian_averages_with_transition(
+                |z| at(mean + sd * z),
+                -mean / sd,
+                1.0 / (g.abs() * sd),
+            )
+        };
+        (f, f2)
     }
 
-    /// `(M, V) = (μ m + ξ̄, σ² q + σ_ξ²)`.
-    fn field_moments(&self, m: f64, q: f64) -> (f64, f64) {
+    /// `(M, V) = (μ m + ξ̄, σ² q + σ_ξ²)`: the mean and variance of the local field.
+    pub fn field_moments(&self, m: f64, q: f64) -> (f64, f64) {
         (
             self.weight_mean * m + self.input_mean,
             self.weight_std * self.weight_std * q + self.input_std * self.input_std,
         )
     }
 
-    fn validate(&self) -> Result<(), MeanFieldError> {
+    /// Whether the parameters are finite and the standard deviations non-negative.
+    pub fn validate(&self) -> Result<(), MeanFieldError> {
         let checks = [
             ("gain", self.gain, false),
             ("weight_std", self.weight_std, true),
@@ -485,7 +613,11 @@ impl SiriMeanField {
     /// and is halved (down to 1e-6) whenever two successive steps point in opposite directions:
     /// an eigenvalue `ρ < 0` of `T`'s Jacobian (inhibition, `μ < 0`) then ends with damped factor
     /// `1 − η (1 − ρ)` in `[0, ½)`, so oscillating maps, period-2 ones included, converge, while
-    /// monotone convergence keeps `η = 1`. It stops when the residual `max(|T(x) − x|)` is at most
+    /// monotone convergence keeps `η = 1`. Every 100 iterations it tries Newton's method with
+    /// the analytic Jacobian from the current point ([`super::bifurcation::newton`], within
+    /// 0.05 of it) and returns its fixed point if it converges: slow convergence near a
+    /// bifurcation (an eigenvalue near ±1), or damping halved towards 1e-6 by a period-2
+    /// oscillation, no longer exhausts the budget. It stops when the residual `max(|T(x) − x|)` is at most
     /// [`Self::TOLERANCE`] (1e-14), or when, once below [`Self::ROUNDING_TOLERANCE`] (1e-11), it
     /// has not improved for 100 iterations (the rounding floor where `T` is steep), and returns
     /// the `T(x)` of the smallest residual; the error in `(m, q)` is then about the residual over
@@ -521,6 +653,14 @@ impl SiriMeanField {
                 since_best += 1;
                 if best.0 <= Self::ROUNDING_TOLERANCE && since_best >= Self::STALL_ITERATIONS {
                     return Ok(self.solution(best.1, best.2, iteration));
+                }
+            }
+            // Slow convergence (an eigenvalue near ±1, or damping driven down by a period-2
+            // oscillation): Newton's method from the current point, every 100 iterations.
+            if iteration % Self::NEWTON_EVERY == 0 {
+                if let Some((m, q)) = super::bifurcation::newton(self, (m, q), 1) {
+                    let (m_next, q_next) = self.map(m, q);
+                    return Ok(self.solution(m_next, q_next, iteration));
                 }
             }
             if step.0 * last_step.0 + step.1 * last_step.1 < 0.0 {

@@ -8,11 +8,15 @@
 //! - [`edge`]: the edge of chaos along one parameter (critical σ, gain, coupling).
 //! - [`plane`]: the critical line over a sweep's plane, shared by `hebbnet theory SPEC` and the
 //!   phase-diagram heat map of `hebbnet plot`.
+//! - [`bifurcation`]: the attractors of the mean-field map on `(m, q)` (fixed point, 2-cycle,
+//!   bistable, quiescent) and the lines where they change (edge of chaos on each stable branch,
+//!   flip, saddle-node) over a (g, θ̄) or (g, J̄) plane: Cessac's analog network (cessac.md §9).
 //! - [`predictions`]: the list for one config, each refused with the hypothesis the config
 //!   breaks (a leak, another activation, weights from a file, …) rather than guessed.
 //!
 //! The simulation side (what is measured) is [`crate::analysis`].
 
+pub mod bifurcation;
 pub mod bms;
 pub mod edge;
 pub mod mean_field;
@@ -206,6 +210,44 @@ impl CriticalLine {
     }
 }
 
+/// The bifurcation map of the mean-field map over one plane of a sweep
+/// ([`bifurcation::BifurcationPlane`]): its lines over the plane's extent and the attractors at
+/// each grid point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BifurcationMap {
+    /// The plane's axes (two).
+    pub axes: Vec<PlaneAxis>,
+    /// The values of the other swept keys (a slice).
+    pub fixed: Vec<(String, f64)>,
+    /// The lines and the regions, or why the map is not available.
+    pub map: std::result::Result<(bifurcation::Lines, bifurcation::RegionGrid), String>,
+}
+
+impl BifurcationMap {
+    /// `{"x", "y", "fixed", "available", "reason", "lines", "regions"}`: `lines` as
+    /// [`bifurcation::Lines::to_json`], `regions` as [`bifurcation::RegionGrid::to_json`].
+    pub fn to_json(&self) -> Value {
+        let fixed: serde_json::Map<String, Value> = self
+            .fixed
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        let (reason, lines, regions) = match &self.map {
+            Ok((lines, regions)) => (Value::Null, lines.to_json(), regions.to_json()),
+            Err(why) => (json!(why), Value::Null, Value::Null),
+        };
+        json!({
+            "x": self.axes.first().map(|a| a.key.clone()),
+            "y": self.axes.get(1).map(|a| a.key.clone()),
+            "fixed": fixed,
+            "available": self.map.is_ok(),
+            "reason": reason,
+            "lines": lines,
+            "regions": regions,
+        })
+    }
+}
+
 /// Every prediction for one config or sweep.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Report {
@@ -217,6 +259,8 @@ pub struct Report {
     pub axes: Option<Vec<Axis>>,
     pub predictions: Vec<Prediction>,
     pub critical_lines: Vec<CriticalLine>,
+    /// For a sweep with two or more axes: the bifurcation map of each plane.
+    pub bifurcation_maps: Vec<BifurcationMap>,
 }
 
 impl Report {
@@ -228,6 +272,7 @@ impl Report {
             config,
             axes: None,
             critical_lines: Vec::new(),
+            bifurcation_maps: Vec::new(),
         }
     }
 
@@ -242,11 +287,12 @@ impl Report {
             config: spec.base.clone(),
             axes: Some(spec.axes.clone()),
             critical_lines: sweep_lines(&base, &spec.axes),
+            bifurcation_maps: bifurcation_maps(&base, &spec.axes),
         }
     }
 
-    /// `{"source", "config", "sweep", "predictions", "critical_lines"}`: `sweep` is null for a
-    /// config, else `{"axes": [{"key", "values", "spacing"}]}`.
+    /// `{"source", "config", "sweep", "predictions", "critical_lines", "bifurcation_maps"}`:
+    /// `sweep` is null for a config, else `{"axes": [{"key", "values", "spacing"}]}`.
     pub fn to_json(&self) -> Value {
         json!({
             "source": self.source,
@@ -254,6 +300,7 @@ impl Report {
             "sweep": self.axes.as_ref().map(|axes| json!({"axes": axes})),
             "predictions": self.predictions.iter().map(Prediction::to_json).collect::<Vec<_>>(),
             "critical_lines": self.critical_lines.iter().map(CriticalLine::to_json).collect::<Vec<_>>(),
+            "bifurcation_maps": self.bifurcation_maps.iter().map(BifurcationMap::to_json).collect::<Vec<_>>(),
         })
     }
 
@@ -302,6 +349,33 @@ fn sweep_lines(base: &Value, axes: &[Axis]) -> Vec<CriticalLine> {
                 axes: vec![x, y],
                 fixed: fixed.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
                 line,
+            }
+        })
+        .collect()
+}
+
+/// The bifurcation maps of a sweep's planes (none for a one-axis sweep): for each slice, the
+/// lines of [`bifurcation::BifurcationPlane`] (the same call `hebbnet plot` draws) and the
+/// attractors at the grid points.
+fn bifurcation_maps(base: &Value, axes: &[Axis]) -> Vec<BifurcationMap> {
+    let (Some(x_axis), Some(y_axis)) = (axes.first(), axes.get(1)) else {
+        return Vec::new();
+    };
+    plane::slices(&axes[2..])
+        .into_iter()
+        .map(|slice| {
+            let fixed: Vec<(&str, f64)> = axes[2..]
+                .iter()
+                .zip(&slice)
+                .map(|(a, &k)| (a.key.as_str(), a.values[k]))
+                .collect();
+            let plane = MeanFieldPlane::new(base, &fixed);
+            let (x, y) = (PlaneAxis::of(x_axis), PlaneAxis::of(y_axis));
+            let map = bifurcation::plane_map(&plane, x_axis, y_axis);
+            BifurcationMap {
+                axes: vec![x, y],
+                fixed: fixed.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+                map,
             }
         })
         .collect()

@@ -142,6 +142,14 @@ impl MeanFieldPlane {
             .map_or(f64::NAN, |p| p.chaos_indicator())
     }
 
+    /// The mean-field parameters at `values`; None where the config or the theory fails there.
+    pub fn params(&self, values: &[(&str, f64)]) -> Option<SiriMeanField> {
+        let base = self.tree.as_ref().ok()?;
+        Self::config(base, values)
+            .ok()
+            .and_then(|c| SiriMeanField::from_config(&c))
+    }
+
     /// Whether the theory describes every grid point of the plane (over `x` × `y`; pass the
     /// same axis twice for a line): the legend of the critical line when it does, why not when
     /// it does not.

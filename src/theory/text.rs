@@ -1,7 +1,8 @@
 //! `hebbnet theory` as text for people: the config in one paragraph, an aligned table of the
 //! predictions, their notes and sources, then the critical lines of a sweep.
 
-use super::{format_number, CriticalLine, LineShape, Quantity, Report};
+use super::bifurcation::Region;
+use super::{format_number, BifurcationMap, CriticalLine, LineShape, Quantity, Report};
 use crate::config::{Config, VectorSource};
 use crate::experiment::sweep::Spacing;
 
@@ -70,6 +71,10 @@ pub(super) fn render(report: &Report) -> String {
     for line in &report.critical_lines {
         out.push('\n');
         out.push_str(&critical_line(line));
+    }
+    for map in &report.bifurcation_maps {
+        out.push('\n');
+        out.push_str(&bifurcation_map(map));
     }
     out.push_str(
         "\nEvery quantity, its formula and its conditions: docs/theory.md; all fields and \
@@ -304,4 +309,97 @@ fn input_symbol(c: &Config) -> &'static str {
         crate::config::Model::Bms => "I",
         _ => "ξ",
     }
+}
+
+/// One bifurcation map: its lines point by point, then the region of each grid point.
+fn bifurcation_map(map: &BifurcationMap) -> String {
+    let keys: Vec<&str> = map.axes.iter().map(|a| a.key.as_str()).collect();
+    let mut out = format!(
+        "bifurcation map of the mean-field (m, q) map over {} (cessac.md §9)",
+        keys.join(" × ")
+    );
+    if !map.fixed.is_empty() {
+        let fixed: Vec<String> = map
+            .fixed
+            .iter()
+            .map(|(k, v)| format!("{k} = {}", format_number(*v)))
+            .collect();
+        out.push_str(&format!(" at {}", fixed.join(", ")));
+    }
+    let (lines, regions) = match &map.map {
+        Err(why) => {
+            out.push_str(&format!("\n  not available: {why}\n"));
+            return out;
+        }
+        Ok(pair) => pair,
+    };
+    out.push('\n');
+    for (stem, legend, curves) in lines.named() {
+        let points: usize = curves.iter().map(Vec::len).sum();
+        if points == 0 {
+            out.push_str(&format!("  {legend}: not in this plane\n"));
+            continue;
+        }
+        out.push_str(&format!(
+            "  {legend}: {} curve{}, {points} points ({keys0}, {keys1}; `hebbnet plot` writes \
+             them to {stem}*.csv)\n",
+            curves.len(),
+            if curves.len() == 1 { "" } else { "s" },
+            keys0 = keys[0],
+            keys1 = keys.get(1).copied().unwrap_or(""),
+        ));
+        for curve in curves {
+            let pairs: Vec<String> = curve
+                .iter()
+                .map(|&(x, y)| format!("({}, {})", format_number(x), format_number(y)))
+                .collect();
+            for chunk in pairs.chunks(6) {
+                out.push_str(&format!("    {}\n", chunk.join(" ")));
+            }
+            out.push_str("    —\n");
+        }
+    }
+    let legend: Vec<String> = Region::ALL
+        .iter()
+        .map(|r| format!("{} {}", r.letter(), r.name().replace('_', " ")))
+        .collect();
+    out.push_str(&format!(
+        "  attractors at the grid points, from high and low activity ({}; · not available); \
+         rows: {} from high to low, columns: {} from low to high\n",
+        legend.join(", "),
+        regions.y_key,
+        regions.x_key
+    ));
+    let mut x_order: Vec<usize> = (0..regions.x.len()).collect();
+    x_order.sort_by(|&a, &b| regions.x[a].total_cmp(&regions.x[b]));
+    let mut y_order: Vec<usize> = (0..regions.y.len()).collect();
+    y_order.sort_by(|&a, &b| regions.y[b].total_cmp(&regions.y[a]));
+    let labels: Vec<String> = y_order
+        .iter()
+        .map(|&j| format_number(regions.y[j]))
+        .collect();
+    let w = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    for (&j, label) in y_order.iter().zip(&labels) {
+        let row: String = x_order
+            .iter()
+            .map(|&i| {
+                regions.cells[i][j]
+                    .as_ref()
+                    .map_or('·', |c| c.region.letter())
+            })
+            .flat_map(|c| [' ', c])
+            .collect();
+        out.push_str(&format!("    {label:>w$} |{row}\n"));
+    }
+    let xs: Vec<String> = x_order
+        .iter()
+        .map(|&i| format_number(regions.x[i]))
+        .collect();
+    out.push_str(&format!(
+        "    {:>w$}   {} = {}\n",
+        "",
+        regions.x_key,
+        xs.join(", ")
+    ));
+    out
 }
