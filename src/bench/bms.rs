@@ -13,7 +13,7 @@ use super::{median, software_label, BackendName, BenchOptions, BenchRow, Case, O
 use super::{table, AGREEMENT_REPLICAS};
 use crate::config::{Config, Precision};
 use crate::error::Result;
-use crate::model::bms::{Batch, BmsParams, NoiseStream, Start, Steps, Trace};
+use crate::model::bms::{Batch, NoiseStream, Start, Steps, Trace};
 
 /// The size of one case.
 #[derive(Clone, Copy, Debug)]
@@ -48,7 +48,7 @@ pub fn case_config(case: Case, shape: Shape) -> Result<Config> {
     Ok(config)
 }
 
-type Network = (Vec<f64>, BmsParams, Vec<f64>);
+use crate::experiment::bms::StartingNetwork as Network;
 
 fn batch(networks: &[Network], steps: Steps) -> Batch<'_> {
     Batch {

@@ -266,9 +266,12 @@ impl Family for Bms {
     }
 }
 
+/// Column-major W, the parameters, and V(0).
+pub type StartingNetwork = (Vec<f64>, BmsParams, Vec<f64>);
+
 /// Every replica of a `"bms"` config as it starts: column-major W, the parameters, and V(0) of
 /// its first initial condition (`hebbnet bench` times the backends on these).
-pub fn starting_networks(config: &Config) -> Result<Vec<(Vec<f64>, BmsParams, Vec<f64>)>> {
+pub fn starting_networks(config: &Config) -> Result<Vec<StartingNetwork>> {
     let spec = EnsembleSpec::from_config(config)?;
     Ok((0..config.ensemble.replicas as u64)
         .into_par_iter()
