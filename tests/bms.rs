@@ -284,3 +284,71 @@ fn theory_reports_the_bms_predictions() {
     // I = 0.5 > (1 − γ)θ: active without couplings, so no onset.
     assert!(value("bms.onset_weight_std").is_null());
 }
+
+/// Every config of `configs/cessac2010/` through `hebbnet theory`, and each BMS run config
+/// through `hebbnet run` as shipped but smaller (the sweeps are killed and resumed in
+/// tests/resume_axes.rs).
+#[test]
+fn every_cessac2010_config_has_its_theory_and_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/cessac2010");
+    let mut files: Vec<_> = std::fs::read_dir(root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 6, "{files:?}");
+    for path in files {
+        let name = path.to_str().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let o = hebbnet(&["theory", name, "--json"]);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let keys: Vec<&str> = report["predictions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["key"].as_str())
+            .collect();
+        let spiking = text.contains("\"model\": \"bms\"");
+        assert_eq!(keys.contains(&"bms.onset_weight_std"), spiking, "{name}");
+        if text.contains("\"key\": \"weights.std\"") && spiking {
+            let line = &report["critical_lines"][0];
+            assert_eq!(line["available"], true, "{name}: {line}");
+            let sigma_c = line["points"][0].as_f64().unwrap();
+            assert!(sigma_c > 2.0 && sigma_c < 3.0, "{name}: σ_c = {sigma_c}");
+        }
+        if spiking && !text.contains("\"axes\"") {
+            let out = dir.path().join(path.file_stem().unwrap());
+            let o = hebbnet(&[
+                "run",
+                name,
+                "--quiet",
+                "--backend",
+                "cpu",
+                "--out",
+                out.to_str().unwrap(),
+                "--set",
+                "bms.neurons=30",
+                "--set",
+                "schedule.epochs=3",
+                "--set",
+                "schedule.transient_steps=50",
+                "--set",
+                "schedule.recorded_steps=60",
+            ]);
+            assert!(
+                o.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            assert!(out.join("epochs.csv").is_file());
+        }
+    }
+}

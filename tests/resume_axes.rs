@@ -130,19 +130,27 @@ fn ok(output: &Output, what: &str) {
 /// bundled sweep at random moments).
 #[test]
 fn bundled_sweeps_resume_shard_and_merge_from_the_cli() {
-    let bundled: Vec<PathBuf> =
-        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/configs/sweeps"))
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-    assert!(!bundled.is_empty());
+    let mut bundled: Vec<PathBuf> = Vec::new();
+    for dir in ["/configs/sweeps", "/configs/cessac2010"] {
+        bundled.extend(
+            std::fs::read_dir(format!("{}{dir}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                // Sweep specs only (a spec has axes; the directory also holds run configs).
+                .filter(|p| std::fs::read_to_string(p).unwrap().contains("\"axes\"")),
+        );
+    }
+    bundled.sort();
+    assert!(bundled.len() >= 5, "{bundled:?}");
     for path in bundled {
         let spec = path.to_str().unwrap();
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
         let dir = tempfile::tempdir().unwrap();
-        let smaller = [
+        let text = std::fs::read_to_string(&path).unwrap();
+        let spiking = text.contains("\"model\": \"bms\"");
+        let smaller_analog = [
             "--set",
             "network.neurons=24",
             "--set",
@@ -155,9 +163,25 @@ fn bundled_sweeps_resume_shard_and_merge_from_the_cli() {
             "cpu",
             "--quiet",
         ];
+        let smaller_spiking = [
+            "--set",
+            "bms.neurons=24",
+            "--set",
+            "schedule.transient_steps=20",
+            "--set",
+            "schedule.recorded_steps=60",
+            "--backend",
+            "cpu",
+            "--quiet",
+        ];
+        let smaller: &[&str] = if spiking {
+            &smaller_spiking
+        } else {
+            &smaller_analog
+        };
         let run = |out: &Path, extra: &[&str]| -> Output {
             let mut args = vec!["sweep", spec, "--out", out.to_str().unwrap()];
-            args.extend_from_slice(&smaller);
+            args.extend_from_slice(smaller);
             args.extend_from_slice(extra);
             hebbnet(&args)
         };

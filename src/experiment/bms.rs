@@ -44,6 +44,8 @@ struct Replica {
     rule: HebbianRule,
     activity_threshold: f64,
     learning: bool,
+    /// ε of the twin probe (each member its own: sweep points of one batch may differ).
+    twin: Option<f64>,
 }
 
 /// One member's measurements of one epoch.
@@ -198,9 +200,10 @@ impl Family for Bms {
                 .collect();
             let traces = run(backend, precision, &replicas, starts, steps)?;
             let end = steps.first_step + (transient + window) as u64;
+            // Whether there are twins is in the batch key; ε is each member's own.
             let twins = match config.bms.twin_perturbation {
-                Some(eps) => Some(twin_probe(
-                    backend, precision, &replicas, &traces, eps, epoch, end, window,
+                Some(_) => Some(twin_probe(
+                    backend, precision, &replicas, &traces, epoch, end, window,
                 )?),
                 None => None,
             };
@@ -318,6 +321,7 @@ fn replica(config: &Config, spec: &EnsembleSpec, index: u64) -> Replica {
         },
         activity_threshold: l.activity_threshold,
         learning: l.enabled,
+        twin: b.twin_perturbation,
     }
 }
 
@@ -341,8 +345,8 @@ fn run(
 }
 
 /// The ε-twin probe after an epoch ending at step `end` (cessac.md §5.6): each trajectory's
-/// final state and a twin with `V_i ± ε` (signs from the replica's perturbation stream, one
-/// per epoch and condition) advance `window` steps with the same noise; per replica and
+/// final state and a twin with `V_i ± ε` (the replica's ε; signs from the replica's
+/// perturbation stream, one per epoch and condition) advance `window` steps with the same noise; per replica and
 /// condition, the first step at which their rasters differ.
 #[allow(clippy::too_many_arguments)]
 fn twin_probe(
@@ -350,7 +354,6 @@ fn twin_probe(
     precision: Precision,
     replicas: &[Replica],
     traces: &[Trace],
-    eps: f64,
     epoch: usize,
     end: u64,
     window: usize,
@@ -358,6 +361,7 @@ fn twin_probe(
     let conditions = replicas.first().map_or(0, |r| r.states.len());
     let mut starts = Vec::with_capacity(2 * traces.len());
     for (k, r) in replicas.iter().enumerate() {
+        let eps = r.twin.unwrap_or(0.0);
         for c in 0..conditions {
             let state = &traces[k * conditions + c].state;
             let counter = (epoch * conditions + c) as u64;
