@@ -290,7 +290,10 @@ fn check_model_sections(model: Model, tree: &Value) -> Result<()> {
         for &section in other.own_sections() {
             // Configs that hebbnet writes (manifests, a sweep's points) carry every section at
             // its default: those are not settings.
-            if tree.get(section).is_some_and(|v| !section_is_default(section, v)) {
+            if tree
+                .get(section)
+                .is_some_and(|v| !section_is_default(section, v))
+            {
                 return Err(Error::config(
                     section,
                     format!(

@@ -8,11 +8,11 @@
 //! (at `I = (1 − γ) θ` exactly it dies for γ > 0 and fires every step for γ = 0, where the
 //! closed threshold `V ≥ θ` meets `V_1 = I = θ`).
 
-use super::spiking_mean_field::SpikingMeanField;
 use super::plane::PlaneAxis;
+use super::spiking_mean_field::SpikingMeanField;
 use super::{CriticalLine, LineShape, Prediction, Quantity};
-use crate::experiment::sweep::Axis;
 use crate::config::{Config, VectorSource, WeightScaling};
+use crate::experiment::sweep::Axis;
 
 /// What an uncoupled BMS neuron does.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -194,7 +194,12 @@ pub fn sweep_lines(base: &serde_json::Value, axes: &[Axis]) -> Vec<CriticalLine>
     } else {
         Config::from_value(base.clone())
             .map_err(|e| e.to_string())
-            .and_then(|c| predictions(&c).into_iter().find(|p| p.key == "bms.onset_weight_std").ok_or_else(|| "no onset".to_string()))
+            .and_then(|c| {
+                predictions(&c)
+                    .into_iter()
+                    .find(|p| p.key == "bms.onset_weight_std")
+                    .ok_or_else(|| "no onset".to_string())
+            })
             .and_then(|p| match p.value {
                 Quantity::Number(v) => Ok((
                     "mean-field onset of self-sustained activity σ_c".to_string(),

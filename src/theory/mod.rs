@@ -17,8 +17,8 @@ pub mod bms;
 pub mod edge;
 pub mod mean_field;
 pub mod plane;
-pub mod spiking_mean_field;
 pub mod predictions;
+pub mod spiking_mean_field;
 mod text;
 
 use std::path::Path;

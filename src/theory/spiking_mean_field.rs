@@ -190,7 +190,9 @@ impl SpikingMeanField {
 /// Values of ρ scanned for solutions: log-spaced on [1e-4, 1] (the onset's active rate at
 /// γ = 0 is ≈ 0.12; lower rates matter for large θ).
 fn rho_grid() -> Vec<f64> {
-    (0..=160).map(|k| 10f64.powf(-4.0 + 4.0 * k as f64 / 160.0)).collect()
+    (0..=160)
+        .map(|k| 10f64.powf(-4.0 + 4.0 * k as f64 / 160.0))
+        .collect()
 }
 
 /// The firing rate `1/E[K]` of a neuron with leak γ and threshold θ driven by i.i.d.
@@ -329,7 +331,11 @@ mod tests {
             })
             .fold(0.0, f64::max);
         let sigma_c = field(0.0, 1.0).onset_std(20.0).unwrap();
-        assert!((sigma_c - 1.0 / best).abs() < 2e-3, "{sigma_c} vs {}", 1.0 / best);
+        assert!(
+            (sigma_c - 1.0 / best).abs() < 2e-3,
+            "{sigma_c} vs {}",
+            1.0 / best
+        );
         assert!((sigma_c - 2.4555).abs() < 2e-3, "{sigma_c}");
         // Below: only ρ = 0; above: an active stable rate near the saddle-node's 0.12.
         assert!(field(0.0, 0.99 * sigma_c).stable_rate().is_none());

@@ -134,10 +134,20 @@ fn describe(c: &Config) -> Vec<String> {
             format!("input {} = {}", input_symbol(c), num(mean))
         }
         Ok(VectorSource::Gaussian { mean, std }) => {
-            format!("input {} Gaussian, mean {}, std {}", input_symbol(c), num(mean), num(std))
+            format!(
+                "input {} Gaussian, mean {}, std {}",
+                input_symbol(c),
+                num(mean),
+                num(std)
+            )
         }
         Ok(VectorSource::Uniform { low, high }) => {
-            format!("input {} uniform on [{}, {}]", input_symbol(c), num(low), num(high))
+            format!(
+                "input {} uniform on [{}, {}]",
+                input_symbol(c),
+                num(low),
+                num(high)
+            )
         }
         Ok(VectorSource::File(f)) => format!("input ξ from {}", f.display()),
         Err(_) => "input ξ: invalid".into(),
