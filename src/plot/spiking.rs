@@ -627,7 +627,6 @@ impl LearningFigure {
             .margin(12)
             .x_label_area_size(if x_desc { 55 } else { 35 })
             .y_label_area_size(80)
-            .right_y_label_area_size(10)
             .build_cartesian_2d(x, y)?;
         chart
             .configure_mesh()
