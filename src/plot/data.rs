@@ -435,6 +435,63 @@ pub fn read_real(path: &Path, ndim: usize, layout: &str) -> Result<Array> {
     Ok(a)
 }
 
+/// The shape of a `uint8` (`|u1`) C-order `.npy` array with `ndim` dimensions, and
+/// `len` of its elements from flat index `start` (read without loading the rest of the file).
+pub fn read_u8_block(
+    path: &Path,
+    ndim: usize,
+    layout: &str,
+    block: impl FnOnce(&[usize]) -> (usize, usize),
+) -> Result<(Vec<usize>, Vec<u8>)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let file = File::open(path).map_err(|e| Error::input(path, format!("cannot open: {e}")))?;
+    let mut reader = BufReader::new(file);
+    let header = npyz::NpyHeader::from_reader(&mut reader)
+        .map_err(|e| Error::input(path, format!("not a readable .npy file ({e})")))?;
+    let shape: Vec<usize> = header.shape().iter().map(|&d| d as usize).collect();
+    if header.order() != Order::C {
+        return Err(Error::input(
+            path,
+            "Fortran-ordered array: expected C order",
+        ));
+    }
+    let descr = match header.dtype() {
+        DType::Plain(ts) => ts.to_string(),
+        other => other.descr(),
+    };
+    if descr != "|u1" {
+        return Err(Error::input(
+            path,
+            format!("dtype {descr}: expected uint8 ('|u1')"),
+        ));
+    }
+    if shape.len() != ndim {
+        return Err(Error::input(
+            path,
+            format!("shape {shape:?}: expected {ndim} dimensions {layout}"),
+        ));
+    }
+    let (start, len) = block(&shape);
+    let total: usize = shape.iter().product();
+    if start + len > total {
+        return Err(Error::input(
+            path,
+            format!(
+                "elements {start}..{} are outside shape {shape:?}",
+                start + len
+            ),
+        ));
+    }
+    let read_err =
+        |e: std::io::Error| Error::input(path, format!("truncated or corrupt data: {e}"));
+    reader
+        .seek(SeekFrom::Current(start as i64))
+        .map_err(read_err)?;
+    let mut data = vec![0u8; len];
+    reader.read_exact(&mut data).map_err(read_err)?;
+    Ok((shape, data))
+}
+
 /// A complex array in C order.
 pub struct ComplexArray {
     pub shape: Vec<usize>,

@@ -11,6 +11,14 @@
 //! | `bifurcation` | the states a few neurons visit after the transient, per epoch | `bifurcation.npy` |
 //! | `sensitivity` | susceptibility and discrimination against λ₁, coloured by epoch | `analysis.sensitivity` |
 //!
+//! A run of Cessac's spiking network (`"model": "bms"`) gets these instead:
+//!
+//! | file | shows | needs |
+//! |---|---|---|
+//! | `raster` | spikes of replica `--replica` in the last epoch (first ≤ 500 steps × ≤ 200 neurons), the population rate ρ(t) below | `raster.npy` (`output.save: ["raster"]`) |
+//! | `periods` | histogram over replicas of the last epoch's period, and the censored replicas (no period ≤ T/2) as a bar "> T/2" | `epochs.csv` |
+//! | `learning` | against epoch: log₁₀ d̂ (median, q25–q75), periodic fraction and median period, rate (95% CI), ρ(W) | two or more epochs |
+//!
 //! Figures of a sweep (a directory with `sweep.json` of kind `hebbnet-sweep` and `points.csv`;
 //! `--observable` picks the `points.csv` columns, default `lyapunov_max_mean`):
 //!
@@ -21,6 +29,10 @@
 //! | `profile_OBS` | OBS (mean ± 95% CI) against the axis; for λ₁ the mean-field λ_max | one axis |
 //! | `flip_line.csv`, `saddle_node_line.csv`, `chaos_line_fixed_point.csv`, `chaos_line_period2.csv`, `mean_field_regions.csv` | the bifurcation map of the mean-field (m, q) map (`theory::bifurcation`), its lines also drawn on the heat map, its regions as letters | an axis moves only J̄ or θ̄ (`weights.mean`, `input.mean`, `network.threshold`) and the mean field applies |
 //! | `route_to_chaos` | the population mean m(t) of replica 0 against the axis (a bifurcation diagram) above λ₁, with the mean field | one axis and `output.record.population` |
+//! | `dhat_sigma` | BMS: log₁₀ d̂ (median, q25–q75) above, dead and periodic fractions below, against the axis; the mean-field onset σ_c dashed (or why there is none) | a `"bms"` sweep with one axis and no `--observable` |
+//!
+//! A BMS sweep with two or more axes draws heat maps of `points.csv` columns, by default
+//! `log10_d_hat_median`.
 //!
 //! A figure whose input the run did not produce is skipped with a note; a directory that is
 //! not a finished run or sweep, a malformed file, or an unknown observable is an
@@ -35,6 +47,7 @@ mod heatmap;
 mod lyapunov;
 mod route;
 mod sensitivity;
+mod spiking;
 mod style;
 
 use std::fmt;
@@ -175,6 +188,10 @@ pub fn plot_run(dir: &Path, options: &PlotOptions) -> Result<PlotReport> {
     }
     let out = options.out.clone().unwrap_or_else(|| dir.join("figures"));
     std::fs::create_dir_all(&out).map_err(|e| Error::output(&out, e))?;
+    if spiking::is_bms(run.manifest.get("config")) {
+        let figures = spiking::run_figures(&run, &out, options.replica)?;
+        return Ok(PlotReport { out, figures });
+    }
     let figures: Vec<(&str, Outcome)> = vec![
         ("lyapunov", lyapunov::lyapunov(&run, &out)?),
         ("contraction", lyapunov::contraction(&run, &out)?),
@@ -205,7 +222,21 @@ fn plot_sweep(dir: &Path, options: &PlotOptions) -> Result<PlotReport> {
         ));
     }
     let sweep = Sweep::open(dir)?;
-    let observables = heatmap::resolve_observables(&sweep, &options.observables)?;
+    let bms = spiking::is_bms(Some(&sweep.base_config));
+    if bms && sweep.axes.len() == 1 && options.observables.is_empty() {
+        sweep.grid_indices()?;
+        let out = options.out.clone().unwrap_or_else(|| dir.join("figures"));
+        std::fs::create_dir_all(&out).map_err(|e| Error::output(&out, e))?;
+        let figures = vec![("dhat_sigma".to_string(), spiking::dhat_sigma(&sweep, &out)?)];
+        return Ok(PlotReport { out, figures });
+    }
+    // A BMS sweep has no λ₁: its heat maps default to log₁₀ d̂.
+    let requested = if bms && options.observables.is_empty() {
+        vec![spiking::DEFAULT_OBSERVABLE.to_string()]
+    } else {
+        options.observables.clone()
+    };
+    let observables = heatmap::resolve_observables(&sweep, &requested)?;
     sweep.grid_indices()?;
     let out = options.out.clone().unwrap_or_else(|| dir.join("figures"));
     std::fs::create_dir_all(&out).map_err(|e| Error::output(&out, e))?;
