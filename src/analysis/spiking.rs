@@ -3,9 +3,7 @@
 //! of the raster, ISI statistics and the exact Lyapunov spectrum — and the ensemble summary of
 //! a run or sweep point (§7).
 
-use std::collections::BTreeMap;
-
-use super::summary::mean_ci;
+use super::summary::{group_start, grouped, mean_ci};
 use crate::model::bms::{lyapunov_spectrum, Trace};
 
 /// Bins of the ISI histogram: intervals 1, 2, …, `ISI_BINS − 1`, and `≥ ISI_BINS`.
@@ -208,17 +206,8 @@ const SUMMARY_STATS: [&str; 13] = [
 /// a dead network's d̂ counts like any other. `period_median` is over the replicas with a
 /// detected period (NaN if none).
 pub fn summarize_by(csv: &str, group: &str, carry: &[&str]) -> String {
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+    let (header, groups) = grouped(csv, group);
     let col = |name: &str| header.iter().position(|h| *h == name);
-    let group_col = col(group).unwrap_or(1);
-    let mut groups: BTreeMap<usize, Vec<Vec<&str>>> = BTreeMap::new();
-    for line in lines {
-        let fields: Vec<&str> = line.split(',').collect();
-        if let Some(e) = fields.get(group_col).and_then(|e| e.parse().ok()) {
-            groups.entry(e).or_default().push(fields);
-        }
-    }
     let mut out = String::from(group);
     for c in carry {
         out.push(',');
@@ -258,16 +247,7 @@ pub fn summarize_by(csv: &str, group: &str, carry: &[&str]) -> String {
             mean(&values("twin_changed")),
             mean(&values("spectral_radius_w")),
         ];
-        out.push_str(&key.to_string());
-        for c in carry {
-            let v = col(c)
-                .and_then(|i| rows[0].get(i))
-                .copied()
-                .unwrap_or("NaN");
-            out.push(',');
-            out.push_str(v);
-        }
-        out.push_str(&format!(",{}", rows.len()));
+        out.push_str(&group_start(key, &header, &rows, carry));
         for s in stats {
             out.push_str(&format!(",{s}"));
         }

@@ -78,18 +78,9 @@ pub fn summarize(epochs_csv: &str) -> String {
 /// attractor class. `carry` columns are copied from the group's first row (e.g. the swept
 /// values of a sweep point).
 pub fn summarize_by(csv: &str, group: &str, carry: &[&str]) -> String {
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+    let (header, groups) = grouped(csv, group);
     let col = |name: &str| header.iter().position(|h| *h == name);
-    let group_col = col(group).unwrap_or(1);
     let attractor_col = col("attractor");
-    let mut groups: BTreeMap<usize, Vec<Vec<&str>>> = BTreeMap::new();
-    for line in lines {
-        let fields: Vec<&str> = line.split(',').collect();
-        if let Some(e) = fields.get(group_col).and_then(|e| e.parse().ok()) {
-            groups.entry(e).or_default().push(fields);
-        }
-    }
     let mut out = String::from(group);
     for c in carry {
         out.push(',');
@@ -104,16 +95,7 @@ pub fn summarize_by(csv: &str, group: &str, carry: &[&str]) -> String {
     }
     out.push('\n');
     for (key, rows) in groups {
-        out.push_str(&key.to_string());
-        for c in carry {
-            let v = col(c)
-                .and_then(|i| rows[0].get(i))
-                .copied()
-                .unwrap_or("NaN");
-            out.push(',');
-            out.push_str(v);
-        }
-        out.push_str(&format!(",{}", rows.len()));
+        out.push_str(&group_start(key, &header, &rows, carry));
         for name in SUMMARISED {
             let values: Vec<f64> = match col(name) {
                 Some(c) => rows
@@ -135,6 +117,43 @@ pub fn summarize_by(csv: &str, group: &str, carry: &[&str]) -> String {
         }
         out.push('\n');
     }
+    out
+}
+
+/// The header of `csv` and its rows grouped by the integer column `group` (the second column
+/// when there is none), ascending; rows whose group does not parse are left out.
+pub fn grouped<'a>(
+    csv: &'a str,
+    group: &str,
+) -> (Vec<&'a str>, BTreeMap<usize, Vec<Vec<&'a str>>>) {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+    let group_col = header.iter().position(|h| *h == group).unwrap_or(1);
+    let mut groups: BTreeMap<usize, Vec<Vec<&str>>> = BTreeMap::new();
+    for line in lines {
+        let fields: Vec<&str> = line.split(',').collect();
+        if let Some(e) = fields.get(group_col).and_then(|e| e.parse().ok()) {
+            groups.entry(e).or_default().push(fields);
+        }
+    }
+    (header, groups)
+}
+
+/// `key,<carry…>,replicas` of one group: the carried columns from its first row (NaN where
+/// absent), then the number of rows.
+pub fn group_start(key: usize, header: &[&str], rows: &[Vec<&str>], carry: &[&str]) -> String {
+    let mut out = key.to_string();
+    for c in carry {
+        let v = header
+            .iter()
+            .position(|h| h == c)
+            .and_then(|i| rows[0].get(i))
+            .copied()
+            .unwrap_or("NaN");
+        out.push(',');
+        out.push_str(v);
+    }
+    out.push_str(&format!(",{}", rows.len()));
     out
 }
 

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
-use super::family::{write_part_array, ArrayKind, Family, Member};
+use super::family::{ensembles_of, write_part_array, ArrayKind, Family, Member};
 use crate::analysis::observer::{AnalysisPlan, ReplicaAnalysis};
 use crate::analysis::recorder::Recorder;
 use crate::analysis::{summary, EpochRecord, EPOCH_COLUMNS};
@@ -108,17 +108,7 @@ impl Family for Analog {
         // (sweep points batch together only when their `batch_key`s agree).
         let config = members[0].config;
         // One ensemble per distinct config among the members, in order.
-        let mut ensembles: Vec<(&Config, EnsembleSpec)> = Vec::new();
-        let mut of_member = Vec::with_capacity(members.len());
-        for m in members {
-            if !ensembles
-                .last()
-                .is_some_and(|(c, _)| std::ptr::eq(*c, m.config))
-            {
-                ensembles.push((m.config, EnsembleSpec::from_config(m.config)?));
-            }
-            of_member.push(ensembles.len() - 1);
-        }
+        let (ensembles, of_member) = ensembles_of(members)?;
         let inits: Vec<ReplicaInit> = members
             .par_iter()
             .zip(&of_member)

@@ -15,7 +15,7 @@ use rand::RngExt;
 use rayon::prelude::*;
 
 use super::analog::{dtype, row_major, saved};
-use super::family::{write_part_array, ArrayKind, Family, Member};
+use super::family::{ensembles_of, write_part_array, ArrayKind, Family, Member};
 use crate::analysis::spectrum::{eigenvalues, spectral_radius};
 use crate::analysis::spiking::{self, divergence, WindowMeasures, ISI_BINS, SPIKE_COLUMNS};
 use crate::backend::Backend;
@@ -153,17 +153,7 @@ impl Family for Bms {
         row_prefix: &dyn Fn(usize) -> String,
     ) -> Result<String> {
         let config = members[0].config;
-        let mut specs: Vec<(&Config, EnsembleSpec)> = Vec::new();
-        let mut of_member = Vec::with_capacity(members.len());
-        for m in members {
-            if !specs
-                .last()
-                .is_some_and(|(c, _)| std::ptr::eq(*c, m.config))
-            {
-                specs.push((m.config, EnsembleSpec::from_config(m.config)?));
-            }
-            of_member.push(specs.len() - 1);
-        }
+        let (specs, of_member) = ensembles_of(members)?;
         let mut replicas: Vec<Replica> = members
             .par_iter()
             .zip(&of_member)

@@ -18,6 +18,7 @@ use std::path::Path;
 
 use crate::backend::Backend;
 use crate::config::{Config, Model};
+use crate::ensemble::EnsembleSpec;
 use crate::error::{Error, Result};
 use crate::{npy, output};
 
@@ -109,6 +110,26 @@ pub fn family(model: Model) -> Box<dyn Family> {
         Model::Analog => Box::new(super::analog::Analog::default()),
         Model::Bms => Box::new(super::bms::Bms),
     }
+}
+
+/// Each distinct config of a batch with its ensemble.
+pub type Ensembles<'a> = Vec<(&'a Config, EnsembleSpec)>;
+
+/// One ensemble per distinct config among `members` (consecutive members of one run or sweep
+/// point share it), and each member's index into that list.
+pub fn ensembles_of<'a>(members: &[Member<'a>]) -> Result<(Ensembles<'a>, Vec<usize>)> {
+    let mut ensembles: Vec<(&Config, EnsembleSpec)> = Vec::new();
+    let mut of_member = Vec::with_capacity(members.len());
+    for m in members {
+        if !ensembles
+            .last()
+            .is_some_and(|(c, _)| std::ptr::eq(*c, m.config))
+        {
+            ensembles.push((m.config, EnsembleSpec::from_config(m.config)?));
+        }
+        of_member.push(ensembles.len() - 1);
+    }
+    Ok((ensembles, of_member))
 }
 
 /// Receives one member's element of an array, in order.
