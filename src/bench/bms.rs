@@ -9,7 +9,9 @@
 
 use std::time::Instant;
 
-use super::{median, software_label, BackendName, BenchOptions, BenchRow, Case, Opened};
+use super::{
+    compare_rows, median, software_label, BackendName, BenchOptions, BenchRow, Case, Opened,
+};
 use super::{table, AGREEMENT_REPLICAS};
 use crate::config::{Config, Precision};
 use crate::error::Result;
@@ -137,10 +139,7 @@ pub(super) fn rows(
             epochs: 1,
             exponents: 0,
             backend: b.name,
-            device: match &b.adapter {
-                Some(a) => a.line(),
-                None => b.backend.info().description.clone(),
-            },
+            device: b.device(),
             software,
             repeats: options.repeat,
             median_s: med,
@@ -183,19 +182,7 @@ pub(super) fn rows(
             "fraction of the first {} steps whose rasters differ, {count} replicas",
             short.window
         );
-        let cpu_time = out[c].median_s;
-        for (row, b) in out.iter_mut().zip(backends.iter()) {
-            row.agreement = diff;
-            row.agreement_of = what.clone();
-            if b.name == BackendName::Gpu {
-                row.vs_cpu = cpu_time / row.median_s;
-                row.vs_cpu_kind = if row.software {
-                    "software/CPU".into()
-                } else {
-                    "GPU/CPU".into()
-                };
-            }
-        }
+        compare_rows(&mut out, backends, c, diff, &what);
         say(format!("{} N = {n} R = {r}: {what}: {diff}", case.name()));
     }
     Ok(out)

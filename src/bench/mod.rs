@@ -413,6 +413,34 @@ pub fn software_label(adapter: &AdapterSummary) -> String {
     format!("software adapter ({short}): correctness only, not GPU speed")
 }
 
+/// Each backend's row gets the CPU–GPU agreement `diff` (of `what`); a GPU row also its
+/// speed-up over the CPU row `cpu`.
+fn compare_rows(rows: &mut [BenchRow], backends: &[Opened], cpu: usize, diff: f64, what: &str) {
+    let cpu_time = rows[cpu].median_s;
+    for (row, b) in rows.iter_mut().zip(backends) {
+        row.agreement = diff;
+        row.agreement_of = what.to_string();
+        if b.name == BackendName::Gpu {
+            row.vs_cpu = cpu_time / row.median_s;
+            row.vs_cpu_kind = if row.software {
+                "software/CPU".into()
+            } else {
+                "GPU/CPU".into()
+            };
+        }
+    }
+}
+
+impl Opened {
+    /// The adapter's line, or the CPU backend's description.
+    fn device(&self) -> String {
+        match &self.adapter {
+            Some(a) => a.line(),
+            None => self.backend.info().description.clone(),
+        }
+    }
+}
+
 struct Opened {
     name: BackendName,
     backend: Box<dyn Backend>,
@@ -802,10 +830,7 @@ pub fn run(
                         epochs,
                         exponents: k,
                         backend: b.name,
-                        device: match &b.adapter {
-                            Some(a) => a.line(),
-                            None => b.backend.info().description.clone(),
-                        },
+                        device: b.device(),
                         software,
                         repeats: options.repeat,
                         median_s: med,
@@ -846,19 +871,7 @@ pub fn run(
                         options.agreement_steps,
                     )?;
                     let what = format!("{what}, {count} replicas");
-                    let cpu_time = case_rows[c].median_s;
-                    for (row, b) in case_rows.iter_mut().zip(&backends) {
-                        row.agreement = diff;
-                        row.agreement_of = what.clone();
-                        if b.name == BackendName::Gpu {
-                            row.vs_cpu = cpu_time / row.median_s;
-                            row.vs_cpu_kind = if row.software {
-                                "software/CPU".into()
-                            } else {
-                                "GPU/CPU".into()
-                            };
-                        }
-                    }
+                    compare_rows(&mut case_rows, &backends, c, diff, &what);
                     say(format!(
                         "{} N = {n} R = {replicas}: CPU–GPU max |Δ| = {diff:.3e} ({what})",
                         case.name()

@@ -400,6 +400,19 @@ fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
     }
 }
 
+/// The 32-byte dispatch table (a uniform: step range and offsets of one dispatch) at `binding`,
+/// shared by every family's kernels.
+fn dispatch_table_entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
+    wgpu::BindGroupEntry {
+        binding,
+        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer,
+            offset: 0,
+            size: wgpu::BufferSize::new(32),
+        }),
+    }
+}
+
 /// Map a MAP_READ buffer after the queue's work and copy out `size` bytes.
 fn read_buffer(device: &wgpu::Device, buffer: &wgpu::Buffer, size: u64) -> Result<Vec<u8>> {
     let slice = buffer.slice(..size);

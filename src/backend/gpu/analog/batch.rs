@@ -2,7 +2,9 @@
 //! back once per group of epochs, the analysis fed from streamed trace chunks.
 
 use super::*;
-use crate::backend::gpu::{entry, read_buffer, read_copy, staging, GpuBackend};
+use crate::backend::gpu::{
+    dispatch_table_entry, entry, read_buffer, read_copy, staging, GpuBackend,
+};
 
 use wgpu::util::DeviceExt;
 
@@ -274,14 +276,7 @@ impl Backend for GpuBackend {
                 entry(3, &states_buf),
                 entry(4, &accum_buf),
                 entry(5, &partials_buf),
-                wgpu::BindGroupEntry {
-                    binding: 6,
-                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer: &table_buf,
-                        offset: 0,
-                        size: wgpu::BufferSize::new(32),
-                    }),
-                },
+                dispatch_table_entry(6, &table_buf),
                 entry(7, &trace_buf),
                 entry(8, &half_buf),
             ],

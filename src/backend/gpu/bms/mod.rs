@@ -63,7 +63,9 @@ use std::collections::HashMap;
 use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt;
 
-use crate::backend::gpu::{entry, read_buffer, staging, GpuBackend, BACKEDGE_BUDGET};
+use crate::backend::gpu::{
+    dispatch_table_entry, entry, read_buffer, staging, GpuBackend, BACKEDGE_BUDGET,
+};
 use crate::config::Precision;
 use crate::error::{Error, Result};
 use crate::experiment::memory;
@@ -601,14 +603,7 @@ fn run_group(
                 entry(3, &states_buf),
                 entry(4, &raster_buf),
                 entry(5, &nearest_buf),
-                wgpu::BindGroupEntry {
-                    binding: 6,
-                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer: &buf,
-                        offset: 0,
-                        size: wgpu::BufferSize::new(32),
-                    }),
-                },
+                dispatch_table_entry(6, &buf),
             ],
         })
     };
