@@ -504,7 +504,11 @@ fn cases() -> Vec<Case> {
         set(
             "output.save.raster_is_bms_only",
             &["output.save=[\"raster\"]"],
-            &["`output.save`", "\"raster\" is a spiking network's array"],
+            &[
+                "`output.save`",
+                "\"raster\" is not an array of \"model\": \"analog\"",
+                "\"bms\"",
+            ],
         ),
         set(
             "network.form.allowed_values",

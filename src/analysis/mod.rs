@@ -14,6 +14,7 @@ pub mod observer;
 pub mod orthonormal;
 pub mod recorder;
 pub mod sensitivity;
+pub mod sequence;
 pub mod spectrum;
 pub mod spiking;
 pub mod summary;

@@ -26,7 +26,7 @@ use crate::experiment::memory;
 use crate::model::analog::local_field;
 use crate::model::analog::network::{self, TypedNeuronParams};
 use crate::model::f16::round_to_f16;
-use crate::model::{bms, Real};
+use crate::model::{bms, jiang, Real};
 
 pub struct CpuBackend {
     pool: rayon::ThreadPool,
@@ -176,6 +176,17 @@ impl Backend for CpuBackend {
         Ok(self.pool.install(|| match precision {
             Precision::F32 => run_bms::<f32>(batch),
             Precision::F64 => run_bms::<f64>(batch),
+        }))
+    }
+
+    fn run_jiang(
+        &mut self,
+        precision: Precision,
+        batch: &jiang::Batch<'_>,
+    ) -> Result<Vec<jiang::Trace>> {
+        Ok(self.pool.install(|| match precision {
+            Precision::F32 => jiang::run::<f32>(batch),
+            Precision::F64 => jiang::run::<f64>(batch),
         }))
     }
 }

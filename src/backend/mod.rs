@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::config::{Precision, WeightStorage};
 use crate::ensemble::ReplicaInit;
 use crate::error::Result;
-use crate::model::bms;
+use crate::model::{bms, jiang};
 
 /// The time structure every replica follows (the same for a whole batch).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -239,4 +239,12 @@ pub trait Backend {
     /// Advance every trajectory of a BMS batch (src/model/bms, `"model": "bms"`) over
     /// `batch.steps` in `precision`; one [`bms::Trace`] per trajectory, in order.
     fn run_bms(&mut self, precision: Precision, batch: &bms::Batch<'_>) -> Result<Vec<bms::Trace>>;
+
+    /// Advance every trajectory of a Jiang batch (src/model/jiang, `"model": "jiang"`) over
+    /// its transient and window in `precision`; one [`jiang::Trace`] per trajectory, in order.
+    fn run_jiang(
+        &mut self,
+        precision: Precision,
+        batch: &jiang::Batch<'_>,
+    ) -> Result<Vec<jiang::Trace>>;
 }

@@ -199,6 +199,12 @@ pub enum SaveArg {
     State,
     /// The spike raster (`"model": "bms"`).
     Raster,
+    /// The stored patterns (`"model": "jiang"`).
+    Patterns,
+    /// The eigenvalues of J (`"model": "jiang"`).
+    Eigenvalues,
+    /// The eigenvalues of the Jacobian at `jiang.jacobian_steps` (`"model": "jiang"`).
+    JacobianEigenvalues,
 }
 
 #[derive(Args, Debug)]
@@ -352,6 +358,9 @@ fn run(args: RunArgs) -> Result<()> {
             SaveArg::Input => SavedArray::Input,
             SaveArg::State => SavedArray::State,
             SaveArg::Raster => SavedArray::Raster,
+            SaveArg::Patterns => SavedArray::Patterns,
+            SaveArg::Eigenvalues => SavedArray::Eigenvalues,
+            SaveArg::JacobianEigenvalues => SavedArray::JacobianEigenvalues,
         };
         if !config.output.save.contains(&a) {
             config.output.save.push(a);

@@ -186,12 +186,6 @@ impl Config {
     /// The rules of the analog family's sections (docs/config.md).
     pub(super) fn validate_analog(&self) -> Result<()> {
         self.validate_analog_sections()?;
-        check(
-            "output.save",
-            !self.output.save.contains(&super::SavedArray::Raster),
-            "\"raster\" is a spiking network's array (\"model\": \"bms\"); an analog run \
-             records states with output.record",
-        )?;
         self.validate_record()
     }
 
@@ -400,8 +394,10 @@ impl Config {
     /// The draw rule of the initial state (its defaults depend on the model: see
     /// [`Config::bms_initial_state_source`] for `"bms"`).
     pub fn initial_state_source(&self) -> Result<VectorSource> {
-        if self.model == super::Model::Bms {
-            return self.bms_initial_state_source();
+        match self.model {
+            super::Model::Bms => return self.bms_initial_state_source(),
+            super::Model::Jiang => return self.jiang_initial_state_source(),
+            super::Model::Analog => {}
         }
         let default = match self.network.form {
             Form::Rate => Distribution::Uniform,

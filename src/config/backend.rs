@@ -133,6 +133,15 @@ pub enum SavedArray {
     /// `"bms"` only: the spike raster of every recorded window (first initial condition),
     /// `raster.npy`, shape (R, E, T, N), uint8 0/1.
     Raster,
+    /// `"jiang"` only: the stored patterns ξ, `patterns.npy`, shape (R, P, N).
+    Patterns,
+    /// `"jiang"` only: the eigenvalues of J, `eigenvalues.npy`, shape (R, M) complex (M = P by
+    /// the P × P reduction, else N).
+    Eigenvalues,
+    /// `"jiang"` only: the eigenvalues of J·diag(φ'(h)) of the first trajectory at each of
+    /// `jiang.jacobian_steps`, `jacobian_eigenvalues.npy`, shape (R, S, M) complex.
+    #[serde(rename = "jacobian_eigenvalues")]
+    JacobianEigenvalues,
 }
 
 impl SavedArray {
@@ -142,6 +151,22 @@ impl SavedArray {
             SavedArray::Input => "input",
             SavedArray::State => "state",
             SavedArray::Raster => "raster",
+            SavedArray::Patterns => "patterns",
+            SavedArray::Eigenvalues => "eigenvalues",
+            SavedArray::JacobianEigenvalues => "jacobian_eigenvalues",
+        }
+    }
+
+    /// The models whose runs write this array.
+    pub fn models(self) -> &'static [super::Model] {
+        use super::Model::*;
+        match self {
+            SavedArray::Weights | SavedArray::State => &[Analog, Bms, Jiang],
+            SavedArray::Input => &[Analog, Bms],
+            SavedArray::Raster => &[Bms],
+            SavedArray::Patterns | SavedArray::Eigenvalues | SavedArray::JacobianEigenvalues => {
+                &[Jiang]
+            }
         }
     }
 }

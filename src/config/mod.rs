@@ -15,11 +15,13 @@ mod analog;
 mod analysis;
 mod backend;
 mod bms;
+mod jiang;
 
 pub use analog::*;
 pub use analysis::*;
 pub use backend::*;
 pub use bms::*;
+pub use jiang::*;
 
 /// The embedded default: the Siri-style learning demo (`configs/siri2008.json`).
 pub const DEFAULT_CONFIG: &str = include_str!("../../configs/siri2008.json");
@@ -47,6 +49,10 @@ pub struct Config {
     /// Cessac's spiking network (`"model": "bms"`); absent from other models' configs.
     #[serde(skip_serializing_if = "is_default")]
     pub bms: BmsConfig,
+    /// Jiang et al.'s deep-Hebbian sequence network (`"model": "jiang"`); absent from other
+    /// models' configs.
+    #[serde(skip_serializing_if = "is_default")]
+    pub jiang: JiangConfig,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
@@ -66,6 +72,9 @@ pub enum Model {
     /// Cessac's discrete-time spiking network, BMS (Cessac 2008, 2010; models/cessac.md):
     /// sections `bms`, `weights`, `input`, `initial_state`, `schedule`, `learning`.
     Bms,
+    /// Deep-Hebbian sequence couplings J = ξᵀXξ/N in the current form (Jiang et al. 2023;
+    /// models/jiang.md): sections `jiang`, `initial_state`, `schedule`.
+    Jiang,
 }
 
 impl Model {
@@ -73,11 +82,12 @@ impl Model {
         match self {
             Model::Analog => "analog",
             Model::Bms => "bms",
+            Model::Jiang => "jiang",
         }
     }
 
     /// Every model's `"model"` value.
-    pub const ALL: [Model; 2] = [Model::Analog, Model::Bms];
+    pub const ALL: [Model; 3] = [Model::Analog, Model::Bms, Model::Jiang];
 
     /// The sections only this model reads (a config of another model may not set them to
     /// anything but their defaults).
@@ -85,6 +95,7 @@ impl Model {
         match self {
             Model::Analog => &["network", "analysis"],
             Model::Bms => &["bms"],
+            Model::Jiang => &["jiang"],
         }
     }
 
@@ -93,6 +104,7 @@ impl Model {
         match self {
             Model::Analog => None,
             Model::Bms => Some(BMS_DEFAULTS),
+            Model::Jiang => Some(JIANG_DEFAULTS),
         }
     }
 
@@ -110,6 +122,7 @@ impl Model {
         match self {
             Model::Analog => config.network.neurons,
             Model::Bms => config.bms.neurons,
+            Model::Jiang => config.jiang.neurons,
         }
     }
 }
@@ -217,11 +230,29 @@ impl Config {
         match self.model {
             Model::Analog => self.validate_analog()?,
             Model::Bms => self.validate_bms()?,
+            Model::Jiang => self.validate_jiang()?,
+        }
+        for s in &self.output.save {
+            let models = s.models();
+            check(
+                "output.save",
+                models.contains(&self.model),
+                &format!(
+                    "\"{}\" is not an array of \"model\": \"{}\" (it is written by {})",
+                    s.file_stem(),
+                    self.model.name(),
+                    models
+                        .iter()
+                        .map(|m| format!("\"{}\"", m.name()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )?;
         }
         self.validate_ensemble_and_backend()?;
         match self.model {
             Model::Analog => self.validate_analysis(),
-            Model::Bms => Ok(()),
+            Model::Bms | Model::Jiang => Ok(()),
         }
     }
 
@@ -265,7 +296,7 @@ pub const MAX_TRACE_POINTS: usize = 4096;
 pub const MAX_PERIOD: usize = 4096;
 
 /// Sections of a config (serde would also read a JSON array positionally into them).
-const SECTIONS: [&str; 16] = [
+const SECTIONS: [&str; 18] = [
     "network",
     "weights",
     "input",
@@ -282,6 +313,8 @@ const SECTIONS: [&str; 16] = [
     "analysis.sensitivity",
     "output.record",
     "bms",
+    "jiang",
+    "jiang.cue",
 ];
 
 /// A config may set only its own model's sections (and the shared ones).
@@ -318,6 +351,7 @@ fn section_is_default(section: &str, value: &Value) -> bool {
         "network" => is::<NetworkConfig>(value),
         "analysis" => is::<AnalysisConfig>(value),
         "bms" => is::<BmsConfig>(value),
+        "jiang" => is::<JiangConfig>(value),
         _ => false,
     }
 }

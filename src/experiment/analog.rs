@@ -257,7 +257,10 @@ fn write_arrays(
                     SavedArray::Weights => push(&row_major(n, &result.finals[k].weights))?,
                     SavedArray::Input => push(&init.input)?,
                     SavedArray::State => push(&result.finals[k].state)?,
-                    SavedArray::Raster => unreachable!("validated: raster is a \"bms\" array"),
+                    other => unreachable!(
+                        "validated (SavedArray::models): {} is not an analog array",
+                        other.file_stem()
+                    ),
                 }
             }
             Ok(())

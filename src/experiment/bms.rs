@@ -133,7 +133,7 @@ impl Family for Bms {
             let shape = match s {
                 SavedArray::Weights => vec![n, n],
                 SavedArray::Raster => vec![e, t, n],
-                SavedArray::Input | SavedArray::State => vec![n],
+                _ => vec![n], // input, state (validated: SavedArray::models)
             };
             let dtype = match s {
                 SavedArray::Raster => npy::Dtype::U8,

@@ -109,6 +109,7 @@ pub fn family(model: Model) -> Box<dyn Family> {
     match model {
         Model::Analog => Box::new(super::analog::Analog::default()),
         Model::Bms => Box::new(super::bms::Bms),
+        Model::Jiang => Box::new(super::jiang::Jiang),
     }
 }
 

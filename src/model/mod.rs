@@ -4,6 +4,8 @@
 //!   forms, Hebbian learning with passive forgetting — `"model": "analog"`, the default.
 //! - [`bms`]: Cessac's discrete-time spiking network (issue 14; the equations and their exact
 //!   Lyapunov spectrum so far, not yet a selectable family).
+//! - [`jiang`]: deep-Hebbian sequence couplings J = ξᵀXξ/N in the current form (Jiang et al.
+//!   2023), with the factored local field — `"model": "jiang"`.
 //!
 //! Shared by every family: [`real`] (the compute precision, `f32` or `f64`) and [`f16`] (the
 //! rounding of half-precision weight storage). Everything here is a CPU reference; each GPU
@@ -12,6 +14,7 @@
 pub mod analog;
 pub mod bms;
 pub mod f16;
+pub mod jiang;
 pub mod real;
 
 pub use real::Real;

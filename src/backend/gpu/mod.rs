@@ -91,6 +91,7 @@
 pub mod analog;
 pub mod bms;
 pub mod context;
+pub mod jiang;
 
 use std::collections::HashMap;
 use std::sync::mpsc;

@@ -35,6 +35,15 @@ impl Backend for GpuBackend {
         crate::backend::gpu::bms::run(self, precision, batch)
     }
 
+    /// The Jiang family's kernels live in `gpu/jiang`.
+    fn run_jiang(
+        &mut self,
+        precision: Precision,
+        batch: &crate::model::jiang::Batch<'_>,
+    ) -> Result<Vec<crate::model::jiang::Trace>> {
+        crate::backend::gpu::jiang::run(self, precision, batch)
+    }
+
     fn info(&self) -> &BackendInfo {
         &self.info
     }
