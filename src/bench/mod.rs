@@ -27,6 +27,7 @@
 
 pub mod bms;
 pub mod flops;
+pub mod jiang;
 pub mod machine;
 pub mod peak;
 pub mod table;
@@ -75,6 +76,10 @@ pub enum Case {
     /// The BMS spiking network at a firing rate near 0.5.
     #[serde(rename = "bms_rate_0.5")]
     BmsDense,
+    /// The deep-Hebbian sequence network, factored local field ([`jiang`]).
+    JiangFactored,
+    /// The same network with the dense N × N field.
+    JiangDense,
 }
 
 impl Case {
@@ -86,13 +91,15 @@ impl Case {
     ];
 
     /// The cases `--cases` accepts (`all` is [`Case::ALL`], the analog family's).
-    pub const EVERY: [Case; 6] = [
+    pub const EVERY: [Case; 8] = [
         Case::Dynamics,
         Case::Learning,
         Case::Lyapunov1,
         Case::LyapunovFull,
         Case::BmsSparse,
         Case::BmsDense,
+        Case::JiangFactored,
+        Case::JiangDense,
     ];
 
     pub fn name(self) -> &'static str {
@@ -103,12 +110,19 @@ impl Case {
             Case::LyapunovFull => "lyapunov_full",
             Case::BmsSparse => "bms_rate_0.05",
             Case::BmsDense => "bms_rate_0.5",
+            Case::JiangFactored => "jiang_factored",
+            Case::JiangDense => "jiang_dense",
         }
     }
 
     /// A case of the BMS family ([`bms`]).
     pub fn is_bms(self) -> bool {
         matches!(self, Case::BmsSparse | Case::BmsDense)
+    }
+
+    /// A case of the Jiang family ([`jiang`]).
+    pub fn is_jiang(self) -> bool {
+        matches!(self, Case::JiangFactored | Case::JiangDense)
     }
 
     pub(crate) fn exponents(self, n: usize) -> usize {
@@ -680,6 +694,9 @@ fn agreement(
         }
         Case::Dynamics => {}
         Case::BmsSparse | Case::BmsDense => unreachable!("BMS cases agree in bench::bms"),
+        Case::JiangFactored | Case::JiangDense => {
+            unreachable!("Jiang cases agree in bench::jiang")
+        }
     }
     Ok((diff, what))
 }
@@ -725,26 +742,27 @@ pub fn run(
                 )));
             }
             // Drawn once, before any timing: the cases time the backends, not the draws.
-            let inits: Vec<ReplicaInit> = if options.cases.iter().any(|c| !c.is_bms()) {
-                let spec = EnsembleSpec::from_config(&case_config(
-                    Case::Dynamics,
-                    n,
-                    r,
-                    epochs,
-                    transient,
-                    recorded,
-                )?)?;
-                (0..r as u64)
-                    .into_par_iter()
-                    .map(|i| {
-                        let mut init = spec.replica(i);
-                        init.weights.given_mut();
-                        init
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let inits: Vec<ReplicaInit> =
+                if options.cases.iter().any(|c| !c.is_bms() && !c.is_jiang()) {
+                    let spec = EnsembleSpec::from_config(&case_config(
+                        Case::Dynamics,
+                        n,
+                        r,
+                        epochs,
+                        transient,
+                        recorded,
+                    )?)?;
+                    (0..r as u64)
+                        .into_par_iter()
+                        .map(|i| {
+                            let mut init = spec.replica(i);
+                            init.weights.given_mut();
+                            init
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
             for &case in &options.cases {
                 if case.is_bms() {
                     let steps = epochs * (transient + recorded);
@@ -755,6 +773,15 @@ pub fn run(
                         window: recorded,
                     };
                     rows.extend(bms::rows(case, shape, options, &mut backends, say)?);
+                    continue;
+                }
+                if case.is_jiang() {
+                    let shape = jiang::Shape {
+                        neurons: n,
+                        replicas: r,
+                        steps: epochs * (transient + recorded),
+                    };
+                    rows.extend(jiang::rows(case, shape, options, &mut backends, say)?);
                     continue;
                 }
                 let k = case.exponents(n);
@@ -881,6 +908,7 @@ pub fn run(
             }
         }
     }
+    jiang::note_speedups(&mut rows);
     // The peaks once more: the best of both measurements is the peak.
     say("measuring the peaks again…".into());
     peaks.cpu.merge(peak::cpu_sgemm(options.threads));
