@@ -427,7 +427,7 @@ fn cases() -> Vec<Case> {
             &["model=spiking"],
             &[
                 "`model`",
-                "unknown variant `spiking`, expected `analog` or `bms`",
+                "unknown variant `spiking`, expected one of `analog`, `bms`, `jiang`",
             ],
         ),
         set("model.not_a_string", &["model=3"], &["`model`", "expected"]),
