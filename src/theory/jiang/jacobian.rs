@@ -17,7 +17,7 @@
 
 use num_complex::Complex64;
 
-use super::{real_roots, trace_loops, Averages, Grid, SequenceCouplings, G_MAX, G_MIN, GRID_PSI, GRID_S};
+use super::{real_roots, trace_loops, Averages, SequenceCouplings};
 
 /// The distribution of the gain `φ'(h) = 1 − tanh²(h)`, h ~ N(0, σ²), as a quadrature: the
 /// trapezoidal rule in h on `[−9σ, 9σ]` with step `min(0.25, σ/3)` (spectrally accurate: the
@@ -92,9 +92,11 @@ impl GainMoments {
         (f, df, ds)
     }
 
-    /// `W(s)` for real s: the root of `⟨φ'/(w − φ's)⟩ = 1` above the largest pole, by Newton from
-    /// the right (the function is convex and decreasing there: monotone convergence).
-    fn subordination_real(&self, s: f64) -> Option<f64> {
+    /// `W(s)` for real s: the root of `⟨φ'/(w − φ's)⟩ = 1` above the largest pole, where the
+    /// function decreases from +∞ to 0 and is convex: Newton's steps kept inside the bracket
+    /// (pole, pole + ⟨φ'⟩] (bisection otherwise), which holds the root since the function is ≤ 1 at
+    /// its right end.
+    pub(super) fn subordination_real(&self, s: f64) -> Option<f64> {
         if !s.is_finite() {
             return None;
         }
@@ -103,17 +105,26 @@ impl GainMoments {
         } else {
             s * self.smallest_gain()
         };
-        let mut w = pole + self.mean;
-        for _ in 0..200 {
+        let (mut low, mut high) = (pole, pole + self.mean);
+        let mut w = high;
+        for _ in 0..400 {
             let (f, df, _) = self.subordination_terms(w.into(), s.into());
-            let step = f.re / df.re;
-            if !step.is_finite() {
-                return None;
-            }
-            w -= step;
-            if step.abs() <= 1e-15 * w.abs().max(1e-300) {
+            if f.re == 0.0 {
                 return Some(w);
             }
+            if f.re > 0.0 {
+                low = w;
+            } else {
+                high = w;
+            }
+            let mut next = w - f.re / df.re;
+            if !(next > low && next < high) {
+                next = 0.5 * (low + high);
+            }
+            if (next - w).abs() <= 1e-15 * next.abs().max(1e-300) || high - low <= 1e-15 * high.abs() {
+                return Some(next);
+            }
+            w = next;
         }
         None
     }
@@ -198,13 +209,8 @@ impl SequenceCouplings {
             return Vec::new();
         }
         let averages = Averages::new(self);
-        let grid = Grid {
-            s_min: (G_MIN / ((1.0 + self.load.sqrt()) * scale)).ln(),
-            s_max: (G_MAX / scale).ln(),
-            ns: GRID_S,
-            npsi: GRID_PSI,
-        };
-        trace_loops(&grid, |t| jacobian_edge(&averages, &gains, t, false))
+        let (s_min, s_max) = self.g_range(scale);
+        trace_loops(s_min, s_max, |t| jacobian_edge(&averages, &gains, t, false))
             .iter()
             .map(|l| l.polyline())
             .collect()
@@ -225,10 +231,7 @@ impl SequenceCouplings {
             return 0.0;
         }
         let averages = Averages::new(self);
-        let (s_min, s_max) = (
-            (G_MIN / ((1.0 + self.load.sqrt()) * scale)).ln(),
-            (G_MAX / scale).ln(),
-        );
+        let (s_min, s_max) = self.g_range(scale);
         real_roots(s_min, s_max, |t| {
             jacobian_edge(&averages, &gains, Complex64::new(t, 0.0), true)
         })

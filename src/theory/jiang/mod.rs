@@ -28,12 +28,13 @@ mod interior;
 mod jacobian;
 mod level_set;
 pub mod ring;
+mod trace;
 
 use num_complex::Complex64;
 
 use super::{Prediction, Quantity};
 use circle::{polynomial_roots, CircleInverse, Laurent};
-use level_set::{contour_chains, project, Grid};
+use trace::End;
 
 pub use jacobian::{jacobian_radii, plateau_variance, GainMoments};
 
@@ -54,9 +55,6 @@ pub struct SequenceCouplings {
 /// [`Support::masses`]).
 const G_MIN: f64 = 0.1;
 const G_MAX: f64 = 1e4;
-/// The grid's size: values of ln|g| and of arg g.
-const GRID_S: usize = 200;
-const GRID_PSI: usize = 512;
 
 const SOURCE: &str = "Jiang et al. 2023 (models/jiang.md §5)";
 const SOURCE_STABILITY: &str = "Jiang et al. 2023 (models/jiang.md §5.1, §6)";
@@ -137,13 +135,8 @@ impl SequenceCouplings {
             return empty;
         }
         let averages = Averages::new(self);
-        let grid = Grid {
-            s_min: (G_MIN / ((1.0 + self.load.sqrt()) * scale)).ln(),
-            s_max: (G_MAX / scale).ln(),
-            ns: GRID_S,
-            npsi: GRID_PSI,
-        };
-        let loops = trace_loops(&grid, |g| averages.edge(g));
+        let (s_min, s_max) = self.g_range(scale);
+        let loops = trace_loops(s_min, s_max, |g| averages.edge(g));
         Support {
             couplings: *self,
             loops,
@@ -169,11 +162,24 @@ impl SequenceCouplings {
         self.support().density(z)
     }
 
-    /// `x_R`, the largest real part of the support: the largest `z(x)`, eq (6b), over the real
-    /// roots x of `F(x) = 1`, eq (6a) (§5.1; the rightmost point is real, a test checks it
-    /// against the curves). 0 when Λ ≡ 0 (J = 0); NaN for invalid couplings or when no real
-    /// root is found.
+    /// `x_R`, the largest real part of the support: the larger of [`Self::real_axis_right_edge`]
+    /// and the largest Re z along the curves of [`Self::boundary`] (refined between its points by
+    /// a golden-section search along the curve). §5.1 assumes the rightmost point is real; it
+    /// is not always (c = 0, d = 2, γ < 0: two symmetric bumps off the axis). 0 when Λ ≡ 0
+    /// (J = 0); NaN for invalid couplings.
     pub fn right_edge(&self) -> f64 {
+        let axis = self.real_axis_right_edge();
+        if axis.is_nan() && self.validate().is_err() {
+            return f64::NAN;
+        }
+        axis.max(self.support().rightmost())
+    }
+
+    /// The note's x_R (§5.1): the largest `z(x)`, eq (6b), over the real roots x of `F(x) = 1`,
+    /// eq (6a) (both signs of x; a scan of 3000 points in ln|x| per sign, then bisection). A lower
+    /// bound of [`Self::right_edge`], equal to it when the rightmost point is real; 0 when Λ ≡ 0,
+    /// NaN for invalid couplings or when no real root is found.
+    pub fn real_axis_right_edge(&self) -> f64 {
         if self.validate().is_err() {
             return f64::NAN;
         }
@@ -182,14 +188,20 @@ impl SequenceCouplings {
             return 0.0;
         }
         let averages = Averages::new(self);
-        let (s_min, s_max) = (
-            (G_MIN / ((1.0 + self.load.sqrt()) * scale)).ln(),
-            (G_MAX / scale).ln(),
-        );
+        let (s_min, s_max) = self.g_range(scale);
         real_roots(s_min, s_max, |x| averages.edge(Complex64::new(x, 0.0)))
             .into_iter()
             .map(|(_, z)| z)
             .fold(f64::NAN, f64::max)
+    }
+
+    /// `(ln|g|_min, ln|g|_max)` of the curves: |g| from `0.1/((1+√α) max|Λ|)` (F < 1 below) to
+    /// `10⁴/max|Λ|` (the cut of the branches running to z = 0).
+    fn g_range(&self, scale: f64) -> (f64, f64) {
+        (
+            (G_MIN / ((1.0 + self.load.sqrt()) * scale)).ln(),
+            (G_MAX / scale).ln(),
+        )
     }
 
     /// The couplings with `γ` replaced.
@@ -222,26 +234,44 @@ pub fn critical_heteroassociation(
         backward,
     };
     base.validate().ok()?;
-    let excess = |gamma: f64| base.with_heteroassociation(gamma).right_edge() - 1.0;
     if autoassociation == 0.0 {
         let edge = base.with_heteroassociation(1.0).right_edge();
         return (edge > 0.0).then(|| 1.0 / edge);
     }
-    // γ = 0: Λ ≡ c, the Wishart limit (exact in the solver).
-    let mut below = 0.0;
-    if excess(0.0).is_nan() || excess(0.0) >= 0.0 {
+    // Bisection on the real-axis x_R (fast), then the same on the full x_R (≥ it) if they
+    // differ at the root found.
+    let axis = |gamma: f64| base.with_heteroassociation(gamma).real_axis_right_edge();
+    let full = |gamma: f64| base.with_heteroassociation(gamma).right_edge();
+    let fast = first_crossing(axis, 0.0, 1e4)?;
+    if (full(fast) - 1.0).abs() <= 1e-9 {
+        return Some(fast);
+    }
+    first_crossing(full, 0.0, fast * (1.0 + 1e-9))
+}
+
+/// The smallest γ in (`low`, `high`] with `edge(γ) ≥ 1`: a scan from 10⁻³ by factors 1.25 (and
+/// `high`), then 60 bisections; `None` if `edge(low) ≥ 1`, is NaN, or no γ reaches 1.
+fn first_crossing(edge: impl Fn(f64) -> f64, low: f64, high: f64) -> Option<f64> {
+    let excess = |gamma: f64| edge(gamma) - 1.0;
+    let start = excess(low);
+    if start.is_nan() || start >= 0.0 {
         return None;
     }
+    let mut below = low;
     let mut above = None;
     let mut gamma: f64 = 1e-3;
-    while gamma <= 1e4 {
-        match excess(gamma) {
+    loop {
+        let g = gamma.min(high);
+        match excess(g) {
             e if e >= 0.0 => {
-                above = Some(gamma);
+                above = Some(g);
                 break;
             }
-            e if e < 0.0 => below = gamma,
+            e if e < 0.0 => below = g,
             _ => {}
+        }
+        if g >= high {
+            break;
         }
         gamma *= 1.25;
     }
@@ -285,31 +315,87 @@ impl Averages {
             .trimmed()
     }
 
-    /// `(F(g), z(g))` of eq (6): `F = α|g|²⟨|Λ|²/|1 − Λg|²⟩`, `z = α⟨Λ/|1 − Λg|²⟩`. The roots of
-    /// `|1 − gΛ|²` are those of `1 − gΛ` and their reflections `1/r̄`. `None` where a pole sits on
-    /// the circle (g = 1/Λ(θ): F = ∞).
-    fn edge(&self, g: Complex64) -> Option<(f64, Complex64)> {
+    /// `(⟨ψ⟩, ⟨|ψ|²⟩)` for `ψ(w) = 1/(1 − gΛ(w))`. With `1 − gΛ = w^{low} P(w)` and the roots r of P,
+    /// `ψ = w^{−low}/P = Σ_r B_r/(w − r)`, `B_r = r^{−low}/P'(r)`; on the circle `1/(w − r)` has only
+    /// negative frequencies (|r| < 1) or only non-negative ones (|r| > 1), so
+    /// `⟨ψ⟩ = −Σ_{|r|>1} B_r/r` and, by Parseval, `⟨|ψ|²⟩ = Σ_{r,q inside} B_r B̄_q/(1 − r q̄) +
+    /// Σ_{r,q outside} B_r B̄_q/(r q̄ − 1)`. Every term is of the size of the result (no
+    /// cancellation: near the singular curve, where a root approaches the circle, B_r ~ |r − w₀|
+    /// and 1/(1 − |r|²) ~ |r − w₀|⁻²). `None` where a root is on the circle (g = 1/Λ(θ)).
+    fn resolvent_moments(&self, g: Complex64) -> Option<(Complex64, f64)> {
         let p = self.one_minus(g);
-        let roots = polynomial_roots(&p.coef)?;
-        let (low, lead) = (p.coef[0], *p.coef.last()?);
-        if low.norm_sqr() == 0.0 {
-            return None;
+        if p.coef.len() == 1 {
+            let psi = p.coef[0].inv();
+            return (psi.re.is_finite() && psi.im.is_finite()).then(|| (psi, psi.norm_sqr()));
         }
-        let mut all = roots.clone();
-        all.extend(roots.iter().map(|r| r.conj().inv()));
-        let inverse = CircleInverse::new(&all, lead * low.conj())?;
-        let span = p.high() - p.low;
-        let abs2 = inverse.mean(&self.symbol_abs2, span).re;
-        let z = self.load * inverse.mean(&self.symbol, span);
-        Some((self.load * g.norm_sqr() * abs2, z))
+        let lead = *p.coef.last()?;
+        let roots = polynomial_roots(&p.coef)?;
+        let mut terms: Vec<(Complex64, Complex64, bool)> = Vec::with_capacity(roots.len());
+        for (i, &r) in roots.iter().enumerate() {
+            let mut derivative = lead;
+            for (j, &q) in roots.iter().enumerate() {
+                if j != i {
+                    derivative *= r - q;
+                }
+            }
+            let b = r.powi(-p.low) / derivative;
+            let modulus = r.norm();
+            if !(b.re.is_finite() && b.im.is_finite()) || (modulus - 1.0).abs() <= 1e-15 {
+                return None;
+            }
+            terms.push((r, b, modulus < 1.0));
+        }
+        let mut mean = Complex64::new(0.0, 0.0);
+        let mut square = Complex64::new(0.0, 0.0);
+        for &(r, br, inside_r) in &terms {
+            if !inside_r {
+                mean -= br / r;
+            }
+            for &(q, bq, inside_q) in &terms {
+                if inside_r == inside_q {
+                    let kernel = if inside_r {
+                        (1.0 - r * q.conj()).inv()
+                    } else {
+                        (r * q.conj() - 1.0).inv()
+                    };
+                    square += br * bq.conj() * kernel;
+                }
+            }
+        }
+        let result = (mean, square.re);
+        (result.1.is_finite() && mean.re.is_finite() && mean.im.is_finite()).then_some(result)
     }
 
-    /// `α⟨Λ/(1 − tΛ)⟩`: κ of eq (10a), and the sum in eq (5).
+    /// `(F(g), z(g))` of eq (6): `F = α⟨|Λg|²/|1 − Λg|²⟩ = α⟨|ψ − 1|²⟩` and
+    /// `z = α⟨Λ/|1 − Λg|²⟩ = (α/g)(⟨|ψ|²⟩ − conj⟨ψ⟩)` with ψ = 1/(1 − gΛ) (since gΛψ = ψ − 1);
+    /// `(0, α⟨Λ⟩)` at g = 0. `None` where a pole sits on the circle (g = 1/Λ(θ): F = ∞).
+    fn edge(&self, g: Complex64) -> Option<(f64, Complex64)> {
+        if g.norm_sqr() == 0.0 {
+            return Some((0.0, self.load * self.symbol_mean()));
+        }
+        let (mean, square) = self.resolvent_moments(g)?;
+        let f = self.load * (square - 2.0 * mean.re + 1.0);
+        let z = self.load / g * (square - mean.conj());
+        Some((f.max(0.0), z))
+    }
+
+    /// `⟨Λ⟩ = c`, the constant coefficient.
+    fn symbol_mean(&self) -> Complex64 {
+        let k = -self.symbol.low;
+        if (0..self.symbol.coef.len() as i32).contains(&k) {
+            self.symbol.coef[k as usize]
+        } else {
+            Complex64::new(0.0, 0.0)
+        }
+    }
+
+    /// `α⟨Λ/(1 − tΛ)⟩ = (α/t)(⟨ψ⟩ − 1)`: κ of eq (10a), and the sum in eq (5); `α⟨Λ⟩` at t = 0.
     fn kappa(&self, t: Complex64) -> Option<Complex64> {
-        let p = self.one_minus(t);
-        let roots = polynomial_roots(&p.coef)?;
-        let inverse = CircleInverse::new(&roots, *p.coef.last()?)?;
-        Some(self.load * inverse.mean(&self.symbol, -p.low))
+        if t.norm_sqr() == 0.0 {
+            return Some(self.load * self.symbol_mean());
+        }
+        let (mean, _) = self.resolvent_moments(t)?;
+        Some(self.load / t * (mean - 1.0))
     }
 
     /// Inside, eq (7) with `u = −v`, `Δ = |1 − Λg|² + v|Λ|²`: `(α⟨Λ/Δ⟩, α(|g|² + v)⟨|Λ|²/Δ⟩)`.
@@ -395,46 +481,78 @@ impl EdgeLoop {
     }
 }
 
-/// The loops of `level = ln F = 0` on `grid`, projected, mapped by `edge` (which gives F and z),
-/// oriented counter-clockwise and sorted by area, largest first.
+/// The loops of the boundary: the curves of `ln F = 0` between `s_min` and `s_max`
+/// ([`trace::trace_curves`]), mapped by `edge` (which gives F and z at g), completed by their
+/// mirror images (`z(ḡ) = conj z(g)`), oriented counter-clockwise and sorted by area, largest
+/// first.
 fn trace_loops(
-    grid: &Grid,
+    s_min: f64,
+    s_max: f64,
     edge: impl Fn(Complex64) -> Option<(f64, Complex64)>,
 ) -> Vec<EdgeLoop> {
     let level = |s: f64, psi: f64| {
         edge(Complex64::from_polar(s.exp(), psi)).map_or(f64::INFINITY, |(f, _)| f.ln())
     };
     let mut loops = Vec::new();
-    for chain in contour_chains(grid, level) {
-        let mut z = Vec::with_capacity(chain.points.len());
-        let mut g = Vec::with_capacity(chain.points.len());
-        for &point in &chain.points {
-            let Some((s, psi)) = project(point, grid.cell(), level) else {
-                continue;
-            };
-            let gk = Complex64::from_polar(s.exp(), psi);
-            let Some((_, zk)) = edge(gk) else {
-                continue;
-            };
-            if z.last().is_some_and(|&last: &Complex64| (last - zk).norm() <= 1e-14 * zk.norm()) {
+    for arc in trace::trace_curves(level, s_min, s_max) {
+        let mut points: Vec<(Complex64, Complex64)> = arc
+            .points
+            .iter()
+            .filter_map(|&(s, psi)| {
+                let g = Complex64::from_polar(s.exp(), psi);
+                edge(g).map(|(_, z)| (z, g))
+            })
+            .collect();
+        let (mut start, mut end) = (arc.start, arc.end);
+        if end == End::Axis && start != End::Axis {
+            points.reverse();
+            std::mem::swap(&mut start, &mut end);
+        }
+        let mirror = |p: &(Complex64, Complex64)| (p.0.conj(), p.1.conj());
+        let mut pieces = Vec::new();
+        match (start, end) {
+            (End::Axis, End::Axis) => {
+                let n = points.len();
+                let back: Vec<_> = points[1..n.saturating_sub(1)].iter().rev().map(mirror).collect();
+                points.extend(back);
+                pieces.push((points, false));
+            }
+            (End::Axis, other) => {
+                let mut full: Vec<_> = points[1..].iter().rev().map(mirror).collect();
+                full.extend(points);
+                pieces.push((full, other == End::Infinity));
+            }
+            (a, b) => {
+                let through_origin = a == End::Infinity && b == End::Infinity;
+                let mirrored: Vec<_> = points.iter().map(mirror).collect();
+                pieces.push((points, through_origin));
+                pieces.push((mirrored, through_origin));
+            }
+        }
+        for (piece, through_origin) in pieces {
+            let mut z: Vec<Complex64> = Vec::with_capacity(piece.len());
+            let mut g = Vec::with_capacity(piece.len());
+            for (zk, gk) in piece {
+                if z.last().is_some_and(|&last: &Complex64| (last - zk).norm() <= 1e-15 * zk.norm()) {
+                    continue;
+                }
+                z.push(zk);
+                g.push(gk);
+            }
+            if z.len() < 3 {
                 continue;
             }
-            z.push(zk);
-            g.push(gk);
+            let mut edge_loop = EdgeLoop {
+                z,
+                g,
+                through_origin,
+            };
+            if edge_loop.signed_area() < 0.0 {
+                edge_loop.z.reverse();
+                edge_loop.g.reverse();
+            }
+            loops.push(edge_loop);
         }
-        if z.len() < 3 {
-            continue;
-        }
-        let mut edge_loop = EdgeLoop {
-            z,
-            g,
-            through_origin: chain.reaches_s_max,
-        };
-        if edge_loop.signed_area() < 0.0 {
-            edge_loop.z.reverse();
-            edge_loop.g.reverse();
-        }
-        loops.push(edge_loop);
     }
     loops.sort_by(|a, b| b.signed_area().abs().total_cmp(&a.signed_area().abs()));
     loops
@@ -492,6 +610,14 @@ impl Support {
             .collect()
     }
 
+    /// The largest Re z on the boundary: the loops' rightmost point, refined by a golden-section
+    /// search along the curve between its neighbours (each trial point Newton-projected onto
+    /// F = 1). NaN without loops.
+    pub fn rightmost(&self) -> f64 {
+        let averages = Averages::new(&self.couplings);
+        refine_rightmost(&self.loops, |g| averages.edge(g))
+    }
+
     /// Whether z is inside the support: inside an odd number of loops.
     pub fn contains(&self, z: Complex64) -> bool {
         self.loops
@@ -529,6 +655,68 @@ impl Support {
             .flat_map(|l| l.z.iter().map(|&z| map(z)))
             .fold(zeros, f64::max)
     }
+}
+
+/// The largest Re z over `loops`, refined around the best point: the quadratic through it and
+/// its two neighbours in (ln|g|, arg g), each trial point projected onto `ln F = 0` and mapped by
+/// `edge`; golden-section search (60 steps) on the quadratic's parameter.
+fn refine_rightmost(loops: &[EdgeLoop], edge: impl Fn(Complex64) -> Option<(f64, Complex64)>) -> f64 {
+    let best = loops
+        .iter()
+        .enumerate()
+        .flat_map(|(i, l)| l.z.iter().enumerate().map(move |(k, z)| (z.re, i, k)))
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let Some((value, i, k)) = best else {
+        return f64::NAN;
+    };
+    let l = &loops[i];
+    let n = l.g.len();
+    if l.through_origin && (k == 0 || k + 1 == n) {
+        return value;
+    }
+    let log = |g: Complex64| (g.norm().ln(), g.arg());
+    let centre = log(l.g[k]);
+    let unwrap = |p: (f64, f64)| {
+        let tau = std::f64::consts::TAU;
+        (p.0, p.1 - tau * ((p.1 - centre.1) / tau).round())
+    };
+    let before = unwrap(log(l.g[(k + n - 1) % n]));
+    let after = unwrap(log(l.g[(k + 1) % n]));
+    let level = |s: f64, psi: f64| {
+        edge(Complex64::from_polar(s.exp(), psi)).map_or(f64::INFINITY, |(f, _)| f.ln())
+    };
+    let step = (after.0 - before.0).hypot(after.1 - before.1);
+    let at = |t: f64| -> f64 {
+        // Lagrange quadratic through t = −1, 0, 1.
+        let (a, b, c) = (0.5 * t * (t - 1.0), 1.0 - t * t, 0.5 * t * (t + 1.0));
+        let p = (
+            a * before.0 + b * centre.0 + c * after.0,
+            a * before.1 + b * centre.1 + c * after.1,
+        );
+        level_set::project(p, step, level)
+            .and_then(|(s, psi)| edge(Complex64::from_polar(s.exp(), psi)))
+            .map_or(f64::NEG_INFINITY, |(_, z)| z.re)
+    };
+    let ratio = 0.5 * (5.0_f64.sqrt() - 1.0);
+    let (mut a, mut b) = (-1.0, 1.0);
+    let (mut x1, mut x2) = (b - ratio * (b - a), a + ratio * (b - a));
+    let (mut f1, mut f2) = (at(x1), at(x2));
+    for _ in 0..60 {
+        if f1 < f2 {
+            a = x1;
+            x1 = x2;
+            f1 = f2;
+            x2 = a + ratio * (b - a);
+            f2 = at(x2);
+        } else {
+            b = x2;
+            x2 = x1;
+            f2 = f1;
+            x1 = b - ratio * (b - a);
+            f1 = at(x1);
+        }
+    }
+    value.max(f1).max(f2)
 }
 
 /// Even–odd rule for a closed polyline.
