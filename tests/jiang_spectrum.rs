@@ -48,7 +48,7 @@ fn annulus_radii_match_the_closed_form() {
         (0.5, 2000, 0.3536, 1.2247),
         (1.5, 1000, 0.0, 1.5811),
     ] {
-        let (tin, tout) = theory::radii(load, 1.0);
+        let (tin, tout) = theory::ring::radii(load, 1.0).unwrap();
         assert!((tin - r_in).abs() < 1e-4 && (tout - r_out).abs() < 1e-4);
         let z = spectrum(&couplings(n, load, 0.0, 1.0, 1, 1));
         let moduli: Vec<f64> = z.iter().map(|z| z.norm()).filter(|&r| r > 1e-9).collect();
@@ -76,7 +76,7 @@ fn radial_distribution_matches_equation_9() {
     for k in 1..60 {
         let r = 1.3 * k as f64 / 60.0;
         let empirical = moduli.partition_point(|&m| m < r) as f64 / n as f64;
-        gap = gap.max((empirical - theory::radial_cdf(load, 1.0, r)).abs());
+        gap = gap.max((empirical - theory::ring::radial_cdf(load, 1.0, r).unwrap()).abs());
     }
     assert!(gap < 0.02, "max CDF gap {gap}");
 }
@@ -150,7 +150,7 @@ fn jacobian_radii_match_equations_11_and_12() {
             .map(|x| 1.0 - (variance.sqrt() * x).tanh().powi(2))
             .collect();
         let moduli: Vec<f64> = j.eigenvalues(Some(&d)).iter().map(|z| z.norm()).collect();
-        let (r_in, r_out) = theory::jacobian_radii(load, 1.0, variance);
+        let (r_in, r_out) = theory::jacobian_radii(load, 1.0, variance).unwrap();
         let (lo, hi) = (quantile(moduli.clone(), 0.005), quantile(moduli, 0.995));
         assert!((hi - r_out).abs() < 0.04 * r_out, "σ² = {variance}: {hi} vs {r_out}");
         assert!((lo - r_in).abs() < 0.04 * r_out, "σ² = {variance}: {lo} vs {r_in}");

@@ -317,8 +317,10 @@ impl Report {
 
 /// The critical lines of a sweep's planes: `base` (a config tree) with each slice's values.
 fn sweep_lines(base: &Value, axes: &[Axis]) -> Vec<CriticalLine> {
-    if base.get("model").and_then(Value::as_str) == Some("bms") {
-        return bms::sweep_lines(base, axes);
+    match base.get("model").and_then(Value::as_str) {
+        Some("bms") => return bms::sweep_lines(base, axes),
+        Some("jiang") => return jiang::sweep_lines(base, axes),
+        _ => {}
     }
     if axes.len() == 1 {
         let axis = &axes[0];
@@ -362,6 +364,14 @@ fn sweep_lines(base: &Value, axes: &[Axis]) -> Vec<CriticalLine> {
 /// lines of [`bifurcation::BifurcationPlane`] (the same call `hebbnet plot` draws) and the
 /// attractors at the grid points.
 fn bifurcation_maps(base: &Value, axes: &[Axis]) -> Vec<BifurcationMap> {
+    // The (m, q) map is the analog family's mean field.
+    if base
+        .get("model")
+        .and_then(Value::as_str)
+        .is_some_and(|m| m != "analog")
+    {
+        return Vec::new();
+    }
     let (Some(x_axis), Some(y_axis)) = (axes.first(), axes.get(1)) else {
         return Vec::new();
     };

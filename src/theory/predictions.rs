@@ -25,8 +25,20 @@ const SOURCE_LEARNING: &str = "science.md §2 (closed form of the rule; a recons
 /// `siri` theory; current: the `tanh` theory), the spectrum of `W⁽⁰⁾`, and with learning on the
 /// random bulk of the last epoch's weights.
 pub fn predictions(config: &Config) -> Vec<Prediction> {
-    if config.model == crate::config::Model::Bms {
-        return super::bms::predictions(config);
+    match config.model {
+        crate::config::Model::Bms => return super::bms::predictions(config),
+        crate::config::Model::Jiang => {
+            let j = &config.jiang;
+            let couplings = super::jiang::SequenceCouplings {
+                load: j.load,
+                autoassociation: j.autoassociation,
+                heteroassociation: j.heteroassociation,
+                depth: j.depth,
+                backward: j.backward,
+            };
+            return super::jiang::predictions(&couplings, j.leak);
+        }
+        crate::config::Model::Analog => {}
     }
     let mut out = match config.network.form {
         Form::Rate => rate_mean_field(config),

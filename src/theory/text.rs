@@ -85,6 +85,28 @@ pub(super) fn render(report: &Report) -> String {
 
 /// The config in two lines: the network, then weights, input and learning.
 fn describe(c: &Config) -> Vec<String> {
+    if c.model == crate::config::Model::Jiang {
+        let j = &c.jiang;
+        let num = format_number;
+        return vec![format!(
+            "deep-Hebbian sequence couplings J = ξᵀXξ/N: α = {} (P = {}), c = {}, γ = {}, d = {}, \
+             b = {}, leak a = {}, N = {}{}{}",
+            num(j.load),
+            j.pattern_count(),
+            num(j.autoassociation),
+            num(j.heteroassociation),
+            j.depth,
+            num(j.backward),
+            num(j.leak),
+            j.neurons,
+            if j.self_couplings { "" } else { ", J_ii = 0" },
+            if j.dilution < 1.0 {
+                format!(", dilution p = {}", num(j.dilution))
+            } else {
+                String::new()
+            },
+        )];
+    }
     let n = &c.network;
     let w = &c.weights;
     let num = format_number;

@@ -28,6 +28,7 @@ mod interior;
 mod jacobian;
 mod level_set;
 pub mod ring;
+mod sweep;
 mod trace;
 
 use num_complex::Complex64;
@@ -37,6 +38,7 @@ use circle::{polynomial_roots, CircleInverse, Laurent};
 use trace::End;
 
 pub use jacobian::{jacobian_radii, plateau_variance, GainMoments};
+pub use sweep::sweep_lines;
 
 /// The couplings `X_μν = c δ_μν + γ Σ_k δ_{μ,ν+k} + bγ Σ_k δ_{μ,ν−k}` of models/jiang.md §2:
 /// load α = P/N, autoassociation c, heteroassociation γ, depth d, backward weight b (the
