@@ -83,7 +83,11 @@ fn starts(nets: &[Net], per: usize, twin: bool, tangent: bool, seed: u64) -> Vec
             let mu = k % c.patterns.max(1);
             let start: Vec<f64> = (0..n)
                 .map(|i| {
-                    let x = if c.patterns > 0 { c.xi[mu * n + i] } else { 0.0 };
+                    let x = if c.patterns > 0 {
+                        c.xi[mu * n + i]
+                    } else {
+                        0.0
+                    };
                     x + 0.3 * rng.sample::<f64, _>(StandardNormal)
                 })
                 .collect();
@@ -137,7 +141,8 @@ fn batch<'a>(
 }
 
 fn run_gpu(g: &mut GpuBackend, b: &Batch<'_>) -> Vec<Trace> {
-    g.run_jiang(Precision::F32, b).expect("the GPU runs the batch")
+    g.run_jiang(Precision::F32, b)
+        .expect("the GPU runs the batch")
 }
 
 /// Largest `|a − b| / (1 + |b|)` over two series (NaN must match NaN).
@@ -171,7 +176,11 @@ fn assert_close(gpu: &[Trace], cpu: &[Trace], window: usize, tol: f64, what: &st
             assert!(gaps[q] <= tol, "{w}: {name} differ by {:e}", gaps[q]);
             worst[q] = worst[q].max(gaps[q]);
         }
-        let means = gap(&a.window_means, &b.window_means, &format!("{w}: window means"));
+        let means = gap(
+            &a.window_means,
+            &b.window_means,
+            &format!("{w}: window means"),
+        );
         assert!(means <= tol, "{w}: window means differ by {means:e}");
         let speed = gap(&[a.speed], &[b.speed], &format!("{w}: speed"));
         assert!(speed <= tol, "{w}: speed {} vs {}", a.speed, b.speed);
@@ -203,10 +212,33 @@ fn the_factored_path_matches_the_f32_twin() {
         // Two networks with different leaks and chains: periodic d = 2 with a backward term
         // and self-couplings; an open chain of two sequences without self-couplings.
         let nets = vec![
-            net(n, p, &chain(0.2, 1.2, 2, 0.3, 1, false), true, None, 0.3, n as u64),
-            net(n, p, &chain(0.0, 1.5, 2, 0.5, 2, true), false, None, 0.6, 7 + n as u64),
+            net(
+                n,
+                p,
+                &chain(0.2, 1.2, 2, 0.3, 1, false),
+                true,
+                None,
+                0.3,
+                n as u64,
+            ),
+            net(
+                n,
+                p,
+                &chain(0.0, 1.5, 2, 0.5, 2, true),
+                false,
+                None,
+                0.6,
+                7 + n as u64,
+            ),
         ];
-        let b = batch(&nets, starts(&nets, 2, true, true, 3), 20, 37, 3, vec![0, 7, 57]);
+        let b = batch(
+            &nets,
+            starts(&nets, 2, true, true, 3),
+            20,
+            37,
+            3,
+            vec![0, 7, 57],
+        );
         let got = run_gpu(&mut g, &b);
         let twin = run::<f32>(&b);
         let worst = assert_close(&got, &twin, b.window, 2e-5, &format!("N = {n}, P = {p}"));
@@ -222,11 +254,34 @@ fn the_dense_path_matches_the_f32_twin() {
     for n in [1, 33, 100, 300] {
         let p = if n == 1 { 3 } else { 24 };
         let nets = vec![
-            net(n, p, &chain(0.2, 1.2, 2, 0.3, 1, false), true, Some(1.0), 0.25, n as u64),
+            net(
+                n,
+                p,
+                &chain(0.2, 1.2, 2, 0.3, 1, false),
+                true,
+                Some(1.0),
+                0.25,
+                n as u64,
+            ),
             // Diluted, no self-couplings, open chain of two sequences.
-            net(n, p, &chain(0.0, 1.5, 2, 0.5, 2, true), false, Some(0.5), 0.5, 9 + n as u64),
+            net(
+                n,
+                p,
+                &chain(0.0, 1.5, 2, 0.5, 2, true),
+                false,
+                Some(0.5),
+                0.5,
+                9 + n as u64,
+            ),
         ];
-        let b = batch(&nets, starts(&nets, 2, true, true, 4), 15, 30, 4, vec![3, 45]);
+        let b = batch(
+            &nets,
+            starts(&nets, 2, true, true, 4),
+            15,
+            30,
+            4,
+            vec![3, 45],
+        );
         let got = run_gpu(&mut g, &b);
         let twin = run::<f32>(&b);
         let worst = assert_close(&got, &twin, b.window, 2e-5, &format!("dense N = {n}"));
@@ -240,9 +295,33 @@ fn a_mixed_batch_runs_as_groups_with_trajectories_in_order() {
     let n = 100;
     // Factored and dense networks, and another P, interleaved.
     let nets = vec![
-        net(n, 20, &chain(0.1, 1.3, 1, 0.0, 1, false), true, None, 0.2, 1),
-        net(n, 20, &chain(0.1, 1.3, 1, 0.0, 1, false), true, Some(0.8), 0.4, 2),
-        net(n, 12, &chain(0.3, 1.1, 3, 0.2, 1, false), false, None, 0.7, 3),
+        net(
+            n,
+            20,
+            &chain(0.1, 1.3, 1, 0.0, 1, false),
+            true,
+            None,
+            0.2,
+            1,
+        ),
+        net(
+            n,
+            20,
+            &chain(0.1, 1.3, 1, 0.0, 1, false),
+            true,
+            Some(0.8),
+            0.4,
+            2,
+        ),
+        net(
+            n,
+            12,
+            &chain(0.3, 1.1, 3, 0.2, 1, false),
+            false,
+            None,
+            0.7,
+            3,
+        ),
     ];
     let mut trajectories = starts(&nets, 2, true, true, 5);
     trajectories.swap(0, 5);
@@ -265,12 +344,29 @@ fn long_runs_cross_dispatches_chunks_and_groups() {
     assert!(per * 10 < 1500, "{per} steps per dispatch");
     // Sequence retrieval: c = 0, γ = 1.5, d = 1 (one tap) — a cycle through the patterns.
     let nets: Vec<Net> = (0..3)
-        .map(|m| net(n, p, &chain(0.0, 1.5, 1, 0.0, 1, false), true, None, 0.1 + 0.1 * m as f64, 40 + m))
+        .map(|m| {
+            net(
+                n,
+                p,
+                &chain(0.0, 1.5, 1, 0.0, 1, false),
+                true,
+                None,
+                0.1 + 0.1 * m as f64,
+                40 + m,
+            )
+        })
         .collect();
     let mut trajectories = starts(&nets, 2, true, true, 6);
     trajectories.swap(0, 3);
     let (transient, window) = (500, 1000);
-    let b = batch(&nets, trajectories, transient, window, 7, vec![0, 499, 500, 1499]);
+    let b = batch(
+        &nets,
+        trajectories,
+        transient,
+        window,
+        7,
+        vec![0, 499, 500, 1499],
+    );
     let twin = run::<f32>(&b);
     let plain = run_gpu(&mut g, &b);
     let worst = assert_close(&plain, &twin, window, 1e-4, "1,500 steps");
@@ -288,13 +384,28 @@ fn long_runs_cross_dispatches_chunks_and_groups() {
     let (transient, window) = (100, 300);
     let mut trajectories = starts(&nets, 2, true, true, 9);
     trajectories.swap(1, 4);
-    let b = batch(&nets, trajectories, transient, window, 7, vec![0, 99, 100, 399]);
+    let b = batch(
+        &nets,
+        trajectories,
+        transient,
+        window,
+        7,
+        vec![0, 99, 100, 399],
+    );
     let plain = run_gpu(&mut g, &b);
     let sample = 4 * (p + 5) as u64;
     for (binding, readback, what) in [
         (128 << 20, sample * 6 * 10, "10-sample chunks"),
-        (128 << 20, sample * 2 * 3, "two trajectories a group, 3-sample chunks"),
-        (4 * (n * p + 2) as u64, sample * 6 * 100, "one network a group"),
+        (
+            128 << 20,
+            sample * 2 * 3,
+            "two trajectories a group, 3-sample chunks",
+        ),
+        (
+            4 * (n * p + 2) as u64,
+            sample * 6 * 100,
+            "one network a group",
+        ),
     ] {
         let limits = RunLimits { binding, readback };
         let got = run_with_limits(&mut g, Precision::F32, &b, limits).unwrap();
@@ -303,7 +414,10 @@ fn long_runs_cross_dispatches_chunks_and_groups() {
             assert_eq!(a.overlaps, c.overlaps, "{what}, trajectory {k}: overlaps");
             let m = |t: &Trace| t.measures.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(m(a), m(c), "{what}, trajectory {k}: measures");
-            assert_eq!(a.snapshots, c.snapshots, "{what}, trajectory {k}: snapshots");
+            assert_eq!(
+                a.snapshots, c.snapshots,
+                "{what}, trajectory {k}: snapshots"
+            );
             assert_eq!(a.speed, c.speed, "{what}, trajectory {k}: speed");
             let wm = gap(&a.window_means, &c.window_means, what);
             assert!(wm < 1e-6, "{what}, trajectory {k}: window means {wm:e}");
@@ -317,7 +431,14 @@ fn long_runs_cross_dispatches_chunks_and_groups() {
 
     // Windows shorter than a dispatch, no transient, no window, T = 0.
     for (transient, window, every) in [(0, 3, 1), (10, 0, 4), (0, 1, 1), (0, 0, 1)] {
-        let b = batch(&nets, starts(&nets, 1, true, true, 7), transient, window, every, vec![0, 2]);
+        let b = batch(
+            &nets,
+            starts(&nets, 1, true, true, 7),
+            transient,
+            window,
+            every,
+            vec![0, 2],
+        );
         assert_close(
             &run_gpu(&mut g, &b),
             &run::<f32>(&b),
@@ -335,8 +456,23 @@ fn chaotic_exponents_agree_statistically() {
     // α or γ; the CPU twin gives 0.29 ± 0.01 per step): trajectories part from the CPU's
     // within a few dozen steps, but the exponent is a property of the attractor.
     let (n, p) = (64, 32);
-    let nets = vec![net(n, p, &chain(0.0, 6.0, 1, 0.0, 1, false), true, None, 1.0, 11)];
-    let b = batch(&nets, starts(&nets, 12, false, true, 8), 100, 400, 50, vec![]);
+    let nets = vec![net(
+        n,
+        p,
+        &chain(0.0, 6.0, 1, 0.0, 1, false),
+        true,
+        None,
+        1.0,
+        11,
+    )];
+    let b = batch(
+        &nets,
+        starts(&nets, 12, false, true, 8),
+        100,
+        400,
+        50,
+        vec![],
+    );
     // Every trajectory a tangent.
     let mut b = b;
     let mut rng = ChaCha8Rng::seed_from_u64(12);
@@ -348,9 +484,8 @@ fn chaotic_exponents_agree_statistically() {
     }
     let got = run_gpu(&mut g, &b);
     let twin = run::<f32>(&b);
-    let per_step = |t: &[Trace]| -> Vec<f64> {
-        t.iter().map(|x| x.log_growth / b.window as f64).collect()
-    };
+    let per_step =
+        |t: &[Trace]| -> Vec<f64> { t.iter().map(|x| x.log_growth / b.window as f64).collect() };
     let (lg, lc) = (per_step(&got), per_step(&twin));
     let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len() as f64;
     let sd = |x: &[f64]| {
@@ -393,7 +528,15 @@ fn chaotic_exponents_agree_statistically() {
 #[test]
 fn f64_and_oversized_networks_are_refused_with_clear_errors() {
     let Some(mut g) = gpu() else { return };
-    let nets = vec![net(40, 8, &chain(0.0, 1.0, 1, 0.0, 1, false), true, None, 0.5, 1)];
+    let nets = vec![net(
+        40,
+        8,
+        &chain(0.0, 1.0, 1, 0.0, 1, false),
+        true,
+        None,
+        0.5,
+        1,
+    )];
     let b = batch(&nets, starts(&nets, 1, false, false, 1), 1, 1, 1, vec![]);
     let e = g.run_jiang(Precision::F64, &b).unwrap_err().to_string();
     assert!(e.contains("f32") && e.contains("--backend cpu"), "{e}");
@@ -419,8 +562,23 @@ fn bench_factored_against_dense() {
     let Some(mut g) = gpu() else { return };
     let (n, p) = (4000, 40);
     for (dense, steps) in [(None, 200), (Some(1.0), 12)] {
-        let nets = vec![net(n, p, &chain(0.0, 1.5, 1, 0.0, 1, false), true, dense, 0.1, 1)];
-        let b = batch(&nets, starts(&nets, 32, false, false, 2), 0, steps, 10, vec![]);
+        let nets = vec![net(
+            n,
+            p,
+            &chain(0.0, 1.5, 1, 0.0, 1, false),
+            true,
+            dense,
+            0.1,
+            1,
+        )];
+        let b = batch(
+            &nets,
+            starts(&nets, 32, false, false, 2),
+            0,
+            steps,
+            10,
+            vec![],
+        );
         let small = batch(&nets, starts(&nets, 32, false, false, 2), 0, 2, 10, vec![]);
         run_gpu(&mut g, &small); // compile and warm up
         let start = std::time::Instant::now();
@@ -434,6 +592,3 @@ fn bench_factored_against_dense() {
         );
     }
 }
-
-
-

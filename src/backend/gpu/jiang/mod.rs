@@ -502,7 +502,7 @@ fn layouts(device: &wgpu::Device) -> (wgpu::BindGroupLayout, wgpu::PipelineLayou
                     ty: wgpu::BufferBindingType::Uniform,
                     has_dynamic_offset: true,
                     min_binding_size: wgpu::BufferSize::new(
-                        std::mem::size_of::<JiangDispatch>() as u64,
+                        std::mem::size_of::<JiangDispatch>() as u64
                     ),
                 },
                 count: None,
@@ -603,7 +603,10 @@ fn validate(batch: &Batch<'_>) -> Result<()> {
             return bad(format!("Jiang network {m}: J_ii needs {n} values"));
         }
         if net.dense.is_some_and(|j| j.len() != n * n) {
-            return bad(format!("Jiang network {m}: a dense J needs N² = {} values", n * n));
+            return bad(format!(
+                "Jiang network {m}: a dense J needs N² = {} values",
+                n * n
+            ));
         }
         if c.taps.iter().any(|t| t.shift.unsigned_abs() >= 1 << 24) {
             return bad(format!("Jiang network {m}: a tap shift is beyond 2²⁴"));
@@ -730,7 +733,14 @@ pub fn run_with_limits(
             u64::MAX,
         );
         let record_bytes = 4 * (shape.row() + parts * PARTIALS) as u64;
-        let split = groups(&nets, net_bytes, state_bytes, record_bytes, binding, readback)?;
+        let split = groups(
+            &nets,
+            net_bytes,
+            state_bytes,
+            record_bytes,
+            binding,
+            readback,
+        )?;
         for group in split {
             let trajectories: Vec<usize> = group.trajectories.iter().map(|&j| members[j]).collect();
             let traces = run_group(gpu, shape, batch, &group.networks, &trajectories, readback)?;
@@ -848,7 +858,8 @@ fn run_group(
     let (mut any_twin, mut any_tangent) = (false, false);
     for &k in trajectories {
         let t = &batch.trajectories[k];
-        let flags = (t.twin.is_some() as u32 * HAS_TWIN) | (t.tangent.is_some() as u32 * HAS_TANGENT);
+        let flags =
+            (t.twin.is_some() as u32 * HAS_TWIN) | (t.tangent.is_some() as u32 * HAS_TANGENT);
         any_twin |= t.twin.is_some();
         any_tangent |= t.tangent.is_some();
         trajs.push(TrajParams {

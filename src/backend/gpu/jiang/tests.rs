@@ -55,10 +55,16 @@ fn shapes_cover_every_neuron_and_shrink_to_fit() {
         let s = JiangShape::new(n, 40, false, 1024, 32 << 10);
         assert_eq!(s.workgroup, if n <= 64 { 64 } else { 256 }, "N = {n}");
         assert!(s.rows_per_thread * s.workgroup >= n);
-        assert!((s.rows_per_thread - 1) * s.workgroup < n, "N = {n}: no idle row");
+        assert!(
+            (s.rows_per_thread - 1) * s.workgroup < n,
+            "N = {n}: no idle row"
+        );
     }
     // An adapter with fewer threads per workgroup gets a power of two within its limit.
-    assert_eq!(JiangShape::new(4000, 40, false, 192, 32 << 10).workgroup, 128);
+    assert_eq!(
+        JiangShape::new(4000, 40, false, 192, 32 << 10).workgroup,
+        128
+    );
     // P = 40: 45 rows, tiles of 16; 16 KiB of tile + y + zs.
     let s = JiangShape::new(4000, 40, false, 1024, 48 << 10);
     assert_eq!((s.tile_rows, s.dense_tile), (16, 1));
@@ -92,8 +98,12 @@ fn dispatches_respect_the_loop_budget() {
                     }
                 }
                 // More work per step, fewer steps per dispatch.
-                assert!(s.steps_per_dispatch(3, true, true) <= s.steps_per_dispatch(3, false, false));
-                assert!(s.steps_per_dispatch(9, false, false) <= s.steps_per_dispatch(1, false, false));
+                assert!(
+                    s.steps_per_dispatch(3, true, true) <= s.steps_per_dispatch(3, false, false)
+                );
+                assert!(
+                    s.steps_per_dispatch(9, false, false) <= s.steps_per_dispatch(1, false, false)
+                );
             }
         }
     }
