@@ -551,6 +551,32 @@ fn f64_and_oversized_networks_are_refused_with_clear_errors() {
         e.contains("max_storage_buffer_binding_size") && e.contains("--backend cpu"),
         "{e}"
     );
+    // A step above the loop budget (N = 3000, P = 400 with twin and tangent): a software
+    // adapter refuses it (its loops would silently stop), a hardware one runs it one step a
+    // dispatch.
+    let nets = vec![net(
+        3000,
+        400,
+        &chain(0.0, 1.0, 1, 0.0, 1, false),
+        true,
+        None,
+        0.5,
+        2,
+    )];
+    let b = batch(&nets, starts(&nets, 1, true, true, 3), 1, 2, 1, vec![]);
+    let result = g.run_jiang(Precision::F32, &b);
+    if g.adapter().software {
+        let e = result.unwrap_err().to_string();
+        assert!(e.contains("loop") && e.contains("--backend cpu"), "{e}");
+    } else {
+        assert_close(
+            &result.unwrap(),
+            &run::<f32>(&b),
+            b.window,
+            2e-5,
+            "one step a dispatch",
+        );
+    }
 }
 
 /// Steps per second at N = 4000, P = 40, 32 trajectories (no twin or tangent), factored and

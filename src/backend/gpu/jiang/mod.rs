@@ -363,6 +363,33 @@ impl JiangShape {
     }
 }
 
+/// Steps per dispatch for `shape` with `taps` taps and a twin and/or tangent: as many as fit
+/// [`BACKEDGE_BUDGET`]. When not even one step fits, a `software` adapter (lavapipe, whose
+/// loops silently stop past 65,535 back-edges) refuses the run; a hardware adapter, which has
+/// no such cap, runs one step per dispatch.
+pub fn dispatch_steps(
+    shape: &JiangShape,
+    taps: usize,
+    twin: bool,
+    tangent: bool,
+    software: bool,
+) -> Result<usize> {
+    match shape.steps_per_dispatch(taps, twin, tangent) {
+        0 if software => Err(Error::TooLarge(format!(
+            "the Jiang kernel at N = {}, P = {}{} needs {} loop iterations per step in one \
+             shader invocation, above the {BACKEDGE_BUDGET} that keeps a dispatch safe from the \
+             silent loop cap of this software adapter (lavapipe); use --backend cpu, or a \
+             hardware GPU",
+            shape.neurons,
+            shape.patterns,
+            if shape.dense { ", dense J" } else { "" },
+            shape.backedges_per_step(taps, twin, tangent)
+        ))),
+        0 => Ok(1),
+        steps => Ok(steps as usize),
+    }
+}
+
 /// `fn tanh_f32` of `common.wgsl`, the one rational tanh every kernel (and the CPU twin)
 /// uses; `common.wgsl` as a whole declares the analog kernels' bindings.
 pub fn tanh_source() -> &'static str {
@@ -410,9 +437,11 @@ pub fn plan(
             while next_snap < snapshots.len() && snapshots[next_snap] < t {
                 next_snap += 1;
             }
-            let snapshot = (next_snap < snapshots.len() && snapshots[next_snap] == t)
-                .then_some(next_snap as u32)
-                .unwrap_or(NONE);
+            let snapshot = if snapshots.get(next_snap) == Some(&t) {
+                next_snap as u32
+            } else {
+                NONE
+            };
             let mut end = (t + per_dispatch).min(total + 1).min(limit);
             if let Some(&s) = snapshots[next_snap..].iter().find(|&&s| s > t) {
                 end = end.min(s);
@@ -722,7 +751,14 @@ pub fn run_with_limits(
                 memory::human(binding)
             )));
         }
-        let per_dispatch = shape.steps_per_dispatch(max_taps, true, true) as usize;
+        let twin = members
+            .iter()
+            .any(|&k| batch.trajectories[k].twin.is_some());
+        let tangent = members
+            .iter()
+            .any(|&k| batch.trajectories[k].tangent.is_some());
+        let software = gpu.summary.software;
+        let per_dispatch = dispatch_steps(&shape, max_taps, twin, tangent, software)?;
         let (_, parts) = strides(
             1,
             shape.row(),
@@ -743,7 +779,15 @@ pub fn run_with_limits(
         )?;
         for group in split {
             let trajectories: Vec<usize> = group.trajectories.iter().map(|&j| members[j]).collect();
-            let traces = run_group(gpu, shape, batch, &group.networks, &trajectories, readback)?;
+            let traces = run_group(
+                gpu,
+                shape,
+                batch,
+                &group.networks,
+                &trajectories,
+                readback,
+                software,
+            )?;
             for (&k, trace) in trajectories.iter().zip(traces) {
                 out[k] = Some(trace);
             }
@@ -785,6 +829,7 @@ fn run_group(
     networks: &[usize],
     trajectories: &[usize],
     readback: u64,
+    software: bool,
 ) -> Result<Vec<Trace>> {
     let (n, p) = (shape.neurons, shape.patterns);
     let row = shape.row();
@@ -877,15 +922,7 @@ fn run_group(
     }
 
     // Dispatches and chunks.
-    let per_dispatch = shape.steps_per_dispatch(max_taps, any_twin, any_tangent) as usize;
-    if per_dispatch == 0 {
-        return Err(Error::TooLarge(format!(
-            "the Jiang kernel at N = {n}, P = {p} needs {} loop iterations per step in one \
-             shader invocation, above the {BACKEDGE_BUDGET} that keeps a dispatch safe from \
-             lavapipe's silent loop cap; use --backend cpu",
-            shape.backedges_per_step(max_taps, any_twin, any_tangent)
-        )));
-    }
+    let per_dispatch = dispatch_steps(&shape, max_taps, any_twin, any_tangent, software)?;
     let (rec_stride, part_stride) = strides(
         r,
         row,
@@ -1060,8 +1097,8 @@ fn run_group(
             for d in 0..plan.dispatches.len() {
                 let at = part_base + (j * part_stride + d) * PARTIALS;
                 let w = &all[at..at + PARTIALS];
-                for q in 0..3 {
-                    trace.window_means[q] += w[q] as f64;
+                for (m, &x) in trace.window_means.iter_mut().zip(w) {
+                    *m += x as f64;
                 }
                 if !trace.log_growth.is_nan() {
                     trace.log_growth += w[3] as f64;

@@ -79,7 +79,8 @@ fn shapes_cover_every_neuron_and_shrink_to_fit() {
     // Many patterns shrink the tile; too many do not fit.
     let s = JiangShape::new(4000, 3500, false, 1024, 32 << 10);
     assert!(s.fits(32 << 10) && s.tile_rows < 8, "{s:?}");
-    assert!(!JiangShape::new(4000, 5000, false, 1024, 32 << 10).fits(32 << 10));
+    assert!(JiangShape::new(4000, 3960, false, 1024, 32 << 10).fits(32 << 10));
+    assert!(!JiangShape::new(4000, 3970, false, 1024, 32 << 10).fits(32 << 10));
 }
 
 #[test]
@@ -224,4 +225,32 @@ fn the_kernel_uses_the_shared_tanh() {
     assert!(JiangShape::new(10, 3, false, 256, 32 << 10)
         .source()
         .contains(t));
+}
+
+#[test]
+fn over_the_budget_software_refuses_and_hardware_runs_one_step_a_dispatch() {
+    // P = 400 with a twin and a tangent fits the budget up to N ≈ 2,800.
+    let fits = JiangShape::new(2000, 400, false, 1024, 32 << 10);
+    let over = JiangShape::new(4000, 400, false, 1024, 32 << 10);
+    assert!(fits.steps_per_dispatch(3, true, true) >= 1);
+    assert_eq!(over.steps_per_dispatch(3, true, true), 0);
+    for software in [false, true] {
+        let steps = dispatch_steps(&fits, 3, true, true, software).unwrap();
+        assert_eq!(steps as u64, fits.steps_per_dispatch(3, true, true));
+    }
+    assert_eq!(dispatch_steps(&over, 3, true, true, false).unwrap(), 1);
+    let e = dispatch_steps(&over, 3, true, true, true)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("N = 4000, P = 400") && e.contains("--backend cpu") && e.contains("lavapipe"),
+        "{e}"
+    );
+    // The dense path: N = 4,544 is the largest multiple of 64 with a twin and a tangent,
+    // 6,080 without.
+    let d = |n| JiangShape::new(n, 40, true, 1024, 32 << 10);
+    assert!(d(4544).steps_per_dispatch(3, true, true) >= 1);
+    assert_eq!(d(4608).steps_per_dispatch(3, true, true), 0);
+    assert!(d(6080).steps_per_dispatch(3, false, false) >= 1);
+    assert_eq!(d(6144).steps_per_dispatch(3, false, false), 0);
 }
