@@ -580,14 +580,14 @@ fn f64_and_oversized_networks_are_refused_with_clear_errors() {
 }
 
 /// Steps per second at N = 4000, P = 40, 32 trajectories (no twin or tangent), factored and
-/// dense (lavapipe: correctness, not speed; the ratio is what matters).
-/// `cargo test --test jiang_gpu -- --ignored --nocapture bench`
+/// dense, on the GPU and the f32 CPU twin (lavapipe: correctness, not speed; the ratios are
+/// what matter). `cargo test --test jiang_gpu -- --ignored --nocapture bench`
 #[test]
 #[ignore]
 fn bench_factored_against_dense() {
     let Some(mut g) = gpu() else { return };
     let (n, p) = (4000, 40);
-    for (dense, steps) in [(None, 200), (Some(1.0), 12)] {
+    for (dense, steps) in [(None, 100), (Some(1.0), 4)] {
         let nets = vec![net(
             n,
             p,
@@ -605,16 +605,22 @@ fn bench_factored_against_dense() {
             10,
             vec![],
         );
-        let small = batch(&nets, starts(&nets, 32, false, false, 2), 0, 2, 10, vec![]);
+        let small = batch(&nets, starts(&nets, 32, false, false, 2), 0, 1, 10, vec![]);
         run_gpu(&mut g, &small); // compile and warm up
         let start = std::time::Instant::now();
         run_gpu(&mut g, &b);
-        let secs = start.elapsed().as_secs_f64();
+        let gpu_secs = start.elapsed().as_secs_f64();
+        let start = std::time::Instant::now();
+        run::<f32>(&b);
+        let cpu_secs = start.elapsed().as_secs_f64();
+        let total = (steps + 1) as f64;
         eprintln!(
-            "N = {n}, P = {p}, 32 trajectories, {}: {:.2} steps/s ({:.0} trajectory-steps/s)",
+            "N = {n}, P = {p}, 32 trajectories, {}: GPU {:.3} steps/s ({:.1} trajectory-steps/s), \
+             CPU twin {:.2} steps/s",
             if dense.is_some() { "dense" } else { "factored" },
-            (steps + 1) as f64 / secs,
-            32.0 * (steps + 1) as f64 / secs
+            total / gpu_secs,
+            32.0 * total / gpu_secs,
+            total / cpu_secs,
         );
     }
 }

@@ -14,10 +14,10 @@
 //! run; only recorded samples and per-dispatch window sums come back, in chunks.
 //!
 //! **One workgroup per trajectory, the time loop in the shader.** Thread `lid` owns neurons
-//! `i = lid + k·WG` and keeps their h, h', v, φ', field and signal in registers (RPT = ⌈N/WG⌉
+//! `i = lid + k·WG` and keeps their h, h', v, φ', fields and signal in registers (RPT = ⌈N/WG⌉
 //! each). WG is 256 above N = 64 and 64 up to it: with one trajectory per workgroup, 256
 //! threads (8 warps, 4 wavefronts) give the scheduler enough warps to hide load latency within
-//! one trajectory and keep RPT = 16 at N = 4000, so six per-neuron arrays stay in registers
+//! one trajectory and keep RPT = 16 at N = 4000, so seven per-neuron arrays stay in registers
 //! (64 threads would need RPT = 63 there and spill); the reductions take three fan-in-8 passes.
 //! At N ≤ 64 a 256-thread workgroup would be three-quarters idle threads that still take part
 //! in every barrier, so 64 it is (a real GPU then wants many trajectories for occupancy).
@@ -62,7 +62,14 @@
 //! and a dispatch takes as many steps as fit within [`BACKEDGE_BUDGET`] (half the cap). At
 //! N = 4000, P = 40 (d = 1): 19 steps per dispatch factored without twin or tangent, 6 with
 //! both; dense, 3 and 1. Dispatches also break at snapshot steps (a snapshot is always a
-//! dispatch's first step) and at readback-chunk ends.
+//! dispatch's first step) and at readback-chunk ends. The count is an upper bound and not a
+//! loose one: on lavapipe the N = 100, P = 10 kernel with twin and tangent still matched the
+//! CPU over 1,500 steps with dispatches of twice the budget (65,520 counted back-edges) and
+//! broke at four times it, so the real count is between half and all of ours and the budget
+//! leaves a factor of 2 to the cap. When not even one step fits, a software adapter refuses
+//! the run ([`dispatch_steps`]; at P = 40 that is beyond N ≈ 88,000 factored, 31,000 with twin
+//! and tangent, 6,080 and 4,544 dense; at P = 400, beyond N ≈ 9,700 and 2,800 factored),
+//! while a hardware GPU, which has no such cap, runs one step per dispatch.
 //!
 //! **Readback.** Recorded samples (P overlaps + 5 measure sums each) and the per-dispatch
 //! partials of a chunk of steps are copied to one of two staging buffers; the GPU runs chunk
@@ -75,12 +82,21 @@
 //! chunk, is split into groups run one after the other (the BMS kernel's [`groups`]); one
 //! network that alone does not fit is refused with a clear error. Workgroup memory:
 //! `4 (TM·WG + P + 6 + P + DT)` bytes, kept within 32 KiB (or the adapter's limit) by shrinking
-//! TM and the dense tile; P up to about 3,000 fits lavapipe's 32 KiB.
+//! TM and the dense tile; at N = 4000, P up to 3,960 fits lavapipe's 32 KiB.
 //!
-//! **Throughput** (lavapipe on the 2-core build machine — correctness, not speed; see
-//! `bench_factored_against_dense` in tests/jiang_gpu.rs): N = 4000, P = 40, 32 trajectories,
-//! no twin or tangent: factored MEASURE_ME steps/s, dense MEASURE_ME steps/s (a step is all 32 trajectories).
-//! Not measured on a real GPU yet.
+//! **Throughput** (`bench_factored_against_dense` in tests/jiang_gpu.rs; lavapipe on the
+//! 2-core build machine, shared with other builds at a load average of 6–10, so only ratios
+//! mean anything): N = 4000, P = 40, 32 trajectories, no twin or tangent, a step being all 32
+//! trajectories: factored 2.06 steps/s (66 trajectory-steps/s), dense 0.021 steps/s — a ratio
+//! of 98, as the work (2NP + taps against N² multiply-adds per field) predicts. The f32 CPU
+//! twin on the same machine at the same time: 87 and 0.83 steps/s. lavapipe manages about
+//! 2·10⁷ multiply-adds per second on this kernel (the BMS kernel's rate too), so on CI the
+//! GPU tests stay at small N. Not measured on a real GPU yet. Reasoned for one: the factored
+//! step reads ξ (640 KB per network at N = 4000, P = 40, L2-resident and shared by the
+//! trajectories of a network) twice per field, while the dense step streams J (64 MB, not
+//! L2-resident) once per field per trajectory, so the factored path should win by more than
+//! the work ratio; with one workgroup per trajectory a batch wants at least as many
+//! trajectories as the GPU has SMs (132 on an H100) to fill it.
 
 use std::collections::HashMap;
 
