@@ -103,3 +103,36 @@ fn the_unpack2x16float_decode_needs_its_capability() {
         "unpack2x16float validated without SHADER_FLOAT16_IN_FLOAT32"
     );
 }
+
+/// The Jiang kernel (shaders/jiang_update.wgsl with the shared tanh) for both field paths, tiny
+/// to large N, few to many patterns, and the workgroup limits of lavapipe and a small adapter.
+#[test]
+fn the_jiang_kernel_validates_for_both_paths_and_several_sizes() {
+    use hebbnet::backend::gpu::jiang::JiangShape;
+    for n in [1, 33, 64, 65, 300, 4000] {
+        for p in [0, 3, 40, 1000] {
+            for dense in [false, true] {
+                for limit in [16 << 10, 32 << 10] {
+                    let shape = JiangShape::new(n, p, dense, 256, limit);
+                    let what = format!("jiang_update N = {n}, P = {p}, dense {dense}");
+                    if !shape.fits(limit) {
+                        continue;
+                    }
+                    let source = shape.source();
+                    let module = naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| {
+                        panic!("{what} does not parse:\n{}", e.emit_to_string(&source))
+                    });
+                    naga::valid::Validator::new(
+                        naga::valid::ValidationFlags::all(),
+                        naga::valid::Capabilities::empty(),
+                    )
+                    .validate(&module)
+                    .unwrap_or_else(|e| {
+                        panic!("{what} is invalid:\n{}", e.emit_to_string(&source))
+                    });
+                    assert!(module.entry_points.iter().any(|e| e.name == "jiang_update"));
+                }
+            }
+        }
+    }
+}

@@ -137,6 +137,8 @@ pub struct GpuBackend {
     native_f16_decode: bool,
     /// The BMS family's pipelines (`gpu/bms`), compiled on first use.
     bms: bms::Cache,
+    /// The Jiang family's pipelines (`gpu/jiang`), compiled on first use.
+    jiang: jiang::Cache,
 }
 
 impl GpuBackend {
@@ -244,6 +246,7 @@ impl GpuBackend {
             options,
             native_f16_decode,
             bms: bms::Cache::default(),
+            jiang: jiang::Cache::default(),
         })
     }
 
