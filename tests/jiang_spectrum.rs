@@ -53,9 +53,15 @@ fn annulus_radii_match_the_closed_form() {
         let z = spectrum(&couplings(n, load, 0.0, 1.0, 1, 1));
         let moduli: Vec<f64> = z.iter().map(|z| z.norm()).filter(|&r| r > 1e-9).collect();
         let (lo, hi) = (quantile(moduli.clone(), 0.005), quantile(moduli, 0.995));
-        assert!((hi - r_out).abs() < 0.04 * r_out, "α = {load}: 99.5% {hi} vs {r_out}");
+        assert!(
+            (hi - r_out).abs() < 0.04 * r_out,
+            "α = {load}: 99.5% {hi} vs {r_out}"
+        );
         if r_in > 0.0 {
-            assert!((lo - r_in).abs() < 0.04 * r_out, "α = {load}: 0.5% {lo} vs {r_in}");
+            assert!(
+                (lo - r_in).abs() < 0.04 * r_out,
+                "α = {load}: 0.5% {lo} vs {r_in}"
+            );
         } else {
             assert!(lo < 0.1, "α = {load}: the disk reaches 0 ({lo})");
         }
@@ -102,7 +108,10 @@ fn wishart_limit_of_the_right_edge() {
         let expected = c * (1.0 + f64::sqrt(load)).powi(2);
         let j = couplings(2000, load, c, 1e-4, 1, 4);
         let edge = spectrum(&j).iter().map(|z| z.re).fold(0.0, f64::max);
-        assert!((edge - expected).abs() < 0.03 * expected, "{edge} vs {expected}");
+        assert!(
+            (edge - expected).abs() < 0.03 * expected,
+            "{edge} vs {expected}"
+        );
         let theory_edge = theory::SequenceCouplings {
             load,
             autoassociation: c,
@@ -152,7 +161,13 @@ fn jacobian_radii_match_equations_11_and_12() {
         let moduli: Vec<f64> = j.eigenvalues(Some(&d)).iter().map(|z| z.norm()).collect();
         let (r_in, r_out) = theory::jacobian_radii(load, 1.0, variance).unwrap();
         let (lo, hi) = (quantile(moduli.clone(), 0.005), quantile(moduli, 0.995));
-        assert!((hi - r_out).abs() < 0.04 * r_out, "σ² = {variance}: {hi} vs {r_out}");
-        assert!((lo - r_in).abs() < 0.04 * r_out, "σ² = {variance}: {lo} vs {r_in}");
+        assert!(
+            (hi - r_out).abs() < 0.04 * r_out,
+            "σ² = {variance}: {hi} vs {r_out}"
+        );
+        assert!(
+            (lo - r_in).abs() < 0.04 * r_out,
+            "σ² = {variance}: {lo} vs {r_in}"
+        );
     }
 }

@@ -15,8 +15,8 @@ use super::{
 };
 use crate::config::{Config, Precision};
 use crate::error::Result;
-use crate::experiment::jiang::starting_networks;
-use crate::model::jiang::{Batch, LowRank, Network, Trajectory};
+use crate::experiment::jiang::{starting_networks, StartingNetwork as Drawn};
+use crate::model::jiang::{Batch, Network, Trajectory};
 
 /// The size of one case.
 #[derive(Clone, Copy, Debug)]
@@ -50,8 +50,6 @@ pub fn case_config(case: Case, shape: Shape) -> Result<Config> {
     config.validate()?;
     Ok(config)
 }
-
-type Drawn = (LowRank, Option<Vec<f64>>, Vec<f64>);
 
 fn batch(networks: &[Drawn], steps: usize) -> Batch<'_> {
     Batch {

@@ -318,8 +318,11 @@ impl Spectra {
     }
 }
 
+/// A network as it starts: its couplings, J on the dense path, and h(0) of its first start.
+pub type StartingNetwork = (LowRank, Option<Vec<f64>>, Vec<f64>);
+
 /// Every network of a `"jiang"` config as it starts, with its first start (`hebbnet bench`).
-pub fn starting_networks(config: &Config) -> Result<Vec<(LowRank, Option<Vec<f64>>, Vec<f64>)>> {
+pub fn starting_networks(config: &Config) -> Result<Vec<StartingNetwork>> {
     let spec = EnsembleSpec::from_config(config)?;
     Ok((0..config.ensemble.replicas as u64)
         .into_par_iter()

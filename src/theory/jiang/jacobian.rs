@@ -121,7 +121,9 @@ impl GainMoments {
             if !(next > low && next < high) {
                 next = 0.5 * (low + high);
             }
-            if (next - w).abs() <= 1e-15 * next.abs().max(1e-300) || high - low <= 1e-15 * high.abs() {
+            if (next - w).abs() <= 1e-15 * next.abs().max(1e-300)
+                || high - low <= 1e-15 * high.abs()
+            {
                 return Some(next);
             }
             w = next;
@@ -177,7 +179,12 @@ impl GainMoments {
 }
 
 /// `(G(t), z(t))` of the module doc: G = 1 on the boundary of the spectrum of J·D, z its point.
-fn jacobian_edge(averages: &Averages, gains: &GainMoments, t: Complex64, real: bool) -> Option<(f64, Complex64)> {
+fn jacobian_edge(
+    averages: &Averages,
+    gains: &GainMoments,
+    t: Complex64,
+    real: bool,
+) -> Option<(f64, Complex64)> {
     let (f, _) = averages.edge(t)?;
     let s = averages.kappa(t)? * t;
     let w = if real {
@@ -277,9 +284,8 @@ pub fn plateau_variance(load: f64, heteroassociation: f64) -> Option<f64> {
         return None;
     }
     let excess = |variance: f64| {
-        GainMoments::new(variance).map(|g| {
-            heteroassociation.powi(2) * (load * g.mean_square + g.mean * g.mean) - 1.0
-        })
+        GainMoments::new(variance)
+            .map(|g| heteroassociation.powi(2) * (load * g.mean_square + g.mean * g.mean) - 1.0)
     };
     if heteroassociation.powi(2) * (1.0 + load) <= 1.0 || excess(1e6)? >= 0.0 {
         return None;

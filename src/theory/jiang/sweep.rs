@@ -81,14 +81,15 @@ pub fn sweep_lines(base: &Value, axes: &[Axis]) -> Vec<CriticalLine> {
                         } else {
                             range.start + s * (range.end - range.start)
                         };
-                        if !(alpha > 0.0) {
+                        if alpha.is_nan() || alpha <= 0.0 {
                             continue;
                         }
                         match critical_heteroassociation(alpha, c, d, b) {
-                            Some(g) => curves
-                                .last_mut()
-                                .expect("one curve")
-                                .push(if swapped { (g, alpha) } else { (alpha, g) }),
+                            Some(g) => curves.last_mut().expect("one curve").push(if swapped {
+                                (g, alpha)
+                            } else {
+                                (alpha, g)
+                            }),
                             None => {
                                 if curves.last().is_some_and(|c| !c.is_empty()) {
                                     curves.push(Vec::new());
