@@ -39,6 +39,7 @@ impl Laurent {
     }
 
     /// `Σ_k coef[k] w^{low+k}` at `w`.
+    #[cfg(test)]
     pub fn eval(&self, w: Complex64) -> Complex64 {
         let mut acc = Complex64::new(0.0, 0.0);
         for c in self.coef.iter().rev() {
@@ -150,12 +151,7 @@ fn aberth(a: &[Complex64]) -> Option<Vec<Complex64>> {
         radius = 1.0;
     }
     let mut z: Vec<Complex64> = (0..n)
-        .map(|k| {
-            Complex64::from_polar(
-                radius,
-                std::f64::consts::TAU * k as f64 / n as f64 + 0.4,
-            )
-        })
+        .map(|k| Complex64::from_polar(radius, std::f64::consts::TAU * k as f64 / n as f64 + 0.4))
         .collect();
     for _ in 0..500 {
         let mut largest_step: f64 = 0.0;
@@ -234,8 +230,7 @@ impl CircleInverse {
             }
             let residue = derivative.inv();
             let modulus = r.norm();
-            if !(residue.re.is_finite() && residue.im.is_finite())
-                || (modulus - 1.0).abs() <= 1e-13
+            if !(residue.re.is_finite() && residue.im.is_finite()) || (modulus - 1.0).abs() <= 1e-13
             {
                 return None;
             }
@@ -291,7 +286,11 @@ impl CircleInverse {
 /// `⟨N/D⟩` over the unit circle for Laurent polynomials with `D` nowhere zero on it (roots of
 /// `w^{−low} D` by [`polynomial_roots`]); `None` if the roots are not found or one is on the
 /// circle.
-pub(crate) fn circle_mean_ratio(numerators: &[&Laurent], denominator: &Laurent) -> Option<Vec<Complex64>> {
+#[cfg(test)]
+pub(crate) fn circle_mean_ratio(
+    numerators: &[&Laurent],
+    denominator: &Laurent,
+) -> Option<Vec<Complex64>> {
     let poly = &denominator.coef;
     let lead = *poly.last()?;
     let roots = polynomial_roots(poly)?;
@@ -325,7 +324,14 @@ mod tests {
 
     #[test]
     fn roots_of_polynomials_up_to_degree_six() {
-        let want = [c(0.3, 0.1), c(-2.0, 0.5), c(0.0, -1.5), c(4.0, 0.0), c(-0.2, -0.7), c(1.1, 1.1)];
+        let want = [
+            c(0.3, 0.1),
+            c(-2.0, 0.5),
+            c(0.0, -1.5),
+            c(4.0, 0.0),
+            c(-0.2, -0.7),
+            c(1.1, 1.1),
+        ];
         for n in 1..=want.len() {
             let mut poly = Laurent::constant(c(2.0, -1.0));
             for r in &want[..n] {
@@ -336,7 +342,10 @@ mod tests {
             }
             let got = polynomial_roots(&poly.coef).expect("converges");
             for r in &want[..n] {
-                let nearest = got.iter().map(|g| (g - r).norm()).fold(f64::INFINITY, f64::min);
+                let nearest = got
+                    .iter()
+                    .map(|g| (g - r).norm())
+                    .fold(f64::INFINITY, f64::min);
                 assert!(nearest < 1e-12, "degree {n}: root {r} missed by {nearest}");
             }
         }
@@ -348,14 +357,31 @@ mod tests {
     fn exact_means_match_the_midpoint_rule() {
         let den = Laurent {
             low: -2,
-            coef: vec![c(0.3, 0.2), c(-0.5, 0.1), c(2.5, 0.0), c(0.4, -0.3), c(0.2, 0.1)],
+            coef: vec![
+                c(0.3, 0.2),
+                c(-0.5, 0.1),
+                c(2.5, 0.0),
+                c(0.4, -0.3),
+                c(0.2, 0.1),
+            ],
         };
         let num = Laurent {
             low: -3,
-            coef: vec![c(1.0, 0.5), c(0.0, 0.0), c(-2.0, 0.3), c(0.7, 0.0), c(0.1, 0.9), c(0.0, 1.0), c(0.3, 0.0)],
+            coef: vec![
+                c(1.0, 0.5),
+                c(0.0, 0.0),
+                c(-2.0, 0.3),
+                c(0.7, 0.0),
+                c(0.1, 0.9),
+                c(0.0, 1.0),
+                c(0.3, 0.0),
+            ],
         };
         let exact = circle_mean_ratio(&[&num], &den).expect("no pole on the circle")[0];
         let numeric = midpoint(|w| num.eval(w) / den.eval(w), 65536);
-        assert!((exact - numeric).norm() < 1e-12 * numeric.norm().max(1.0), "{exact} vs {numeric}");
+        assert!(
+            (exact - numeric).norm() < 1e-12 * numeric.norm().max(1.0),
+            "{exact} vs {numeric}"
+        );
     }
 }

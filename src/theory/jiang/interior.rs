@@ -54,8 +54,8 @@ fn jacobian(averages: &Averages, z: Complex64, root: Root) -> Option<[[f64; 3]; 
         let h = if k == 2 { hv } else { hg };
         let plus = residual(averages, z, shift(1.0))?;
         let minus = residual(averages, z, shift(-1.0))?;
-        for row in 0..3 {
-            jac[row][k] = (plus[row] - minus[row]) / (2.0 * h);
+        for (row, entries) in jac.iter_mut().enumerate() {
+            entries[k] = (plus[row] - minus[row]) / (2.0 * h);
         }
     }
     Some(jac)
@@ -121,7 +121,12 @@ fn newton(averages: &Averages, z: Complex64, start: Root, z_scale: f64) -> Optio
 
 /// Continuation of (7) from the boundary point `from` (where `(g, v) = (start.g, 0)`) to `to`
 /// along the segment: adaptive steps, secant predictor, Newton corrector.
-fn continue_inward(averages: &Averages, from: Complex64, start: Root, to: Complex64) -> Option<Root> {
+fn continue_inward(
+    averages: &Averages,
+    from: Complex64,
+    start: Root,
+    to: Complex64,
+) -> Option<Root> {
     let z_scale = from.norm().max(to.norm()).max(1e-300);
     let at = |tau: f64| from + tau * (to - from);
     let (mut tau, mut step) = (0.0_f64, 0.125_f64);
@@ -165,7 +170,11 @@ fn continue_inward(averages: &Averages, from: Complex64, start: Root, to: Comple
 pub(super) fn density(averages: &Averages, loops: &[EdgeLoop], z: Complex64) -> Option<f64> {
     let mut candidates: Vec<(f64, Complex64, Complex64)> = loops
         .iter()
-        .flat_map(|l| l.z.iter().zip(&l.g).map(|(&zb, &gb)| ((zb - z).norm(), zb, gb)))
+        .flat_map(|l| {
+            l.z.iter()
+                .zip(&l.g)
+                .map(|(&zb, &gb)| ((zb - z).norm(), zb, gb))
+        })
         .collect();
     candidates.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut tried: Vec<Complex64> = Vec::new();

@@ -26,7 +26,8 @@ impl Grid {
 
     /// The larger of the two cell sides.
     pub fn cell(&self) -> f64 {
-        ((self.s_max - self.s_min) / (self.ns - 1) as f64).max(std::f64::consts::TAU / self.npsi as f64)
+        ((self.s_max - self.s_min) / (self.ns - 1) as f64)
+            .max(std::f64::consts::TAU / self.npsi as f64)
     }
 }
 
@@ -80,7 +81,12 @@ pub(crate) fn contour_chains(grid: &Grid, level: impl Fn(f64, f64) -> f64) -> Ve
         for j in 0..np {
             // Corners counter-clockwise in the (s, ψ) plane and the edges between them.
             let corners = [(i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1)];
-            let edges = [radial(i, j), angular(i + 1, j), radial(i, j + 1), angular(i, j)];
+            let edges = [
+                radial(i, j),
+                angular(i + 1, j),
+                radial(i, j + 1),
+                angular(i, j),
+            ];
             let signs = corners.map(|(a, b)| positive(a, b));
             let crossing: Vec<usize> = (0..4).filter(|&k| signs[k] != signs[(k + 1) % 4]).collect();
             match crossing.len() {
@@ -105,13 +111,20 @@ pub(crate) fn contour_chains(grid: &Grid, level: impl Fn(f64, f64) -> f64) -> Ve
     let point = |edge: usize| -> (f64, f64) {
         let k = edge / 2;
         let (i, j) = (k / np, k % np);
-        let (i2, j2) = if edge % 2 == 0 { (i + 1, j) } else { (i, j + 1) };
+        let (i2, j2) = if edge.is_multiple_of(2) {
+            (i + 1, j)
+        } else {
+            (i, j + 1)
+        };
         let (v0, v1) = (value(i, j), value(i2, j2));
         let t = v0 / (v0 - v1);
-        if edge % 2 == 0 {
+        if edge.is_multiple_of(2) {
             (grid.s(i) + t * (grid.s(i2) - grid.s(i)), grid.psi(j))
         } else {
-            (grid.s(i), grid.psi(j) + t * (std::f64::consts::TAU / np as f64))
+            (
+                grid.s(i),
+                grid.psi(j) + t * (std::f64::consts::TAU / np as f64),
+            )
         }
     };
     let degree = |e: usize| links[e].iter().filter(|&&x| x != none).count();

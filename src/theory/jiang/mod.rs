@@ -74,7 +74,10 @@ impl SequenceCouplings {
     /// Why these couplings have no theory: α ≤ 0, d = 0 or a non-finite number.
     pub fn validate(&self) -> Result<(), String> {
         if !(self.load.is_finite() && self.load > 0.0) {
-            return Err(format!("load α = {} must be positive and finite", self.load));
+            return Err(format!(
+                "load α = {} must be positive and finite",
+                self.load
+            ));
         }
         if self.depth == 0 {
             return Err("depth d must be at least 1".into());
@@ -116,7 +119,10 @@ impl SequenceCouplings {
     /// `max_θ |Λ(θ)|` (on 4096 angles: a scale, not a result).
     fn symbol_scale(&self) -> f64 {
         (0..4096)
-            .map(|j| self.symbol(std::f64::consts::TAU * j as f64 / 4096.0).norm())
+            .map(|j| {
+                self.symbol(std::f64::consts::TAU * j as f64 / 4096.0)
+                    .norm()
+            })
             .fold(0.0, f64::max)
     }
 
@@ -477,7 +483,9 @@ impl EdgeLoop {
     /// Twice the signed area (positive: counter-clockwise).
     fn signed_area(&self) -> f64 {
         let p = self.polyline();
-        p.windows(2).map(|w| w[0].re * w[1].im - w[1].re * w[0].im).sum()
+        p.windows(2)
+            .map(|w| w[0].re * w[1].im - w[1].re * w[0].im)
+            .sum()
     }
 }
 
@@ -513,7 +521,11 @@ fn trace_loops(
         match (start, end) {
             (End::Axis, End::Axis) => {
                 let n = points.len();
-                let back: Vec<_> = points[1..n.saturating_sub(1)].iter().rev().map(mirror).collect();
+                let back: Vec<_> = points[1..n.saturating_sub(1)]
+                    .iter()
+                    .rev()
+                    .map(mirror)
+                    .collect();
                 points.extend(back);
                 pieces.push((points, false));
             }
@@ -533,7 +545,9 @@ fn trace_loops(
             let mut z: Vec<Complex64> = Vec::with_capacity(piece.len());
             let mut g = Vec::with_capacity(piece.len());
             for (zk, gk) in piece {
-                if z.last().is_some_and(|&last: &Complex64| (last - zk).norm() <= 1e-15 * zk.norm()) {
+                if z.last()
+                    .is_some_and(|&last: &Complex64| (last - zk).norm() <= 1e-15 * zk.norm())
+                {
                     continue;
                 }
                 z.push(zk);
@@ -660,7 +674,10 @@ impl Support {
 /// The largest Re z over `loops`, refined around the best point: the quadratic through it and
 /// its two neighbours in (ln|g|, arg g), each trial point projected onto `ln F = 0` and mapped by
 /// `edge`; golden-section search (60 steps) on the quadratic's parameter.
-fn refine_rightmost(loops: &[EdgeLoop], edge: impl Fn(Complex64) -> Option<(f64, Complex64)>) -> f64 {
+fn refine_rightmost(
+    loops: &[EdgeLoop],
+    edge: impl Fn(Complex64) -> Option<(f64, Complex64)>,
+) -> f64 {
     let best = loops
         .iter()
         .enumerate()
@@ -736,12 +753,30 @@ fn inside_polygon(polygon: &[Complex64], z: Complex64) -> bool {
 
 /// Keys of the masses in [`predictions`], loop by loop.
 const MASS_KEYS: [(&str, &str); 6] = [
-    ("jiang.loop_mass_1", "eigenvalue fraction inside boundary loop 1 (largest), zeros excluded"),
-    ("jiang.loop_mass_2", "eigenvalue fraction inside boundary loop 2, zeros excluded"),
-    ("jiang.loop_mass_3", "eigenvalue fraction inside boundary loop 3, zeros excluded"),
-    ("jiang.loop_mass_4", "eigenvalue fraction inside boundary loop 4, zeros excluded"),
-    ("jiang.loop_mass_5", "eigenvalue fraction inside boundary loop 5, zeros excluded"),
-    ("jiang.loop_mass_6", "eigenvalue fraction inside boundary loop 6, zeros excluded"),
+    (
+        "jiang.loop_mass_1",
+        "eigenvalue fraction inside boundary loop 1 (largest), zeros excluded",
+    ),
+    (
+        "jiang.loop_mass_2",
+        "eigenvalue fraction inside boundary loop 2, zeros excluded",
+    ),
+    (
+        "jiang.loop_mass_3",
+        "eigenvalue fraction inside boundary loop 3, zeros excluded",
+    ),
+    (
+        "jiang.loop_mass_4",
+        "eigenvalue fraction inside boundary loop 4, zeros excluded",
+    ),
+    (
+        "jiang.loop_mass_5",
+        "eigenvalue fraction inside boundary loop 5, zeros excluded",
+    ),
+    (
+        "jiang.loop_mass_6",
+        "eigenvalue fraction inside boundary loop 6, zeros excluded",
+    ),
 ];
 
 /// The predictions of §5–§6 for `couplings` and an Euler leak `a = dt/τ` (for `hebbnet theory`):
@@ -749,16 +784,19 @@ const MASS_KEYS: [(&str, &str); 6] = [
 /// step (`max ln|1 − a + aλ|`), the ring's radii (c = 0, d = 1, b = 0), the Wishart edge
 /// `c(1+√α)²`, the number of boundary loops and the eigenvalue fraction inside each (up to 6).
 pub fn predictions(couplings: &SequenceCouplings, leak: f64) -> Vec<Prediction> {
-    let row = |key, name, symbol, value, formula, source, applies_to: &str, note: Option<String>| Prediction {
-        key,
-        name,
-        symbol,
-        value,
-        formula,
-        source,
-        applies_to: applies_to.to_string(),
-        note,
-    };
+    let row =
+        |key, name, symbol, value, formula, source, applies_to: &str, note: Option<String>| {
+            Prediction {
+                key,
+                name,
+                symbol,
+                value,
+                formula,
+                source,
+                applies_to: applies_to.to_string(),
+                note,
+            }
+        };
     let limit = "N → ∞ with P = αN; ±1 or Gaussian patterns; periodic X, p = 1, J_ii kept";
     if let Err(why) = couplings.validate() {
         return vec![row(
@@ -824,7 +862,10 @@ pub fn predictions(couplings: &SequenceCouplings, leak: f64) -> Vec<Prediction> 
         "x_R − 1 (flow Jacobian (J − I)/τ)",
         SOURCE_STABILITY,
         "the flow τ dh/dt = −h + Jφ(h), φ = tanh, at h = 0",
-        Some("exactly the largest exponent of an orbit converging to 0, for the sampled J (§6)".into()),
+        Some(
+            "exactly the largest exponent of an orbit converging to 0, for the sampled J (§6)"
+                .into(),
+        ),
     ));
     let step = if leak.is_finite() && leak > 0.0 {
         number(support.largest_step_growth(leak), "no boundary")
@@ -848,7 +889,10 @@ pub fn predictions(couplings: &SequenceCouplings, leak: f64) -> Vec<Prediction> 
     };
     let (inner, outer) = match ring {
         Ok((r_in, r_out)) => (Quantity::Number(r_in), Quantity::Number(r_out)),
-        Err(why) => (Quantity::NotAvailable(why.clone()), Quantity::NotAvailable(why)),
+        Err(why) => (
+            Quantity::NotAvailable(why.clone()),
+            Quantity::NotAvailable(why),
+        ),
     };
     out.push(row(
         "jiang.inner_radius",
@@ -905,7 +949,8 @@ pub fn predictions(couplings: &SequenceCouplings, leak: f64) -> Vec<Prediction> 
             SOURCE,
             limit,
             (k == 0).then(|| {
-                "loops are ordered by area; outer edge minus voids plus islands gives min(α, 1)".to_string()
+                "loops are ordered by area; outer edge minus voids plus islands gives min(α, 1)"
+                    .to_string()
             }),
         ));
     }

@@ -34,12 +34,25 @@ fn exact_averages_match_brute_force_quadrature() {
     ];
     for c in &cases {
         let averages = Averages::new(c);
-        for g in [Complex64::new(0.2, 0.1), Complex64::new(-0.4, 0.9), Complex64::new(2.5, -1.5)] {
+        for g in [
+            Complex64::new(0.2, 0.1),
+            Complex64::new(-0.4, 0.9),
+            Complex64::new(2.5, -1.5),
+        ] {
             let (f, z) = averages.edge(g).expect("no pole on the circle");
-            let f_num = c.load * midpoint(c, 65536, |l| ((l * g).norm_sqr() / (1.0 - l * g).norm_sqr()).into());
+            let f_num = c.load
+                * midpoint(c, 65536, |l| {
+                    ((l * g).norm_sqr() / (1.0 - l * g).norm_sqr()).into()
+                });
             let z_num = c.load * midpoint(c, 65536, |l| l / (1.0 - l * g).norm_sqr());
-            assert!(close(f, f_num.re, 1e-10 * f.max(1.0)), "{c:?} g={g}: F {f} vs {f_num}");
-            assert!((z - z_num).norm() < 1e-10 * z.norm().max(1.0), "{c:?} g={g}: z {z} vs {z_num}");
+            assert!(
+                close(f, f_num.re, 1e-10 * f.max(1.0)),
+                "{c:?} g={g}: F {f} vs {f_num}"
+            );
+            assert!(
+                (z - z_num).norm() < 1e-10 * z.norm().max(1.0),
+                "{c:?} g={g}: z {z} vs {z_num}"
+            );
             let kappa = averages.kappa(g).expect("kappa");
             let kappa_num = c.load * midpoint(c, 65536, |l| l / (1.0 - g * l));
             assert!((kappa - kappa_num).norm() < 1e-10 * kappa.norm().max(1.0));
@@ -47,7 +60,9 @@ fn exact_averages_match_brute_force_quadrature() {
             let (zi, wi) = averages.interior(g, v).expect("interior");
             let d = |l: Complex64| (1.0 - l * g).norm_sqr() + v * l.norm_sqr();
             let zi_num = c.load * midpoint(c, 65536, |l| l / d(l));
-            let wi_num = c.load * (g.norm_sqr() + v) * midpoint(c, 65536, |l| (l.norm_sqr() / d(l)).into()).re;
+            let wi_num = c.load
+                * (g.norm_sqr() + v)
+                * midpoint(c, 65536, |l| (l.norm_sqr() / d(l)).into()).re;
             assert!((zi - zi_num).norm() < 1e-10 * zi.norm().max(1.0));
             assert!(close(wi, wi_num, 1e-10 * wi.max(1.0)));
         }
@@ -59,16 +74,34 @@ fn exact_averages_match_brute_force_quadrature() {
 /// 4-digit numbers are checked to their last digit.
 #[test]
 fn ring_radii_from_the_boundary() {
-    for (load, inner, outer) in [(0.1, Some(0.8538), 1.0488), (0.5, Some(0.3536), 1.2247), (1.5, None, 1.5811)] {
+    for (load, inner, outer) in [
+        (0.1, Some(0.8538), 1.0488),
+        (0.5, Some(0.3536), 1.2247),
+        (1.5, None, 1.5811),
+    ] {
         let (r_in, r_out) = ring::radii(load, 1.0).expect("valid");
         assert!(close(r_out, outer, 5e-5), "r_out({load}) = {r_out}");
         let loops = couplings(load, 0.0, 1.0, 1).boundary();
-        assert_eq!(loops.len(), if inner.is_some() { 2 } else { 1 }, "α = {load}");
-        assert!(loops[0].iter().all(|z| close(z.norm(), r_out, 1e-9)), "outer loop at α = {load}");
-        assert!(loops[0].len() > 400, "the outer loop has {} points", loops[0].len());
+        assert_eq!(
+            loops.len(),
+            if inner.is_some() { 2 } else { 1 },
+            "α = {load}"
+        );
+        assert!(
+            loops[0].iter().all(|z| close(z.norm(), r_out, 1e-9)),
+            "outer loop at α = {load}"
+        );
+        assert!(
+            loops[0].len() > 400,
+            "the outer loop has {} points",
+            loops[0].len()
+        );
         if let Some(inner) = inner {
             assert!(close(r_in, inner, 5e-5), "r_in({load}) = {r_in}");
-            assert!(loops[1].iter().all(|z| close(z.norm(), r_in, 1e-9)), "inner loop at α = {load}");
+            assert!(
+                loops[1].iter().all(|z| close(z.norm(), r_in, 1e-9)),
+                "inner loop at α = {load}"
+            );
         } else {
             assert_eq!(r_in, 0.0);
         }
@@ -82,7 +115,10 @@ fn right_edge_is_the_outer_radius_for_the_ring() {
         for gamma in [0.3, 1.0, -0.7, 2.5] {
             let edge = couplings(load, 0.0, gamma, 1).right_edge();
             let want = gamma.abs() * (1.0 + load).sqrt();
-            assert!(close(edge, want, 1e-10 * want), "α={load} γ={gamma}: {edge} vs {want}");
+            assert!(
+                close(edge, want, 1e-10 * want),
+                "α={load} γ={gamma}: {edge} vs {want}"
+            );
         }
     }
 }
@@ -94,7 +130,7 @@ fn right_edge_is_the_outer_radius_for_the_ring() {
 fn critical_heteroassociation_anchors() {
     for (load, anchor) in [(0.1, 0.9535), (0.5, 0.8165)] {
         let gc = critical_heteroassociation(load, 0.0, 1, 0.0).expect("exists");
-        assert!(close(gc, 1.0 / (1.0 + load as f64).sqrt(), 1e-10), "{gc}");
+        assert!(close(gc, 1.0 / (1.0_f64 + load).sqrt(), 1e-10), "{gc}");
         assert!(close(gc, anchor, 5e-5), "{gc} vs the note's {anchor}");
     }
     for (load, c, d) in [(0.1, 0.5, 1), (0.1, 0.5, 2), (0.05, 0.2, 1)] {
@@ -103,7 +139,11 @@ fn critical_heteroassociation_anchors() {
         assert!(close(at(gc), 1.0, 1e-9), "x_R(γ_c = {gc}) = {}", at(gc));
         assert!(at(0.99 * gc) < 1.0 && at(1.01 * gc) > 1.0);
     }
-    assert_eq!(critical_heteroassociation(0.5, 0.6, 1, 0.0), None, "0.6(1+√0.5)² > 1");
+    assert_eq!(
+        critical_heteroassociation(0.5, 0.6, 1, 0.0),
+        None,
+        "0.6(1+√0.5)² > 1"
+    );
     assert_eq!(critical_heteroassociation(-0.5, 0.0, 1, 0.0), None, "α < 0");
     assert_eq!(critical_heteroassociation(0.5, 0.0, 0, 0.0), None, "d = 0");
 }
@@ -114,13 +154,20 @@ fn critical_heteroassociation_anchors() {
 fn wishart_limit_of_the_right_edge() {
     for (load, c, d) in [(0.5_f64, 1.0, 1), (0.1, 0.5, 2), (1.5, 0.3, 1)] {
         let wishart = c * (1.0 + load.sqrt()).powi(2);
-        assert!(close(couplings(load, c, 0.0, d).right_edge(), wishart, 1e-12));
+        assert!(close(
+            couplings(load, c, 0.0, d).right_edge(),
+            wishart,
+            1e-12
+        ));
         let gaps: Vec<f64> = [1e-2, 1e-3, 1e-4]
             .iter()
             .map(|&gamma| (couplings(load, c, gamma, d).right_edge() - wishart).abs())
             .collect();
         assert!(gaps[2] < 1e-3 * wishart, "{gaps:?}");
-        assert!(gaps[1] < 0.2 * gaps[0] && gaps[2] < 0.2 * gaps[1], "not O(γ): {gaps:?}");
+        assert!(
+            gaps[1] < 0.2 * gaps[0] && gaps[2] < 0.2 * gaps[1],
+            "not O(γ): {gaps:?}"
+        );
     }
 }
 
@@ -140,9 +187,20 @@ fn the_right_edge_against_the_curves() {
         couplings(0.1, 1.0, 1.0, 1),
     ] {
         let edge = c.right_edge();
-        let rightmost = c.boundary().iter().flatten().map(|z| z.re).fold(f64::NEG_INFINITY, f64::max);
-        assert!(rightmost <= edge * (1.0 + 1e-12), "{c:?}: {rightmost} > {edge}");
-        assert!(rightmost >= edge - 1e-3 * edge.abs(), "{c:?}: {rightmost} vs {edge}");
+        let rightmost = c
+            .boundary()
+            .iter()
+            .flatten()
+            .map(|z| z.re)
+            .fold(f64::NEG_INFINITY, f64::max);
+        assert!(
+            rightmost <= edge * (1.0 + 1e-12),
+            "{c:?}: {rightmost} > {edge}"
+        );
+        assert!(
+            rightmost >= edge - 1e-3 * edge.abs(),
+            "{c:?}: {rightmost} vs {edge}"
+        );
         let axis = c.real_axis_right_edge();
         if c.heteroassociation > 0.0 {
             assert!(close(axis, edge, 1e-9 * edge), "{c:?}: {axis} vs {edge}");
@@ -161,17 +219,32 @@ fn nested_voids_have_four_loops() {
     let support = couplings(0.5, 1.0, 1.0, 2).support();
     let loops = support.polylines();
     assert_eq!(loops.len(), 4, "{} loops", loops.len());
-    let rightmost: Vec<f64> = loops.iter().map(|l| l.iter().map(|z| z.re).fold(f64::NEG_INFINITY, f64::max)).collect();
-    for (got, want) in rightmost.iter().zip([4.274851773445581, 1.6828576492002911, 1.0881104106725372, 0.3169872981077808]) {
+    let rightmost: Vec<f64> = loops
+        .iter()
+        .map(|l| l.iter().map(|z| z.re).fold(f64::NEG_INFINITY, f64::max))
+        .collect();
+    for (got, want) in rightmost.iter().zip([
+        4.274851773445581,
+        1.6828576492002911,
+        1.0881104106725372,
+        0.3169872981077808,
+    ]) {
         assert!(close(*got, want, 1e-9 * want), "{rightmost:?}");
     }
     for (k, l) in loops.iter().enumerate() {
         assert_eq!(l[0], Complex64::new(0.0, 0.0), "loop {k} runs into 0");
         if k > 0 {
             // The rightmost point of each loop lies inside the previous loop, not inside the next.
-            let probe = *l.iter().max_by(|a, b| a.re.total_cmp(&b.re)).expect("points");
+            let probe = *l
+                .iter()
+                .max_by(|a, b| a.re.total_cmp(&b.re))
+                .expect("points");
             let probe = probe - Complex64::new(1e-6, 0.0);
-            assert!(inside_polygon(&loops[k - 1], probe), "loop {k} not inside loop {}", k - 1);
+            assert!(
+                inside_polygon(&loops[k - 1], probe),
+                "loop {k} not inside loop {}",
+                k - 1
+            );
             if let Some(next) = loops.get(k + 1) {
                 assert!(!inside_polygon(next, probe + Complex64::new(2e-6, 0.0)));
             }
@@ -191,7 +264,11 @@ fn nested_voids_have_four_loops() {
 /// only error (~1e-5).
 #[test]
 fn ring_masses() {
-    for (load, want) in [(0.1, vec![0.1, 0.0]), (0.5, vec![0.5, 0.0]), (1.5, vec![1.0])] {
+    for (load, want) in [
+        (0.1, vec![0.1, 0.0]),
+        (0.5, vec![0.5, 0.0]),
+        (1.5, vec![1.0]),
+    ] {
         let masses = couplings(load, 0.0, 1.0, 1).masses();
         assert_eq!(masses.len(), want.len());
         for (m, w) in masses.iter().zip(&want) {
@@ -210,9 +287,16 @@ fn radial_closed_forms() {
         let rho = |r: f64| ring::radial_density(load, gamma, r).expect("valid");
         assert!(close(cdf(r_in), (1.0 - load).max(0.0), 1e-12));
         assert!(close(cdf(r_out), 1.0, 1e-12));
-        assert!(close(cdf(r_out * (1.0 - 1e-12)), 1.0, 1e-9), "continuous at r_out");
+        assert!(
+            close(cdf(r_out * (1.0 - 1e-12)), 1.0, 1e-9),
+            "continuous at r_out"
+        );
         let pi = std::f64::consts::PI;
-        assert!(close(rho(r_out), 1.0 / (pi * gamma * gamma * (4.0 + load)), 1e-12));
+        assert!(close(
+            rho(r_out),
+            1.0 / (pi * gamma * gamma * (4.0 + load)),
+            1e-12
+        ));
         if load > 1.0 {
             let want = load / (pi * gamma * gamma * (load - 1.0).powi(2));
             assert!(close(rho(0.0), want, 1e-12 * want));
@@ -226,7 +310,10 @@ fn radial_closed_forms() {
             let h = 1e-6 * r_out;
             let slope = (cdf(r + h) - cdf(r - h)) / (2.0 * h);
             let want = 2.0 * pi * r * rho(r);
-            assert!(close(slope, want, 1e-6 * want.max(1.0)), "α={load} r={r}: {slope} vs {want}");
+            assert!(
+                close(slope, want, 1e-6 * want.max(1.0)),
+                "α={load} r={r}: {slope} vs {want}"
+            );
         }
         assert_eq!(rho(r_out * 1.01), 0.0);
     }
@@ -248,10 +335,16 @@ fn density_matches_the_radial_closed_form() {
             for angle in [0.3, 2.0, -2.7] {
                 let z = Complex64::from_polar(r, angle);
                 let got = support.density(z).expect("interior solve");
-                assert!(close(got, want, 1e-6 * want), "α={load} r={r}: {got} vs {want}");
+                assert!(
+                    close(got, want, 1e-6 * want),
+                    "α={load} r={r}: {got} vs {want}"
+                );
             }
         }
-        assert_eq!(support.density(Complex64::new(1.01 * r_out, 0.0)), Some(0.0));
+        assert_eq!(
+            support.density(Complex64::new(1.01 * r_out, 0.0)),
+            Some(0.0)
+        );
         if load < 1.0 {
             assert_eq!(support.density(Complex64::new(0.0, 0.99 * r_in)), Some(0.0));
         }
@@ -263,19 +356,37 @@ fn density_matches_the_radial_closed_form() {
 #[test]
 fn symmetries_of_the_spectrum() {
     let support = couplings(0.5, 0.5, 1.0, 2).support();
-    for z in [Complex64::new(2.0, 0.5), Complex64::new(1.6, -1.3), Complex64::new(2.8, 0.3)] {
+    for z in [
+        Complex64::new(2.0, 0.5),
+        Complex64::new(1.6, -1.3),
+        Complex64::new(2.8, 0.3),
+    ] {
         let (a, b) = (support.density(z), support.density(z.conj()));
         let (a, b) = (a.expect("solves"), b.expect("solves"));
         assert!(a > 0.0 && close(a, b, 1e-7 * a), "{z}: {a} vs {b}");
     }
     let plus = couplings(0.5, 0.0, 0.7, 2);
     let minus = couplings(0.5, 0.0, -0.7, 2);
-    let leftmost = |c: &SequenceCouplings| c.boundary().iter().flatten().map(|z| z.re).fold(f64::INFINITY, f64::min);
-    assert!(close(plus.right_edge(), -leftmost(&minus), 1e-3), "{} vs {}", plus.right_edge(), leftmost(&minus));
+    let leftmost = |c: &SequenceCouplings| {
+        c.boundary()
+            .iter()
+            .flatten()
+            .map(|z| z.re)
+            .fold(f64::INFINITY, f64::min)
+    };
+    assert!(
+        close(plus.right_edge(), -leftmost(&minus), 1e-3),
+        "{} vs {}",
+        plus.right_edge(),
+        leftmost(&minus)
+    );
     assert!(close(minus.right_edge(), -leftmost(&plus), 1e-3));
     let (sp, sm) = (plus.support(), minus.support());
     for z in [Complex64::new(0.5, 0.3), Complex64::new(-0.4, 0.5)] {
-        let (a, b) = (sp.density(z).expect("solves"), sm.density(-z).expect("solves"));
+        let (a, b) = (
+            sp.density(z).expect("solves"),
+            sm.density(-z).expect("solves"),
+        );
         assert!(close(a, b, 1e-7 * a.max(1e-3)), "{z}: {a} vs {b}");
     }
     let forward = SequenceCouplings {
@@ -293,7 +404,10 @@ fn symmetries_of_the_spectrum() {
         assert!(close(*a, *b, 1e-6), "{mf:?} vs {mt:?}");
     }
     let z = Complex64::new(0.9, 0.3);
-    let (a, b) = (forward.density(z).expect("solves"), transposed.density(z).expect("solves"));
+    let (a, b) = (
+        forward.density(z).expect("solves"),
+        transposed.density(z).expect("solves"),
+    );
     assert!(close(a, b, 1e-7 * a), "{a} vs {b}");
 }
 
@@ -303,11 +417,19 @@ fn symmetries_of_the_spectrum() {
 /// the polyline's (~1e-4).
 #[test]
 fn density_integrates_to_the_masses() {
-    for (c, expected) in [(couplings(0.5, 0.5, 1.0, 1), 0.5), (couplings(1.5, 0.5, 0.5, 2), 1.0)] {
+    for (c, expected) in [
+        (couplings(0.5, 0.5, 1.0, 1), 0.5),
+        (couplings(1.5, 0.5, 0.5, 2), 1.0),
+    ] {
         let support = c.support();
         let polylines = support.polylines();
         let masses = support.masses();
-        let reach = polylines.iter().flatten().map(|z| z.norm()).fold(0.0, f64::max) * 1.01;
+        let reach = polylines
+            .iter()
+            .flatten()
+            .map(|z| z.norm())
+            .fold(0.0, f64::max)
+            * 1.01;
         let (nodes, weights) = gauss_legendre_12();
         let rays = 96;
         let mut total = 0.0;
@@ -338,7 +460,10 @@ fn density_integrates_to_the_masses() {
         assert!(close(total, expected, 2e-3), "{c:?}: ∫ρ = {total}");
         assert!(close(masses[0], expected, 1e-3), "{c:?}: {masses:?}");
         for &m in &masses[1..] {
-            assert!(m.abs() < 1e-3, "{c:?}: voids hold no eigenvalue: {masses:?}");
+            assert!(
+                m.abs() < 1e-3,
+                "{c:?}: voids hold no eigenvalue: {masses:?}"
+            );
         }
     }
 }
@@ -357,8 +482,22 @@ fn ray_crossing(direction: Complex64, a: Complex64, b: Complex64) -> Option<f64>
 }
 
 fn gauss_legendre_12() -> ([f64; 12], [f64; 12]) {
-    let x = [0.1252334085114689, 0.3678314989981802, 0.5873179542866175, 0.7699026741943047, 0.9041172563704749, 0.9815606342467192];
-    let w = [0.2491470458134028, 0.2334925365383548, 0.2031674267230659, 0.1600783285433462, 0.1069393259953184, 0.0471753363865118];
+    let x = [
+        0.1252334085114689,
+        0.3678314989981802,
+        0.5873179542866175,
+        0.7699026741943047,
+        0.9041172563704749,
+        0.9815606342467192,
+    ];
+    let w = [
+        0.2491470458134028,
+        0.2334925365383548,
+        0.2031674267230659,
+        0.1600783285433462,
+        0.1069393259953184,
+        0.0471753363865118,
+    ];
     let mut nodes = [0.0; 12];
     let mut weights = [0.0; 12];
     for k in 0..6 {
@@ -384,7 +523,11 @@ fn gain_moments() {
     ] {
         let g = GainMoments::new(variance).expect("valid");
         assert!(close(g.mean, mean, 1e-12), "σ² = {variance}: {}", g.mean);
-        assert!(close(g.mean_square, mean_square, 1e-12), "σ² = {variance}: {}", g.mean_square);
+        assert!(
+            close(g.mean_square, mean_square, 1e-12),
+            "σ² = {variance}: {}",
+            g.mean_square
+        );
     }
     assert!(GainMoments::new(-1.0).is_none());
     assert!(GainMoments::new(f64::NAN).is_none());
@@ -398,7 +541,10 @@ fn jacobian_reduces_to_the_couplings_and_matches_eqs_11_12() {
     for load in [0.1, 0.5, 1.5] {
         let radii = ring::radii(load, 1.0).expect("valid");
         let exact = jacobian_radii(load, 1.0, 0.0).expect("valid");
-        assert!(close(exact.0, radii.0, 1e-12) && close(exact.1, radii.1, 1e-12), "{exact:?} vs {radii:?}");
+        assert!(
+            close(exact.0, radii.0, 1e-12) && close(exact.1, radii.1, 1e-12),
+            "{exact:?} vs {radii:?}"
+        );
         let near = jacobian_radii(load, 1.0, 1e-8).expect("valid");
         assert!(close(near.0, radii.0, 1e-6) && close(near.1, radii.1, 1e-6));
     }
@@ -407,22 +553,38 @@ fn jacobian_reduces_to_the_couplings_and_matches_eqs_11_12() {
     assert_eq!(j.len(), jd.len());
     for (a, b) in j.iter().zip(&jd) {
         assert_eq!(a.len(), b.len());
-        let gap = a.iter().zip(b).map(|(x, y)| (x - y).norm()).fold(0.0, f64::max);
+        let gap = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).norm())
+            .fold(0.0, f64::max);
         assert!(gap < 1e-9, "J·D with D = I differs from J by {gap}");
     }
     assert!(close(c.jacobian_right_edge(0.0), c.right_edge(), 1e-10));
+    assert_eq!(
+        c.jacobian_boundary(1.0).len(),
+        4,
+        "the nested voids persist in J·D at σ² = 1"
+    );
     for variance in [0.5, 1.0, 2.0] {
         for load in [0.5, 1.5] {
             let ring = couplings(load, 0.0, 1.0, 1);
             let (r_in, r_out) = jacobian_radii(load, 1.0, variance).expect("valid");
             let edge = ring.jacobian_right_edge(variance);
-            assert!(close(edge, r_out, 1e-9), "σ² = {variance}, α = {load}: {edge} vs {r_out}");
+            assert!(
+                close(edge, r_out, 1e-9),
+                "σ² = {variance}, α = {load}: {edge} vs {r_out}"
+            );
             let loops = ring.jacobian_boundary(variance);
             assert_eq!(loops.len(), if load < 1.0 { 2 } else { 1 });
             assert!(loops[0].iter().all(|z| close(z.norm(), r_out, 1e-8)));
             if load < 1.0 {
                 let norms: Vec<f64> = loops[1].iter().map(|z| z.norm()).collect();
-                assert!(norms.iter().all(|&n| close(n, r_in, 1e-8)), "σ² = {variance}: R_in = {r_in}, {:?}", &norms[..5]);
+                assert!(
+                    norms.iter().all(|&n| close(n, r_in, 1e-8)),
+                    "σ² = {variance}: R_in = {r_in}, {:?}",
+                    &norms[..5]
+                );
             }
         }
     }
@@ -436,10 +598,15 @@ fn plateau_variance_solves_its_equation() {
         let g = GainMoments::new(variance).expect("valid");
         let lhs = gamma * gamma * (load * g.mean_square + g.mean * g.mean);
         assert!(close(lhs, 1.0, 1e-9), "{lhs}");
-        let right_edge = couplings(load, 0.0, gamma, 1).jacobian_right_edge(variance);
-        assert!(close(right_edge, 1.0, 1e-8), "right edge of J·D at the plateau: {right_edge}");
+        let right_edge = couplings(load, 0.0, gamma, 1).jacobian_real_axis_right_edge(variance);
+        assert!(
+            close(right_edge, 1.0, 1e-8),
+            "right edge of J·D at the plateau: {right_edge}"
+        );
     }
-    assert!(plateau_variance(0.01, 1.8).expect("exists") < plateau_variance(0.01, 2.0).expect("exists"));
+    assert!(
+        plateau_variance(0.01, 1.8).expect("exists") < plateau_variance(0.01, 2.0).expect("exists")
+    );
     assert_eq!(plateau_variance(0.5, 0.8), None, "γ < γ_c = 0.8165");
 }
 
@@ -456,84 +623,90 @@ fn boundary_and_critical_coupling_are_fast() {
     let critical_time = start.elapsed().as_secs_f64();
     assert!(gc.is_some());
     eprintln!("boundary {boundary_time:.3} s, γ_c {critical_time:.3} s");
-    assert!(boundary_time < 5.0 && critical_time < 5.0, "{boundary_time} s, {critical_time} s");
+    assert!(
+        boundary_time < 5.0 && critical_time < 5.0,
+        "{boundary_time} s, {critical_time} s"
+    );
 }
 
 /// The predictions: the closed forms where they apply, refusals with reasons elsewhere.
 #[test]
 fn predictions_for_hebbnet_theory() {
-    let find = |list: &[Prediction], key: &str| list.iter().find(|p| p.key == key).cloned().expect(key);
+    let find =
+        |list: &[Prediction], key: &str| list.iter().find(|p| p.key == key).cloned().expect(key);
     let ring_case = predictions(&couplings(0.5, 0.0, 1.0, 1), 0.05);
     let r_out = 1.5_f64.sqrt();
-    assert!(close(find(&ring_case, "jiang.right_edge").value.number().expect("number"), r_out, 1e-10));
     assert!(close(
-        find(&ring_case, "jiang.critical_heteroassociation").value.number().expect("number"),
+        find(&ring_case, "jiang.right_edge")
+            .value
+            .number()
+            .expect("number"),
+        r_out,
+        1e-10
+    ));
+    assert!(close(
+        find(&ring_case, "jiang.critical_heteroassociation")
+            .value
+            .number()
+            .expect("number"),
         1.0 / r_out,
         1e-10
     ));
-    assert!(close(find(&ring_case, "jiang.flow_growth_rate").value.number().expect("number"), r_out - 1.0, 1e-10));
-    let step = find(&ring_case, "jiang.step_growth_rate").value.number().expect("number");
+    assert!(close(
+        find(&ring_case, "jiang.flow_growth_rate")
+            .value
+            .number()
+            .expect("number"),
+        r_out - 1.0,
+        1e-10
+    ));
+    let step = find(&ring_case, "jiang.step_growth_rate")
+        .value
+        .number()
+        .expect("number");
     assert!(close(step, (0.95_f64 + 0.05 * r_out).ln(), 1e-6), "{step}");
-    assert!(close(find(&ring_case, "jiang.inner_radius").value.number().expect("number"), 0.5_f64.powf(1.5), 1e-12));
-    assert_eq!(find(&ring_case, "jiang.boundary_loops").value.number(), Some(2.0));
-    assert!(close(find(&ring_case, "jiang.loop_mass_1").value.number().expect("number"), 0.5, 1e-4));
-    assert!(find(&ring_case, "jiang.loop_mass_3").value.number().is_none());
+    assert!(close(
+        find(&ring_case, "jiang.inner_radius")
+            .value
+            .number()
+            .expect("number"),
+        0.5_f64.powf(1.5),
+        1e-12
+    ));
+    assert_eq!(
+        find(&ring_case, "jiang.boundary_loops").value.number(),
+        Some(2.0)
+    );
+    assert!(close(
+        find(&ring_case, "jiang.loop_mass_1")
+            .value
+            .number()
+            .expect("number"),
+        0.5,
+        1e-4
+    ));
+    assert!(find(&ring_case, "jiang.loop_mass_3")
+        .value
+        .number()
+        .is_none());
     let deep = predictions(&couplings(0.5, 1.0, 1.0, 2), 0.05);
-    assert!(matches!(find(&deep, "jiang.inner_radius").value, Quantity::NotAvailable(_)));
-    assert!(matches!(find(&deep, "jiang.critical_heteroassociation").value, Quantity::NotAvailable(_)));
-    assert!(close(find(&deep, "jiang.wishart_edge").value.number().expect("number"), (1.0 + 0.5_f64.sqrt()).powi(2), 1e-12));
+    assert!(matches!(
+        find(&deep, "jiang.inner_radius").value,
+        Quantity::NotAvailable(_)
+    ));
+    assert!(matches!(
+        find(&deep, "jiang.critical_heteroassociation").value,
+        Quantity::NotAvailable(_)
+    ));
+    assert!(close(
+        find(&deep, "jiang.wishart_edge")
+            .value
+            .number()
+            .expect("number"),
+        (1.0 + 0.5_f64.sqrt()).powi(2),
+        1e-12
+    ));
     let invalid = predictions(&couplings(-1.0, 0.0, 1.0, 1), 0.05);
     assert_eq!(invalid.len(), 1);
     assert!(matches!(invalid[0].value, Quantity::NotAvailable(_)));
-}
-
-#[test]
-#[ignore]
-fn scratch_dump() {
-    for c in [couplings(0.5, 1.0, 1.0, 2), couplings(0.5, 0.0, -0.7, 2), couplings(0.5, 0.5, 1.0, 2)] {
-        let support = c.support();
-        eprintln!("{c:?}: x_R = {}", c.right_edge());
-        for (k, l) in support.loops.iter().enumerate() {
-            let re_max = l.z.iter().map(|z| z.re).fold(f64::NEG_INFINITY, f64::max);
-            let re_min = l.z.iter().map(|z| z.re).fold(f64::INFINITY, f64::min);
-            let gmax = l.g.iter().map(|g| g.norm()).fold(0.0, f64::max);
-            eprintln!("  loop {k}: n={} through0={} area={:.5} re=[{re_min:.4},{re_max:.4}] |g|max={gmax:.3e} first z={:.3e} g={:.3e} last z={:.3e} g={:.3e}",
-                l.z.len(), l.through_origin, l.signed_area()/2.0, l.z[0], l.g[0], l.z[l.z.len()-1], l.g[l.g.len()-1]);
-        }
-        eprintln!("  masses {:?}", support.masses());
-    }
-}
-
-#[test]
-#[ignore]
-fn scratch_noise() {
-    let c = couplings(0.5, 1.0, 1.0, 2);
-    let averages = Averages::new(&c);
-    for gmod in [10.0, 100.0, 140.0, 300.0, 1000.0, 3000.0] {
-        // along the direction π/3 (the asymptote), scan ψ near it for the band
-        let psi0 = std::f64::consts::PI / 3.0;
-        let mut prev = None;
-        for k in 0..2001 {
-            let psi = psi0 - 0.5 / gmod + (1.0 / gmod) * k as f64 / 2000.0;
-            let g = Complex64::from_polar(gmod, psi);
-            let f = averages.edge(g).map(|x| x.0.ln());
-            if let (Some(Some(a)), Some(b)) = (prev, f) {
-                if (a > 0.0) != (b > 0.0) {
-                    // noise: evaluate at tiny offsets
-                    let vals: Vec<f64> = (0..5).map(|j| averages.edge(Complex64::from_polar(gmod, psi + 1e-13 * j as f64)).map_or(f64::NAN, |x| x.0.ln())).collect();
-                    eprintln!("|g|={gmod} crossing at ψ-ψ0={:.3e}: L nearby {vals:?}", psi - psi0);
-                }
-            }
-            prev = Some(f);
-        }
-    }
-}
-
-#[test]
-#[ignore]
-fn scratch_jd() {
-    let g = GainMoments::new(2.0).unwrap();
-    eprintln!("mean {} nodes {}", g.mean, g.nodes.len());
-    eprintln!("W(-0.5) = {:?}", g.subordination_real(-0.5));
-    eprintln!("radii {:?}", jacobian_radii(0.5, 1.0, 2.0));
 }

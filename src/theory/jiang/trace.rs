@@ -171,7 +171,8 @@ fn walk(
             }
             let psi = if q.1 <= 0.0 { 0.0 } else { pi };
             let s_cross = p.0 + (q.0 - p.0) * (psi - p.1) / (q.1 - p.1);
-            let root = axis_root(level, psi, s_cross - 4.0 * h, s_cross + 4.0 * h).unwrap_or(s_cross);
+            let root =
+                axis_root(level, psi, s_cross - 4.0 * h, s_cross + 4.0 * h).unwrap_or(s_cross);
             points.push((root, psi));
             return (points, End::Axis);
         }
@@ -222,7 +223,11 @@ pub(crate) fn trace_curves(level: impl Fn(f64, f64) -> f64, s_min: f64, s_max: f
             if let Some(&last) = points.last() {
                 if let Some(j) = (0..roots.len())
                     .filter(|&j| !used[j] && roots[j].1 == last.1)
-                    .min_by(|&a, &b| (roots[a].0 - last.0).abs().total_cmp(&(roots[b].0 - last.0).abs()))
+                    .min_by(|&a, &b| {
+                        (roots[a].0 - last.0)
+                            .abs()
+                            .total_cmp(&(roots[b].0 - last.0).abs())
+                    })
                 {
                     if (roots[j].0 - last.0).abs() < 1e-6 {
                         used[j] = true;
