@@ -2,6 +2,7 @@
 //! its symmetries, and brute-force quadrature.
 
 use super::*;
+use crate::theory::{Prediction, Quantity};
 
 fn couplings(load: f64, c: f64, gamma: f64, depth: usize) -> SequenceCouplings {
     SequenceCouplings::new(load, c, gamma, depth)
@@ -251,11 +252,13 @@ fn nested_voids_have_four_loops() {
         }
     }
     // Between the void and the island there is no eigenvalue, inside the inner void none, and
-    // the outer loop holds all P = αN nonzero ones (the gap of the cut at 0 costs ~1e-3).
+    // the outer loop holds all P = αN nonzero ones. Errors: the trapezoidal rule (~1e-5) and the
+    // chord closing each loop near 0 (1.5e-5, ∝ 1/G_MAX): 1e-4 is safe and still fails if the
+    // zeros' (1 − α)₊ were mishandled or a loop were cut short.
     let masses = support.masses();
-    assert!(close(masses[0], 0.5, 3e-3), "{masses:?}");
-    assert!(close(masses[1], masses[2], 3e-3), "{masses:?}");
-    assert!(close(masses[3], 0.0, 3e-3), "{masses:?}");
+    assert!(close(masses[0], 0.5, 1e-4), "{masses:?}");
+    assert!(close(masses[1], masses[2], 1e-4), "{masses:?}");
+    assert!(close(masses[3], 0.0, 1e-4), "{masses:?}");
     assert!(masses[1] > 0.1, "{masses:?}");
 }
 
