@@ -39,6 +39,7 @@ impl Laurent {
     }
 
     /// `Σ_k coef[k] w^{low+k}` at `w`.
+    #[cfg(test)]
     pub fn eval(&self, w: Complex64) -> Complex64 {
         let mut acc = Complex64::new(0.0, 0.0);
         for c in self.coef.iter().rev() {
@@ -285,6 +286,7 @@ impl CircleInverse {
 /// `⟨N/D⟩` over the unit circle for Laurent polynomials with `D` nowhere zero on it (roots of
 /// `w^{−low} D` by [`polynomial_roots`]); `None` if the roots are not found or one is on the
 /// circle.
+#[cfg(test)]
 pub(crate) fn circle_mean_ratio(
     numerators: &[&Laurent],
     denominator: &Laurent,

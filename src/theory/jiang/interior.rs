@@ -54,8 +54,8 @@ fn jacobian(averages: &Averages, z: Complex64, root: Root) -> Option<[[f64; 3]; 
         let h = if k == 2 { hv } else { hg };
         let plus = residual(averages, z, shift(1.0))?;
         let minus = residual(averages, z, shift(-1.0))?;
-        for row in 0..3 {
-            jac[row][k] = (plus[row] - minus[row]) / (2.0 * h);
+        for (row, entries) in jac.iter_mut().enumerate() {
+            entries[k] = (plus[row] - minus[row]) / (2.0 * h);
         }
     }
     Some(jac)

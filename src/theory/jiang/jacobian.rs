@@ -17,7 +17,7 @@
 
 use num_complex::Complex64;
 
-use super::{real_roots, trace_loops, Averages, SequenceCouplings};
+use super::{real_roots, refine_rightmost, trace_loops, Averages, EdgeLoop, SequenceCouplings};
 
 /// The distribution of the gain `φ'(h) = 1 − tanh²(h)`, h ~ N(0, σ²), as a quadrature: the
 /// trapezoidal rule in h on `[−9σ, 9σ]` with step `min(0.25, σ/3)` (spectrally accurate: the
@@ -201,32 +201,48 @@ fn jacobian_edge(
 }
 
 impl SequenceCouplings {
+    /// The loops of the spectrum of J·D (as for J, with `ln G` for `ln F`); `None` for invalid
+    /// couplings or variance, empty when Λ ≡ 0.
+    fn jacobian_loops(&self, variance: f64) -> Option<(Vec<EdgeLoop>, Averages, GainMoments)> {
+        let gains = GainMoments::new(variance)?;
+        self.validate().ok()?;
+        let averages = Averages::new(self);
+        let scale = self.symbol_scale();
+        if scale == 0.0 {
+            return Some((Vec::new(), averages, gains));
+        }
+        let (s_min, s_max) = self.g_range(scale);
+        let loops = trace_loops(s_min, s_max, |t| jacobian_edge(&averages, &gains, t, false));
+        Some((loops, averages, gains))
+    }
+
     /// The boundary of the support of the spectrum of `J·diag(φ'(h))`, h_i ~ N(0, `variance`),
     /// eqs (10a), (10b): closed polylines as [`SequenceCouplings::boundary`] (σ² = 0 gives it).
     /// Empty for invalid couplings or variance.
     pub fn jacobian_boundary(&self, variance: f64) -> Vec<Vec<Complex64>> {
-        let Some(gains) = GainMoments::new(variance) else {
-            return Vec::new();
-        };
-        if self.validate().is_err() {
-            return Vec::new();
-        }
-        let scale = self.symbol_scale();
-        if scale == 0.0 {
-            return Vec::new();
-        }
-        let averages = Averages::new(self);
-        let (s_min, s_max) = self.g_range(scale);
-        trace_loops(s_min, s_max, |t| jacobian_edge(&averages, &gains, t, false))
-            .iter()
-            .map(|l| l.polyline())
-            .collect()
+        self.jacobian_loops(variance)
+            .map(|(loops, _, _)| loops.iter().map(EdgeLoop::polyline).collect())
+            .unwrap_or_default()
     }
 
-    /// The right edge of the spectrum of `J·diag(φ'(h))`, h_i ~ N(0, `variance`) (§5.3): over
-    /// the real roots t of `G(t) = 1`, the largest `z = W(κt)/t` with the real W above the
-    /// poles and z > 0. NaN for invalid arguments or when no root is found.
+    /// The right edge of the spectrum of `J·diag(φ'(h))`, h_i ~ N(0, `variance`) (§5.3): the
+    /// larger of [`Self::jacobian_real_axis_right_edge`] and the largest Re z along the curves of
+    /// [`Self::jacobian_boundary`], refined as in [`SequenceCouplings::right_edge`]. 0 when Λ ≡ 0;
+    /// NaN for invalid arguments.
     pub fn jacobian_right_edge(&self, variance: f64) -> f64 {
+        let axis = self.jacobian_real_axis_right_edge(variance);
+        match self.jacobian_loops(variance) {
+            Some((loops, averages, gains)) => axis.max(refine_rightmost(&loops, |t| {
+                jacobian_edge(&averages, &gains, t, false)
+            })),
+            None => f64::NAN,
+        }
+    }
+
+    /// The note's right edge of J·D (§5.3): over the real roots t of `G(t) = 1` (both signs; the
+    /// real W above the poles), the largest `z = W(κt)/t > 0`. NaN for invalid arguments or when
+    /// no root is found, 0 when Λ ≡ 0.
+    pub fn jacobian_real_axis_right_edge(&self, variance: f64) -> f64 {
         let Some(gains) = GainMoments::new(variance) else {
             return f64::NAN;
         };

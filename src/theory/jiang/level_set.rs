@@ -111,14 +111,14 @@ pub(crate) fn contour_chains(grid: &Grid, level: impl Fn(f64, f64) -> f64) -> Ve
     let point = |edge: usize| -> (f64, f64) {
         let k = edge / 2;
         let (i, j) = (k / np, k % np);
-        let (i2, j2) = if edge % 2 == 0 {
+        let (i2, j2) = if edge.is_multiple_of(2) {
             (i + 1, j)
         } else {
             (i, j + 1)
         };
         let (v0, v1) = (value(i, j), value(i2, j2));
         let t = v0 / (v0 - v1);
-        if edge % 2 == 0 {
+        if edge.is_multiple_of(2) {
             (grid.s(i) + t * (grid.s(i2) - grid.s(i)), grid.psi(j))
         } else {
             (

@@ -2,6 +2,7 @@
 //! its symmetries, and brute-force quadrature.
 
 use super::*;
+use crate::theory::{Prediction, Quantity};
 
 fn couplings(load: f64, c: f64, gamma: f64, depth: usize) -> SequenceCouplings {
     SequenceCouplings::new(load, c, gamma, depth)
@@ -130,7 +131,7 @@ fn right_edge_is_the_outer_radius_for_the_ring() {
 fn critical_heteroassociation_anchors() {
     for (load, anchor) in [(0.1, 0.9535), (0.5, 0.8165)] {
         let gc = critical_heteroassociation(load, 0.0, 1, 0.0).expect("exists");
-        assert!(close(gc, 1.0 / (1.0 + load as f64).sqrt(), 1e-10), "{gc}");
+        assert!(close(gc, 1.0 / (1.0_f64 + load).sqrt(), 1e-10), "{gc}");
         assert!(close(gc, anchor, 5e-5), "{gc} vs the note's {anchor}");
     }
     for (load, c, d) in [(0.1, 0.5, 1), (0.1, 0.5, 2), (0.05, 0.2, 1)] {
@@ -251,11 +252,13 @@ fn nested_voids_have_four_loops() {
         }
     }
     // Between the void and the island there is no eigenvalue, inside the inner void none, and
-    // the outer loop holds all P = αN nonzero ones (the gap of the cut at 0 costs ~1e-3).
+    // the outer loop holds all P = αN nonzero ones. Errors: the trapezoidal rule (~1e-5) and the
+    // chord closing each loop near 0 (1.5e-5, ∝ 1/G_MAX): 1e-4 is safe and still fails if the
+    // zeros' (1 − α)₊ were mishandled or a loop were cut short.
     let masses = support.masses();
-    assert!(close(masses[0], 0.5, 3e-3), "{masses:?}");
-    assert!(close(masses[1], masses[2], 3e-3), "{masses:?}");
-    assert!(close(masses[3], 0.0, 3e-3), "{masses:?}");
+    assert!(close(masses[0], 0.5, 1e-4), "{masses:?}");
+    assert!(close(masses[1], masses[2], 1e-4), "{masses:?}");
+    assert!(close(masses[3], 0.0, 1e-4), "{masses:?}");
     assert!(masses[1] > 0.1, "{masses:?}");
 }
 
@@ -561,6 +564,11 @@ fn jacobian_reduces_to_the_couplings_and_matches_eqs_11_12() {
         assert!(gap < 1e-9, "J·D with D = I differs from J by {gap}");
     }
     assert!(close(c.jacobian_right_edge(0.0), c.right_edge(), 1e-10));
+    assert_eq!(
+        c.jacobian_boundary(1.0).len(),
+        4,
+        "the nested voids persist in J·D at σ² = 1"
+    );
     for variance in [0.5, 1.0, 2.0] {
         for load in [0.5, 1.5] {
             let ring = couplings(load, 0.0, 1.0, 1);
@@ -593,7 +601,7 @@ fn plateau_variance_solves_its_equation() {
         let g = GainMoments::new(variance).expect("valid");
         let lhs = gamma * gamma * (load * g.mean_square + g.mean * g.mean);
         assert!(close(lhs, 1.0, 1e-9), "{lhs}");
-        let right_edge = couplings(load, 0.0, gamma, 1).jacobian_right_edge(variance);
+        let right_edge = couplings(load, 0.0, gamma, 1).jacobian_real_axis_right_edge(variance);
         assert!(
             close(right_edge, 1.0, 1e-8),
             "right edge of J·D at the plateau: {right_edge}"
@@ -704,68 +712,4 @@ fn predictions_for_hebbnet_theory() {
     let invalid = predictions(&couplings(-1.0, 0.0, 1.0, 1), 0.05);
     assert_eq!(invalid.len(), 1);
     assert!(matches!(invalid[0].value, Quantity::NotAvailable(_)));
-}
-
-#[test]
-#[ignore]
-fn scratch_dump() {
-    for c in [
-        couplings(0.5, 1.0, 1.0, 2),
-        couplings(0.5, 0.0, -0.7, 2),
-        couplings(0.5, 0.5, 1.0, 2),
-    ] {
-        let support = c.support();
-        eprintln!("{c:?}: x_R = {}", c.right_edge());
-        for (k, l) in support.loops.iter().enumerate() {
-            let re_max = l.z.iter().map(|z| z.re).fold(f64::NEG_INFINITY, f64::max);
-            let re_min = l.z.iter().map(|z| z.re).fold(f64::INFINITY, f64::min);
-            let gmax = l.g.iter().map(|g| g.norm()).fold(0.0, f64::max);
-            eprintln!("  loop {k}: n={} through0={} area={:.5} re=[{re_min:.4},{re_max:.4}] |g|max={gmax:.3e} first z={:.3e} g={:.3e} last z={:.3e} g={:.3e}",
-                l.z.len(), l.through_origin, l.signed_area()/2.0, l.z[0], l.g[0], l.z[l.z.len()-1], l.g[l.g.len()-1]);
-        }
-        eprintln!("  masses {:?}", support.masses());
-    }
-}
-
-#[test]
-#[ignore]
-fn scratch_noise() {
-    let c = couplings(0.5, 1.0, 1.0, 2);
-    let averages = Averages::new(&c);
-    for gmod in [10.0, 100.0, 140.0, 300.0, 1000.0, 3000.0] {
-        // along the direction π/3 (the asymptote), scan ψ near it for the band
-        let psi0 = std::f64::consts::PI / 3.0;
-        let mut prev = None;
-        for k in 0..2001 {
-            let psi = psi0 - 0.5 / gmod + (1.0 / gmod) * k as f64 / 2000.0;
-            let g = Complex64::from_polar(gmod, psi);
-            let f = averages.edge(g).map(|x| x.0.ln());
-            if let (Some(Some(a)), Some(b)) = (prev, f) {
-                if (a > 0.0) != (b > 0.0) {
-                    // noise: evaluate at tiny offsets
-                    let vals: Vec<f64> = (0..5)
-                        .map(|j| {
-                            averages
-                                .edge(Complex64::from_polar(gmod, psi + 1e-13 * j as f64))
-                                .map_or(f64::NAN, |x| x.0.ln())
-                        })
-                        .collect();
-                    eprintln!(
-                        "|g|={gmod} crossing at ψ-ψ0={:.3e}: L nearby {vals:?}",
-                        psi - psi0
-                    );
-                }
-            }
-            prev = Some(f);
-        }
-    }
-}
-
-#[test]
-#[ignore]
-fn scratch_jd() {
-    let g = GainMoments::new(2.0).unwrap();
-    eprintln!("mean {} nodes {}", g.mean, g.nodes.len());
-    eprintln!("W(-0.5) = {:?}", g.subordination_real(-0.5));
-    eprintln!("radii {:?}", jacobian_radii(0.5, 1.0, 2.0));
 }

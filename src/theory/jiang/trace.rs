@@ -106,7 +106,11 @@ fn axis_root(level: &impl Fn(f64, f64) -> f64, psi: f64, s_a: f64, s_b: f64) -> 
 }
 
 /// The roots of `level` on the real axis: `(s, ψ)` with ψ = 0 (g > 0) or ψ = π (g < 0).
-fn axis_roots(level: &impl Fn(f64, f64) -> f64, s_min: f64, s_max: f64) -> Vec<(f64, f64)> {
+pub(crate) fn axis_roots(
+    level: &impl Fn(f64, f64) -> f64,
+    s_min: f64,
+    s_max: f64,
+) -> Vec<(f64, f64)> {
     let mut roots = Vec::new();
     for psi in [0.0, std::f64::consts::PI] {
         let s = |k: usize| s_min + (s_max - s_min) * k as f64 / AXIS_SCAN as f64;
