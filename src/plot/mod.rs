@@ -47,6 +47,7 @@ mod heatmap;
 mod lyapunov;
 mod route;
 mod sensitivity;
+mod sequence;
 mod spiking;
 mod style;
 
@@ -170,6 +171,13 @@ pub fn plot_run(dir: &Path, options: &PlotOptions) -> Result<PlotReport> {
         ));
     }
     let run = Run::open(dir)?;
+    let jiang = sequence::is_jiang(run.manifest.get("config"));
+    if jiang && options.epochs.is_some() {
+        return Err(Error::input(
+            dir,
+            "--epochs chooses epochs of the eigenvalue figure; a \"jiang\" run has one epoch",
+        ));
+    }
     // Check the options before any figure is written.
     if let Some(epochs) = &options.epochs {
         eigenvalues::check_epochs(epochs, run.summary.len(), dir)?;
@@ -190,6 +198,10 @@ pub fn plot_run(dir: &Path, options: &PlotOptions) -> Result<PlotReport> {
     std::fs::create_dir_all(&out).map_err(|e| Error::output(&out, e))?;
     if spiking::is_bms(run.manifest.get("config")) {
         let figures = spiking::run_figures(&run, &out, options.replica)?;
+        return Ok(PlotReport { out, figures });
+    }
+    if jiang {
+        let figures = sequence::run_figures(&run, &out)?;
         return Ok(PlotReport { out, figures });
     }
     let figures: Vec<(&str, Outcome)> = vec![
@@ -222,6 +234,13 @@ fn plot_sweep(dir: &Path, options: &PlotOptions) -> Result<PlotReport> {
         ));
     }
     let sweep = Sweep::open(dir)?;
+    if sequence::is_jiang(Some(&sweep.base_config)) {
+        sweep.grid_indices()?;
+        let out = options.out.clone().unwrap_or_else(|| dir.join("figures"));
+        std::fs::create_dir_all(&out).map_err(|e| Error::output(&out, e))?;
+        let figures = sequence::sweep_figures(&sweep, &out, &options.observables)?;
+        return Ok(PlotReport { out, figures });
+    }
     let bms = spiking::is_bms(Some(&sweep.base_config));
     if bms && sweep.axes.len() == 1 && options.observables.is_empty() {
         sweep.grid_indices()?;
