@@ -11,6 +11,9 @@
 //! - [`bifurcation`]: the attractors of the mean-field map on `(m, q)` (fixed point, 2-cycle,
 //!   bistable, quiescent) and the lines where they change (edge of chaos on each stable branch,
 //!   flip, saddle-node) over a (g, θ̄) or (g, J̄) plane: Cessac's analog network (cessac.md §9).
+//! - [`jiang`]: spectra of deep-Hebbian sequence couplings `J = ξᵀXξ/N` (Jiang et al. 2023,
+//!   models/jiang.md §5–§6): the support's boundary, density, right edge and `γ_c`, and the
+//!   Jacobian `J·diag(φ')`.
 //! - [`predictions`]: the list for one config, each refused with the hypothesis the config
 //!   breaks (a leak, another activation, weights from a file, …) rather than guessed.
 //!
@@ -19,6 +22,7 @@
 pub mod bifurcation;
 pub mod bms;
 pub mod edge;
+pub mod jiang;
 pub mod mean_field;
 pub mod plane;
 pub mod predictions;
