@@ -131,7 +131,11 @@ fn ok(output: &Output, what: &str) {
 #[test]
 fn bundled_sweeps_resume_shard_and_merge_from_the_cli() {
     let mut bundled: Vec<PathBuf> = Vec::new();
-    for dir in ["/configs/sweeps", "/configs/cessac2010"] {
+    for dir in [
+        "/configs/sweeps",
+        "/configs/cessac2010",
+        "/configs/jiang2022",
+    ] {
         bundled.extend(
             std::fs::read_dir(format!("{}{dir}", env!("CARGO_MANIFEST_DIR")))
                 .unwrap()
@@ -150,6 +154,7 @@ fn bundled_sweeps_resume_shard_and_merge_from_the_cli() {
         let dir = tempfile::tempdir().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let spiking = text.contains("\"model\": \"bms\"");
+        let sequence = text.contains("\"model\": \"jiang\"");
         let smaller_analog = [
             "--set",
             "network.neurons=24",
@@ -174,8 +179,22 @@ fn bundled_sweeps_resume_shard_and_merge_from_the_cli() {
             "cpu",
             "--quiet",
         ];
+        // N = 300 keeps P ≥ 3 > depth at the smallest bundled load (α = 0.01).
+        let smaller_sequence = [
+            "--set",
+            "jiang.neurons=300",
+            "--set",
+            "schedule.transient_steps=20",
+            "--set",
+            "schedule.recorded_steps=40",
+            "--backend",
+            "cpu",
+            "--quiet",
+        ];
         let smaller: &[&str] = if spiking {
             &smaller_spiking
+        } else if sequence {
+            &smaller_sequence
         } else {
             &smaller_analog
         };

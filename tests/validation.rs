@@ -22,6 +22,17 @@
 //!   the shared sections through a BMS config (`bms.weights.std.non_negative`,
 //!   `bms.learning.forgetting.positive`, `bms.initial_state.high.at_least_low`), and
 //!   `output.save.raster_is_bms_only`.
+//! - `jiang` (`"model": "jiang"`): `jiang.section_in_analog`, `jiang.weights.not_applicable`,
+//!   `jiang.input.not_applicable`, `jiang.learning.off`, `jiang.schedule.epochs_1`,
+//!   `jiang.neurons.at_least_2`, `jiang.load.more_patterns_than_depth`, `jiang.load.at_most_4`,
+//!   `jiang.patterns.allowed_values`, `jiang.depth.at_least_1`, `jiang.sequences.divides_p`,
+//!   `jiang.sequences.blocks_exceed_depth`, `jiang.dilution.in_0_1`,
+//!   `jiang.couplings.factored_not_diluted`, `jiang.leak.in_0_1`, `jiang.cue.pattern.below_p`,
+//!   `jiang.cue.flip_probability.in_0_1`, `jiang.cue.noise.non_negative`,
+//!   `jiang.cue.exclusive_with_initial_state`, `jiang.initial_conditions.at_least_1`,
+//!   `jiang.pair_perturbation.positive`, `jiang.record_every.at_least_1`,
+//!   `jiang.jacobian_steps.within_run`, `jiang.chaos_threshold.positive`,
+//!   `jiang.output.record.not_for_jiang`, `jiang.output.save.raster`.
 //! - `network`: `network.neurons.at_least_1`, `network.neurons.at_most_65536`,
 //!   `network.neurons.integer`, `network.neurons.not_a_number`, `network.form.allowed_values`,
 //!   `network.activation.allowed_values`, `network.gain.positive`, `network.gain.nan`,
@@ -124,6 +135,20 @@ const BMS: &str = r#"{
   "schedule": {"epochs": 1, "transient_steps": 2, "recorded_steps": 20},
   "ensemble": {"replicas": 2}
 }"#;
+
+/// A small, valid Jiang run config (N = 40, P = 4, R = 2).
+const JIANG: &str = r#"{
+  "model": "jiang",
+  "jiang": {"neurons": 40, "load": 0.1},
+  "schedule": {"epochs": 1, "transient_steps": 2, "recorded_steps": 20},
+  "ensemble": {"replicas": 2}
+}"#;
+
+/// A run of [`JIANG`] with `--set` overrides.
+fn jiang(name: &'static str, sets: &[&str], expect: &[&'static str]) -> Case {
+    let args: Vec<&str> = sets.iter().flat_map(|s| ["--set", s]).collect();
+    case(name, Cmd::Run, JIANG, &args, expect)
+}
 
 /// A run of [`BMS`] with `--set` overrides.
 fn bms(name: &'static str, sets: &[&str], expect: &[&'static str]) -> Case {
@@ -402,7 +427,7 @@ fn cases() -> Vec<Case> {
             &["model=spiking"],
             &[
                 "`model`",
-                "unknown variant `spiking`, expected `analog` or `bms`",
+                "unknown variant `spiking`, expected one of `analog`, `bms`, `jiang`",
             ],
         ),
         set("model.not_a_string", &["model=3"], &["`model`", "expected"]),
@@ -500,6 +525,143 @@ fn cases() -> Vec<Case> {
             "bms.initial_state.high.at_least_low",
             &["bms.threshold=-1"],
             &["`initial_state.high`", "≥ low"],
+        ),
+        set(
+            "jiang.section_in_analog",
+            &["jiang.leak=0.5"],
+            &["`jiang`", "is a section of \"model\": \"jiang\""],
+        ),
+        jiang(
+            "jiang.weights.not_applicable",
+            &["weights.std=2"],
+            &["`weights`", "does not apply"],
+        ),
+        jiang(
+            "jiang.input.not_applicable",
+            &["input.mean=1"],
+            &["`input`", "no external input"],
+        ),
+        jiang(
+            "jiang.learning.off",
+            &["learning.enabled=true"],
+            &["`learning.enabled`", "must be false"],
+        ),
+        jiang(
+            "jiang.schedule.epochs_1",
+            &["schedule.epochs=2"],
+            &["`schedule.epochs`", "must be 1"],
+        ),
+        jiang(
+            "jiang.neurons.at_least_2",
+            &["jiang.neurons=1"],
+            &["`jiang.neurons`", "between 2 and 65536"],
+        ),
+        jiang(
+            "jiang.load.more_patterns_than_depth",
+            &["jiang.load=0.01"],
+            &[
+                "`jiang.load`",
+                "P = ⌊αN + ½⌋ = 0",
+                "must exceed jiang.depth",
+            ],
+        ),
+        jiang(
+            "jiang.load.at_most_4",
+            &["jiang.load=5"],
+            &["`jiang.load`", "at most 4"],
+        ),
+        jiang(
+            "jiang.patterns.allowed_values",
+            &["jiang.patterns=\"ternary\""],
+            &["`jiang.patterns`", "unknown variant"],
+        ),
+        jiang(
+            "jiang.depth.at_least_1",
+            &["jiang.depth=0"],
+            &["`jiang.depth`", "≥ 1"],
+        ),
+        jiang(
+            "jiang.sequences.divides_p",
+            &["jiang.sequences=3"],
+            &["`jiang.sequences`", "divide P = 4"],
+        ),
+        jiang(
+            "jiang.sequences.blocks_exceed_depth",
+            &["jiang.sequences=4"],
+            &["`jiang.sequences`", "P/s = 1"],
+        ),
+        jiang(
+            "jiang.dilution.in_0_1",
+            &["jiang.dilution=0"],
+            &["`jiang.dilution`", "(0, 1]"],
+        ),
+        jiang(
+            "jiang.couplings.factored_not_diluted",
+            &["jiang.dilution=0.5", "jiang.couplings=\"factored\""],
+            &["`jiang.couplings`", "diluted"],
+        ),
+        jiang(
+            "jiang.leak.in_0_1",
+            &["jiang.leak=1.5"],
+            &["`jiang.leak`", "(0, 1]"],
+        ),
+        jiang(
+            "jiang.cue.pattern.below_p",
+            &["jiang.cue={\"pattern\": 4}"],
+            &["`jiang.cue.pattern`", "below P = 4"],
+        ),
+        jiang(
+            "jiang.cue.flip_probability.in_0_1",
+            &["jiang.cue={\"flip_probability\": 2}"],
+            &["`jiang.cue.flip_probability`", "[0, 1]"],
+        ),
+        jiang(
+            "jiang.cue.noise.non_negative",
+            &["jiang.cue={\"noise\": -1}"],
+            &["`jiang.cue.noise`", "≥ 0"],
+        ),
+        jiang(
+            "jiang.cue.exclusive_with_initial_state",
+            &["jiang.cue={}", "initial_state.std=2"],
+            &["`initial_state`", "replaced by jiang.cue"],
+        ),
+        jiang(
+            "jiang.initial_conditions.at_least_1",
+            &["jiang.initial_conditions=0"],
+            &["`jiang.initial_conditions`", "between 1 and 1024"],
+        ),
+        jiang(
+            "jiang.pair_perturbation.positive",
+            &["jiang.pair_perturbation=0"],
+            &["`jiang.pair_perturbation`", "must be > 0"],
+        ),
+        jiang(
+            "jiang.record_every.at_least_1",
+            &["jiang.record_every=0"],
+            &["`jiang.record_every`", "≥ 1"],
+        ),
+        jiang(
+            "jiang.jacobian_steps.within_run",
+            &["jiang.jacobian_steps=[23]"],
+            &["`jiang.jacobian_steps[0]`", "at most the run's 22 steps"],
+        ),
+        jiang(
+            "jiang.chaos_threshold.positive",
+            &["jiang.chaos_threshold=0"],
+            &["`jiang.chaos_threshold`", "> 0"],
+        ),
+        jiang(
+            "jiang.output.record.not_for_jiang",
+            &["output.record={\"every\": 1}"],
+            &["`output.record`", "jiang.record_every"],
+        ),
+        jiang(
+            "jiang.output.save.raster",
+            &["output.save=[\"raster\"]"],
+            &[
+                "`output.save`",
+                "\"raster\" is not an array of \"model\": \"jiang\"",
+            ],
         ),
         set(
             "output.save.raster_is_bms_only",

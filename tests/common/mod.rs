@@ -141,6 +141,17 @@ impl Backend for Flaky {
         self.batches += 1;
         self.inner.run_bms(p, batch)
     }
+    fn run_jiang(
+        &mut self,
+        p: Precision,
+        batch: &hebbnet::model::jiang::Batch<'_>,
+    ) -> Result<Vec<hebbnet::model::jiang::Trace>> {
+        if self.batches == self.fail_after {
+            return Err(Error::Gpu("simulated crash".into()));
+        }
+        self.batches += 1;
+        self.inner.run_jiang(p, batch)
+    }
 }
 
 /// A quiet sweep into `out` (shard, resume as given).
