@@ -34,6 +34,14 @@
 //! A BMS sweep with two or more axes draws heat maps of `points.csv` columns, by default
 //! `log10_d_hat_median`.
 //!
+//! A run or sweep of Jiang et al.'s sequence network (`"model": "jiang"`) gets its own figures,
+//! each with the theory of `crate::theory::jiang` beside the data ([`sequence`],
+//! docs/figures_jiang.md): the eigenvalue clouds of J and of the Jacobian with the support's
+//! boundary loops, the overlaps, the twin distance and the plateau of a run; the right edge
+//! against γ, the transition over (α, γ) with γ_c, the exponent and attractor slices, the
+//! plateau against γ, and heat maps (default `lyapunov`, `grew_fraction`, `chaos_fraction`)
+//! with γ_c of a sweep.
+//!
 //! A figure whose input the run did not produce is skipped with a note; a directory that is
 //! not a finished run or sweep, a malformed file, or an unknown observable is an
 //! [`Error::Input`] (exit code 2).

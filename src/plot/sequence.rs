@@ -136,11 +136,7 @@ pub fn sweep_figures(
 
 /// The heat maps (or, with one axis, profiles) of `observables` over the sweep, with the
 /// (α, γ) plane first when both are swept and γ_c(α) as the plane's theory line.
-fn heat_maps(
-    sweep: &Sweep,
-    out: &Path,
-    observables: &[String],
-) -> Result<Vec<(String, Outcome)>> {
+fn heat_maps(sweep: &Sweep, out: &Path, observables: &[String]) -> Result<Vec<(String, Outcome)>> {
     let steps = ["transient_steps", "recorded_steps"]
         .iter()
         .filter_map(|k| sweep.base_config.get("schedule")?.get(*k)?.as_u64())
@@ -182,7 +178,7 @@ fn plane_first(sweep: &Sweep) -> Result<Sweep> {
         "jiang.heteroassociation" => 1,
         _ => 2,
     };
-    let mut axes = sweep.axes.clone();
+    let mut axes: Vec<_> = sweep.axes.iter().map(logarithmic_if_wide).collect();
     axes.sort_by_key(|a| rank(&a.key));
     Ok(Sweep {
         dir: sweep.dir.clone(),
@@ -191,6 +187,24 @@ fn plane_first(sweep: &Sweep) -> Result<Sweep> {
         base_config: sweep.base_config.clone(),
         points: Table::read(&sweep.points.path)?,
     })
+}
+
+/// `axis` on a log scale when its values are positive and span a factor 20 or more (the loads
+/// 0.01 to 1 of the paper), as listed otherwise.
+pub(super) fn logarithmic_if_wide(axis: &super::data::Axis) -> super::data::Axis {
+    let mut axis = axis.clone();
+    let wide = style::bounds(axis.values.iter().copied())
+        .is_some_and(|(lo, hi)| lo > 0.0 && hi / lo >= 20.0);
+    if wide && axis.key == "jiang.load" {
+        axis.spacing = super::data::Spacing::Log;
+    }
+    axis
+}
+
+/// A tick label: [`style::number_tick`], with the rounding noise of a tick at 0 (−2.8e−17)
+/// shown as 0.
+pub(super) fn tick(v: &f64) -> String {
+    style::number_tick(if v.abs() < 1e-12 { &0.0 } else { v })
 }
 
 /// Names and units of the family's `points.csv` columns (exponents per τ).
@@ -310,7 +324,10 @@ impl Setting {
             _ => None,
         };
         let no_theory = if j.dilution < 1.0 {
-            Some(format!("diluted couplings (jiang.dilution = {})", j.dilution))
+            Some(format!(
+                "diluted couplings (jiang.dilution = {})",
+                j.dilution
+            ))
         } else if !j.self_couplings {
             Some("J_ii = 0 (jiang.self_couplings = false)".to_string())
         } else if j.open_chain {
@@ -520,7 +537,11 @@ impl Arrays {
         let whole = match cached {
             Some(a) => a,
             None => {
-                let a = Rc::new(read_real(&all, ndim + 1, &format!("(point, {})", &layout[1..]))?);
+                let a = Rc::new(read_real(
+                    &all,
+                    ndim + 1,
+                    &format!("(point, {})", &layout[1..]),
+                )?);
                 self.real.borrow_mut().insert(stem.to_string(), a.clone());
                 a
             }
@@ -561,7 +582,9 @@ impl Arrays {
                     ndim + 1,
                     &format!("(point, {})", &layout[1..]),
                 )?);
-                self.complex.borrow_mut().insert(stem.to_string(), a.clone());
+                self.complex
+                    .borrow_mut()
+                    .insert(stem.to_string(), a.clone());
                 a
             }
         };

@@ -28,6 +28,8 @@ use crate::plot::Outcome;
 use crate::theory::plane::{cell_edges, slices};
 
 const LOAD: &str = "jiang.load";
+/// Reference lines (x_R = 1, λ = 0).
+const REFERENCE: RGBColor = RGBColor(90, 90, 90);
 const GAMMA: &str = "jiang.heteroassociation";
 /// The slices of `lyapunov` and `attractors`: γ nearest this (the paper's exponent against α)…
 const GAMMA_SLICE: f64 = 1.5;
@@ -123,8 +125,7 @@ impl<'a> Grid<'a> {
         } else {
             None
         };
-        let row_of: BTreeMap<usize, usize> =
-            self.points.iter().map(|p| (p.index, p.row)).collect();
+        let row_of: BTreeMap<usize, usize> = self.points.iter().map(|p| (p.index, p.row)).collect();
         let mut out = vec![Vec::new(); self.points.len()];
         for (k, (&p, &v)) in point.iter().zip(&values).enumerate() {
             if first_condition && condition.as_ref().is_some_and(|c| c[k] != 0) {
@@ -148,9 +149,7 @@ impl<'a> Grid<'a> {
         let mut panels = Vec::new();
         for slice in slices(&rest_axes) {
             let fixed: Vec<(usize, usize)> = rest.iter().copied().zip(slice).collect();
-            let matches = |index: &[usize]| {
-                fixed.iter().chain(only).all(|&(a, k)| index[a] == k)
-            };
+            let matches = |index: &[usize]| fixed.iter().chain(only).all(|&(a, k)| index[a] == k);
             let curve_values: Vec<Option<usize>> = match curve {
                 Some(c) => (0..axes[c].values.len()).map(Some).collect(),
                 None => vec![None],
@@ -225,7 +224,11 @@ impl<'a> Grid<'a> {
     fn nearest(&self, a: usize, target: f64) -> usize {
         let values = &self.sweep.axes[a].values;
         (0..values.len())
-            .min_by(|&i, &j| (values[i] - target).abs().total_cmp(&(values[j] - target).abs()))
+            .min_by(|&i, &j| {
+                (values[i] - target)
+                    .abs()
+                    .total_cmp(&(values[j] - target).abs())
+            })
             .unwrap_or(0)
     }
 
@@ -243,10 +246,21 @@ fn series_color(k: usize, n: usize) -> RGBColor {
     }
 }
 
+/// The x range of a line plot of these values (padded, by a factor on a log axis) and `n`
+/// values from the smallest to the largest, where theory curves are drawn.
+fn data_extent(values: &[f64], log: bool, n: usize) -> (Range<f64>, Vec<f64>) {
+    let (lo, hi) = style::bounds(values.iter().copied()).unwrap_or((0.0, 1.0));
+    let range = if log {
+        lo / 1.25..hi * 1.25
+    } else {
+        style::padded(lo, hi, 0.04)
+    };
+    (range, spread(&(lo..hi), log, n))
+}
+
 /// Whether an axis of these values reads better on a log scale.
 fn wants_log(values: &[f64]) -> bool {
-    style::bounds(values.iter().copied())
-        .is_some_and(|(lo, hi)| lo > 0.0 && hi / lo >= 20.0)
+    style::bounds(values.iter().copied()).is_some_and(|(lo, hi)| lo > 0.0 && hi / lo >= 20.0)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -372,14 +386,15 @@ impl LinePanel {
                 key.push(Mark::Line(s.color), s.label.as_str());
             }
         }
-        if self.series.iter().any(|s| !s.dots.is_empty()) {
+        // Dots and a spread only where a point has several networks or trajectories.
+        if self.series.iter().any(|s| s.dots.len() > s.x.len()) {
             key.push(Mark::Faint(mark), self.dots_label.as_str());
         }
         key.push(Mark::LineDot(mark), self.mean_label.as_str());
         let spread = self
             .series
             .iter()
-            .any(|s| s.low.iter().chain(&s.high).any(|v| v.is_finite()));
+            .any(|s| s.low.iter().zip(&s.high).any(|(lo, hi)| hi > lo));
         if spread {
             let m = match self.spread {
                 Spread::Band => Mark::Band(mark),
@@ -388,12 +403,19 @@ impl LinePanel {
             key.push(m, self.spread_label.as_str());
         }
         if let Some(label) = &self.theory_label {
-            if self.theory.iter().any(|t| t.points.iter().any(|p| p.1.is_finite())) {
-                key.push(Mark::Dashed(if single { VERMILLION } else { mark }), label.as_str());
+            if self
+                .theory
+                .iter()
+                .any(|t| t.points.iter().any(|p| p.1.is_finite()))
+            {
+                key.push(
+                    Mark::Dashed(if single { VERMILLION } else { mark }),
+                    label.as_str(),
+                );
             }
         }
         for (_, label) in &self.hlines {
-            key.push(Mark::Dashed(RGBColor(77, 77, 77)), label.as_str());
+            key.push(Mark::Dotted(REFERENCE), label.as_str());
         }
         for (_, label, color) in &self.vlines {
             key.push(Mark::Dotted(*color), label.as_str());
@@ -416,7 +438,11 @@ impl LinePanel {
                     .copied()
                     .chain(s.dots.iter().map(|d| d.1))
             })
-            .chain(self.theory.iter().flat_map(|t| t.points.iter().map(|p| p.1)))
+            .chain(
+                self.theory
+                    .iter()
+                    .flat_map(|t| t.points.iter().map(|p| p.1)),
+            )
             .chain(self.hlines.iter().map(|h| h.0));
         let (lo, hi) = style::bounds(values).unwrap_or((0.0, 1.0));
         style::padded(lo, hi, 0.08)
@@ -449,8 +475,8 @@ impl LinePanel {
             .y_desc(&self.y_desc)
             .x_labels(8)
             .y_labels(7)
-            .x_label_formatter(&style::number_tick)
-            .y_label_formatter(&style::number_tick)
+            .x_label_formatter(&super::tick)
+            .y_label_formatter(&super::tick)
             .axis_desc_style(font(axis))
             .label_style(font(tick))
             .bold_line_style(BLACK.mix(0.08))
@@ -459,9 +485,9 @@ impl LinePanel {
         for (value, _) in &self.hlines {
             chart.draw_series(DashedLineSeries::new(
                 vec![(self.x.start, *value), (self.x.end, *value)],
-                10,
-                7,
-                BLACK.mix(0.7).stroke_width(2),
+                3,
+                4,
+                REFERENCE.stroke_width(3),
             ))?;
         }
         for (value, _, color) in &self.vlines {
@@ -492,8 +518,7 @@ impl LinePanel {
                     }
                 }
             }
-            let points: Vec<(f64, f64)> =
-                s.x.iter().copied().zip(s.mean.iter().copied()).collect();
+            let points: Vec<(f64, f64)> = s.x.iter().copied().zip(s.mean.iter().copied()).collect();
             for seg in style::segments(&points) {
                 chart.draw_series(LineSeries::new(seg.clone(), s.color.stroke_width(3)))?;
                 chart.draw_series(seg.iter().map(|&p| Circle::new(p, 5, s.color.filled())))?;
@@ -501,12 +526,7 @@ impl LinePanel {
         }
         for t in &self.theory {
             for seg in style::segments(&t.points) {
-                chart.draw_series(DashedLineSeries::new(
-                    seg,
-                    12,
-                    7,
-                    t.color.stroke_width(3),
-                ))?;
+                chart.draw_series(DashedLineSeries::new(seg, 12, 7, t.color.stroke_width(3)))?;
             }
         }
         Ok(())
@@ -572,7 +592,9 @@ pub fn right_edge(grid: &Grid, out: &Path) -> Result<Outcome> {
         )));
     };
     let Some(mean) = grid.column("right_edge")? else {
-        return Ok(Outcome::Skipped("no `right_edge` column in points.csv".into()));
+        return Ok(Outcome::Skipped(
+            "no `right_edge` column in points.csv".into(),
+        ));
     };
     if !mean.iter().any(|v| v.is_finite()) {
         return Ok(Outcome::Skipped(
@@ -581,8 +603,7 @@ pub fn right_edge(grid: &Grid, out: &Path) -> Result<Outcome> {
     }
     let each = grid.per_point("right_edge", true)?;
     let curve = grid.curve_axis(x);
-    let (range, _) = axis_extent(&grid.sweep.axes[x]);
-    let gammas = spread(&range, false, CURVE_POINTS);
+    let (range, gammas) = data_extent(&grid.sweep.axes[x].values, false, CURVE_POINTS);
     let mut panels = Vec::new();
     let mut notes_all = Vec::new();
     for panel in grid.layout(x, curve, &[]) {
@@ -607,10 +628,7 @@ pub fn right_edge(grid: &Grid, out: &Path) -> Result<Outcome> {
             match theory::applies(&setting) {
                 Ok(()) => theory.push(TheoryCurve {
                     color,
-                    points: gammas
-                        .iter()
-                        .map(|&g| (g, theory::right_edge(&theory::with(&setting, GAMMA, g))))
-                        .collect(),
+                    points: theory::along(&setting, GAMMA, &gammas, theory::right_edge),
                 }),
                 Err(why) => notes.push(why),
             }
@@ -659,7 +677,9 @@ pub fn plateau(grid: &Grid, out: &Path) -> Result<Outcome> {
         )));
     };
     let Some(mean) = grid.column("sigma_r2")? else {
-        return Ok(Outcome::Skipped("no `sigma_r2` column in points.csv".into()));
+        return Ok(Outcome::Skipped(
+            "no `sigma_r2` column in points.csv".into(),
+        ));
     };
     let steps = grid.base.transient + grid.base.window;
     if steps <= 1 {
@@ -669,8 +689,7 @@ pub fn plateau(grid: &Grid, out: &Path) -> Result<Outcome> {
     }
     let each = grid.per_point("sigma_r2", false)?;
     let curve = grid.curve_axis(x);
-    let (range, _) = axis_extent(&grid.sweep.axes[x]);
-    let gammas = spread(&range, false, 3 * CURVE_POINTS);
+    let (range, gammas) = data_extent(&grid.sweep.axes[x].values, false, 3 * CURVE_POINTS);
     let mut panels = Vec::new();
     let mut left_out = 0;
     for panel in grid.layout(x, curve, &[]) {
@@ -689,7 +708,9 @@ pub fn plateau(grid: &Grid, out: &Path) -> Result<Outcome> {
         for (k, s) in panel.series.iter().enumerate() {
             let color = series_color(k, n);
             let (xs, means, low, high, dots) =
-                data_series(grid, x, s, &mean, each.as_ref(), |_, _| (f64::NAN, f64::NAN));
+                data_series(grid, x, s, &mean, each.as_ref(), |_, _| {
+                    (f64::NAN, f64::NAN)
+                });
             series.push(DataSeries {
                 color,
                 label: series_label(grid, curve, s),
@@ -702,13 +723,9 @@ pub fn plateau(grid: &Grid, out: &Path) -> Result<Outcome> {
             let setting = curve_setting(grid, s);
             theory.push(TheoryCurve {
                 color,
-                points: gammas
-                    .iter()
-                    .map(|&g| {
-                        let v = theory::plateau_variance(&theory::with(&setting, GAMMA, g));
-                        (g, v.unwrap_or(f64::NAN))
-                    })
-                    .collect(),
+                points: theory::along(&setting, GAMMA, &gammas, |s| {
+                    theory::plateau_variance(s).unwrap_or(f64::NAN)
+                }),
             });
         }
         panels.push(LinePanel {
@@ -723,7 +740,9 @@ pub fn plateau(grid: &Grid, out: &Path) -> Result<Outcome> {
             mean_label: "mean over trajectories".into(),
             spread_label: String::new(),
             theory,
-            theory_label: Some("theory plateau γ²(α⟨φ′²⟩ + ⟨φ′⟩²) = 1, §6 (none for γ ≤ γ_c)".into()),
+            theory_label: Some(
+                "theory plateau γ²(α⟨φ′²⟩ + ⟨φ′⟩²) = 1, §6 (none for γ ≤ γ_c)".into(),
+            ),
             hlines: Vec::new(),
             vlines: Vec::new(),
             notes: Vec::new(),
@@ -839,26 +858,21 @@ pub fn lyapunov(grid: &Grid, out: &Path) -> Result<Vec<(String, Outcome)>> {
                 });
             let axis = &grid.sweep.axes[x];
             let x_log = wants_log(&axis.values);
-            let (range, _) = axis_extent(axis);
-            let range = if x_log {
-                let (lo, hi) = style::bounds(axis.values.iter().copied()).unwrap_or((0.01, 1.0));
-                lo / 1.3..hi * 1.3
-            } else {
-                range
-            };
+            let (range, along) = data_extent(&axis.values, x_log, 2 * CURVE_POINTS);
             let setting = curve_setting(grid, s);
             let mut vlines = Vec::new();
             let mut notes = Vec::new();
             let mut theory = Vec::new();
             match theory::applies(&setting) {
                 Ok(()) => {
-                    let decay: Vec<(f64, f64)> = spread(&range, x_log, 2 * CURVE_POINTS)
-                        .into_iter()
-                        .map(|v| {
-                            let e = theory::right_edge(&theory::with(&setting, &axis.key, v)) - 1.0;
-                            (v, if e < 0.0 { e } else { f64::NAN })
-                        })
-                        .collect();
+                    let decay = theory::along(&setting, &axis.key, &along, |s| {
+                        let e = theory::right_edge(s) - 1.0;
+                        if e < 0.0 {
+                            e
+                        } else {
+                            f64::NAN
+                        }
+                    });
                     theory.push(TheoryCurve {
                         color: VERMILLION,
                         points: decay,
@@ -883,11 +897,15 @@ pub fn lyapunov(grid: &Grid, out: &Path) -> Result<Vec<(String, Outcome)>> {
                 })
                 .unwrap_or_default();
             panels.push(LinePanel {
-                title: format!("against {}{}", symbol(&axis.key), if other_text.is_empty() {
-                    String::new()
-                } else {
-                    format!(" at {other_text}")
-                }),
+                title: format!(
+                    "against {}{}",
+                    symbol(&axis.key),
+                    if other_text.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" at {other_text}")
+                    }
+                ),
                 x_desc: label(&axis.key),
                 y_desc: "largest Lyapunov exponent λ (per τ)".into(),
                 x_log,
@@ -927,7 +945,10 @@ pub fn lyapunov(grid: &Grid, out: &Path) -> Result<Vec<(String, Outcome)>> {
         );
         let stem = format!("lyapunov{suffix}");
         let fig = LinesFigure { title, panels };
-        figures.push((stem.clone(), Outcome::Written(style::render(&fig, out, &stem)?)));
+        figures.push((
+            stem.clone(),
+            Outcome::Written(style::render(&fig, out, &stem)?),
+        ));
     }
     Ok(figures)
 }
@@ -935,10 +956,18 @@ pub fn lyapunov(grid: &Grid, out: &Path) -> Result<Vec<(String, Outcome)>> {
 /// The attractor classes of [`crate::analysis::sequence::Attractor`], their `points.csv`
 /// columns, legends and colours.
 const CLASSES: [(&str, &str, RGBColor); 5] = [
-    ("quiescent_fraction", "quiescent (h → 0)", RGBColor(190, 190, 190)),
+    (
+        "quiescent_fraction",
+        "quiescent (h → 0)",
+        RGBColor(190, 190, 190),
+    ),
     ("fixed_point_fraction", "fixed point", PALETTE[0]),
     ("converging_fraction", "converging", PALETTE[5]),
-    ("marginal_fraction", "marginal (cycle, torus, sequence)", PALETTE[2]),
+    (
+        "marginal_fraction",
+        "marginal (cycle, torus, sequence)",
+        PALETTE[2],
+    ),
     ("chaos_fraction", "chaos (λ > threshold)", PALETTE[1]),
 ];
 
@@ -997,7 +1026,11 @@ pub fn attractors(grid: &Grid, out: &Path) -> Result<Vec<(String, Outcome)>> {
             let other_text = other
                 .map(|(a, k)| {
                     let a = &grid.sweep.axes[a];
-                    format!(" at {} = {}", symbol(&a.key), style::number_tick(&a.values[k]))
+                    format!(
+                        " at {} = {}",
+                        symbol(&a.key),
+                        style::number_tick(&a.values[k])
+                    )
                 })
                 .unwrap_or_default();
             panels.push(StackPanel {
@@ -1034,7 +1067,10 @@ pub fn attractors(grid: &Grid, out: &Path) -> Result<Vec<(String, Outcome)>> {
         );
         let stem = format!("attractors{suffix}");
         let fig = StackFigure { title, panels };
-        figures.push((stem.clone(), Outcome::Written(style::render(&fig, out, &stem)?)));
+        figures.push((
+            stem.clone(),
+            Outcome::Written(style::render(&fig, out, &stem)?),
+        ));
     }
     Ok(figures)
 }
@@ -1052,7 +1088,10 @@ fn position(values: &[f64], v: f64) -> f64 {
     if v >= values[n - 1] {
         return n as f64 - 0.5;
     }
-    let k = values.windows(2).position(|w| v >= w[0] && v <= w[1]).unwrap_or(0);
+    let k = values
+        .windows(2)
+        .position(|w| v >= w[0] && v <= w[1])
+        .unwrap_or(0);
     k as f64 + (v - values[k]) / (values[k + 1] - values[k])
 }
 
@@ -1090,7 +1129,10 @@ impl Figure for StackFigure {
         let text = font(style::LEGEND_SIZE).pos(Pos::new(HPos::Left, VPos::Center));
         let mut y = (h / 2) as i32 - 120;
         for (_, name, color) in CLASSES.iter().rev() {
-            legend.draw(&Rectangle::new([(10, y - 10), (38, y + 10)], color.filled()))?;
+            legend.draw(&Rectangle::new(
+                [(10, y - 10), (38, y + 10)],
+                color.filled(),
+            ))?;
             legend.draw(&Text::new(name.to_string(), (48, y), text.clone()))?;
             y += 34;
         }
@@ -1100,7 +1142,11 @@ impl Figure for StackFigure {
                 BLACK.stroke_width(3),
             ))?;
             legend.draw(&Circle::new((24, y), 5, BLACK.filled()))?;
-            legend.draw(&Text::new("retrieving (max m^μ > ½)", (48, y), text.clone()))?;
+            legend.draw(&Text::new(
+                "retrieving (max m^μ > ½)",
+                (48, y),
+                text.clone(),
+            ))?;
             y += 34;
         }
         if self.panels.iter().any(|p| p.marker.is_some()) {
@@ -1145,7 +1191,7 @@ impl StackPanel {
             .x_labels(n + 1)
             .x_label_formatter(&tick)
             .y_labels(6)
-            .y_label_formatter(&style::number_tick)
+            .y_label_formatter(&super::tick)
             .disable_x_mesh()
             .axis_desc_style(font(style::AXIS_SIZE - 2))
             .label_style(font(style::TICK_SIZE - 2))
@@ -1215,6 +1261,7 @@ pub fn transition(grid: &Grid, out: &Path) -> Result<Vec<(String, Outcome)>> {
         )]);
     }
     let (x_axis, y_axis) = (&grid.sweep.axes[ax], &grid.sweep.axes[ay]);
+    let x_axis = &super::logarithmic_if_wide(x_axis);
     let (x_range, x_log) = axis_extent(x_axis);
     let (y_range, y_log) = axis_extent(y_axis);
     let cells = |axis: &crate::plot::data::Axis, log: bool| -> Vec<Range<f64>> {
@@ -1276,13 +1323,12 @@ pub fn transition(grid: &Grid, out: &Path) -> Result<Vec<(String, Outcome)>> {
         let theory_ok = theory::applies(&setting);
         let mut curve = Vec::new();
         if theory_ok.is_ok() {
-            for alpha in spread(&x_range, x_log, CURVE_POINTS) {
-                let g = theory::gamma_c(&theory::with(&setting, LOAD, alpha));
-                curve.push((
-                    alpha,
-                    g.filter(|g| y_range.contains(g)).unwrap_or(f64::NAN),
-                ));
-            }
+            let alphas = spread(&x_range, x_log, CURVE_POINTS);
+            curve = theory::along(&setting, LOAD, &alphas, |s| {
+                theory::gamma_c(s)
+                    .filter(|g| y_range.contains(g))
+                    .unwrap_or(f64::NAN)
+            });
         }
         for &(alpha, crossing) in &half {
             for &(a, k) in &fixed {
@@ -1316,7 +1362,11 @@ pub fn transition(grid: &Grid, out: &Path) -> Result<Vec<(String, Outcome)>> {
     write_atomic(&csv_path, csv.as_bytes())?;
     let fig = TransitionFigure {
         title: format!(
-            "Growth from small h(0): fraction of trajectories whose activity grew ({}, {})",
+            "Fraction of trajectories whose activity grew from {} ({}, {})",
+            match grid.base.variance {
+                Some(v) => format!("h(0) ~ N(0, {})", style::number_tick(&v)),
+                None => "h(0)".to_string(),
+            },
             grid.neurons(),
             grid.replicas()
         ),
@@ -1365,7 +1415,11 @@ impl Figure for TransitionFigure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let body = style::titled_to_fit(root, &self.title)?;
         let mut key = Legend::default();
-        if self.panels.iter().any(|p| p.curve.iter().any(|q| q.1.is_finite())) {
+        if self
+            .panels
+            .iter()
+            .any(|p| p.curve.iter().any(|q| q.1.is_finite()))
+        {
             key.push(
                 Mark::Dashed(BLACK),
                 "theory γ_c(α): x_R(J) = 1, h = 0 loses stability (§6)",
@@ -1395,13 +1449,23 @@ impl Figure for TransitionFigure {
                 area.titled(&panel.title, font(style::PANEL_TITLE_SIZE))?
             };
             match (self.x_log, self.y_log) {
-                (false, false) => self.panel(panel, &area, self.x.clone(), self.y.clone(), small)?,
-                (true, false) => {
-                    self.panel(panel, &area, self.x.clone().log_scale(), self.y.clone(), small)?
+                (false, false) => {
+                    self.panel(panel, &area, self.x.clone(), self.y.clone(), small)?
                 }
-                (false, true) => {
-                    self.panel(panel, &area, self.x.clone(), self.y.clone().log_scale(), small)?
-                }
+                (true, false) => self.panel(
+                    panel,
+                    &area,
+                    self.x.clone().log_scale(),
+                    self.y.clone(),
+                    small,
+                )?,
+                (false, true) => self.panel(
+                    panel,
+                    &area,
+                    self.x.clone(),
+                    self.y.clone().log_scale(),
+                    small,
+                )?,
                 (true, true) => self.panel(
                     panel,
                     &area,
@@ -1423,11 +1487,17 @@ impl Figure for TransitionFigure {
                 style::viridis(t0 + 0.5 / steps as f64).filled(),
             ))?;
         }
-        bar.draw(&Rectangle::new([(20, top), (50, bottom)], BLACK.stroke_width(1)))?;
+        bar.draw(&Rectangle::new(
+            [(20, top), (50, bottom)],
+            BLACK.stroke_width(1),
+        ))?;
         let text = font(style::TICK_SIZE).pos(Pos::new(HPos::Left, VPos::Center));
         for v in [0.0, 0.25, 0.5, 0.75, 1.0] {
             let y = bottom - ((bottom - top) as f64 * v) as i32;
-            bar.draw(&PathElement::new(vec![(50, y), (56, y)], BLACK.stroke_width(1)))?;
+            bar.draw(&PathElement::new(
+                vec![(50, y), (56, y)],
+                BLACK.stroke_width(1),
+            ))?;
             bar.draw(&Text::new(style::number_tick(&v), (60, y), text.clone()))?;
         }
         bar.draw(&Text::new(
@@ -1470,8 +1540,8 @@ impl TransitionFigure {
             .y_desc(&self.y_desc)
             .x_labels(8)
             .y_labels(8)
-            .x_label_formatter(&style::number_tick)
-            .y_label_formatter(&style::number_tick)
+            .x_label_formatter(&super::tick)
+            .y_label_formatter(&super::tick)
             .axis_desc_style(font(axis))
             .label_style(font(tick))
             .disable_mesh()

@@ -128,7 +128,11 @@ pub fn retrieval(source: &Source, out: &Path) -> Result<Outcome> {
     let best: Vec<Vec<f64>> = (0..count)
         .map(|t| {
             (0..samples)
-                .map(|j| (0..p).map(|mu| at(t, j, mu)).fold(f64::NEG_INFINITY, f64::max))
+                .map(|j| {
+                    (0..p)
+                        .map(|mu| at(t, j, mu))
+                        .fold(f64::NEG_INFINITY, f64::max)
+                })
                 .collect()
         })
         .collect();
@@ -197,7 +201,11 @@ fn time_chart<'a, DB: DrawingBackend + 'a, Y>(
     y: Y,
     x_desc: bool,
     y_desc: &str,
-) -> std::result::Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y::CoordDescType>>, style::DrawError>
+    y_format: &dyn Fn(&f64) -> String,
+) -> std::result::Result<
+    ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y::CoordDescType>>,
+    style::DrawError,
+>
 where
     Y: AsRangedCoord<Value = f64>,
     Y::CoordDescType: ValueFormatter<f64>,
@@ -213,14 +221,23 @@ where
         .y_desc(y_desc)
         .x_labels(10)
         .y_labels(6)
-        .x_label_formatter(&style::number_tick)
-        .y_label_formatter(&style::number_tick)
+        .x_label_formatter(&super::tick)
+        .y_label_formatter(y_format)
         .axis_desc_style(font(style::AXIS_SIZE))
         .label_style(font(style::TICK_SIZE))
         .bold_line_style(BLACK.mix(0.08))
         .light_line_style(TRANSPARENT)
         .draw()?;
     Ok(chart)
+}
+
+/// A tick of a log axis: 1e−5 below 10⁻³, else [`style::number_tick`].
+fn log_tick(v: &f64) -> String {
+    if *v > 0.0 && *v < 1e-3 {
+        format!("{v:.0e}").replace('-', "−")
+    } else {
+        style::number_tick(v)
+    }
 }
 
 /// A vertical dotted line at the end of the transient, with its legend entry.
@@ -252,7 +269,14 @@ impl Figure for RetrievalFigure {
 
         let (lo, hi) = style::bounds(self.mean.iter().flatten().copied()).unwrap_or((0.0, 1.0));
         let y = style::padded(lo.min(0.0), hi.max(0.1), 0.06);
-        let mut chart = time_chart(&top, x.clone(), y.clone(), false, "mean overlap m^μ(t)")?;
+        let mut chart = time_chart(
+            &top,
+            x.clone(),
+            y.clone(),
+            false,
+            "mean overlap m^μ(t)",
+            &super::tick,
+        )?;
         let mut lines = Vec::new();
         for (mu, series) in self.mean.iter().enumerate() {
             lines.extend(draw_line(
@@ -271,7 +295,10 @@ impl Figure for RetrievalFigure {
             legend_entry(&mut chart, &label, Key::Line(pattern_color(mu, shown)))?;
         }
         let note = if self.patterns > shown {
-            format!("first {shown} of P = {} patterns, colour by μ", self.patterns)
+            format!(
+                "first {shown} of P = {} patterns, colour by μ",
+                self.patterns
+            )
         } else {
             format!("all P = {} patterns, colour by μ", self.patterns)
         };
@@ -279,10 +306,17 @@ impl Figure for RetrievalFigure {
         lines.extend(transient_line(&mut chart, self.transient, &y)?);
         place_legend(&mut chart, &lines, 0.4, 0.4)?;
 
-        let (lo, hi) = style::bounds(self.min.iter().chain(&self.max).copied())
-            .unwrap_or((0.0, 1.0));
+        let (lo, hi) =
+            style::bounds(self.min.iter().chain(&self.max).copied()).unwrap_or((0.0, 1.0));
         let y = style::padded(lo.min(0.0), hi.max(0.6), 0.06);
-        let mut chart = time_chart(&bottom, x.clone(), y.clone(), true, "max_μ m^μ(t)")?;
+        let mut chart = time_chart(
+            &bottom,
+            x.clone(),
+            y.clone(),
+            true,
+            "max_μ m^μ(t)",
+            &super::tick,
+        )?;
         let mut lines = Vec::new();
         chart.draw_series(std::iter::once(Polygon::new(
             self.time
@@ -294,7 +328,9 @@ impl Figure for RetrievalFigure {
                 .collect::<Vec<_>>(),
             BLUE.mix(0.08).filled(),
         )))?;
-        lines.extend(draw_band(&mut chart, &self.time, &self.q25, &self.q75, BLUE)?);
+        lines.extend(draw_band(
+            &mut chart, &self.time, &self.q25, &self.q75, BLUE,
+        )?);
         lines.extend(draw_line(&mut chart, &self.time, &self.median, BLUE, 0)?);
         let half = vec![(x.start, 0.5), (x.end, 0.5)];
         let dash = VERMILLION.stroke_width(2);
@@ -333,7 +369,11 @@ pub fn pair_distance(source: &Source, out: &Path) -> Result<Outcome> {
     }
     let series: Vec<Vec<f64>> = measure(&a, 4)
         .into_iter()
-        .map(|v| v.into_iter().map(|d| if d > 0.0 { d } else { f64::NAN }).collect())
+        .map(|v| {
+            v.into_iter()
+                .map(|d| if d > 0.0 { d } else { f64::NAN })
+                .collect()
+        })
         .collect();
     if !series.iter().flatten().any(|v| v.is_finite()) {
         return Ok(Outcome::Skipped(
@@ -386,9 +426,11 @@ impl Figure for PairFigure {
             y.clone().log_scale(),
             true,
             "twin distance ‖h − h′‖/√N",
+            &log_tick,
         )?;
         for s in &self.series {
-            let points: Vec<(f64, f64)> = self.time.iter().copied().zip(s.iter().copied()).collect();
+            let points: Vec<(f64, f64)> =
+                self.time.iter().copied().zip(s.iter().copied()).collect();
             for seg in style::segments(&points) {
                 chart.draw_series(LineSeries::new(seg, GREY.mix(0.3).stroke_width(1)))?;
             }
@@ -398,7 +440,11 @@ impl Figure for PairFigure {
         legend_entry(&mut chart, "median over trajectories", Key::Line(BLUE))?;
         legend_entry(&mut chart, "q25–q75", Key::Band(BLUE))?;
         let faint = if self.series.len() < self.total {
-            format!("single trajectories (first {} of {})", self.series.len(), self.total)
+            format!(
+                "single trajectories (first {} of {})",
+                self.series.len(),
+                self.total
+            )
         } else {
             "single trajectories".to_string()
         };
@@ -484,7 +530,14 @@ impl Figure for PlateauFigure {
         .unwrap_or((0.0, 1.0));
         let y = style::padded(lo, hi, 0.06);
         let x = time_range(&self.time);
-        let mut chart = time_chart(&body, x.clone(), y.clone(), true, "σ_r² = Var_i h_i(t)")?;
+        let mut chart = time_chart(
+            &body,
+            x.clone(),
+            y.clone(),
+            true,
+            "σ_r² = Var_i h_i(t)",
+            &super::tick,
+        )?;
         let mut lines = Vec::new();
         for s in &self.series {
             let points: Vec<(f64, f64)> =
@@ -496,7 +549,11 @@ impl Figure for PlateauFigure {
         }
         lines.extend(draw_line(&mut chart, &self.time, &self.median, BLUE, 0)?);
         let faint = if self.series.len() < self.total {
-            format!("single trajectories (first {} of {})", self.series.len(), self.total)
+            format!(
+                "single trajectories (first {} of {})",
+                self.series.len(),
+                self.total
+            )
         } else {
             "single trajectories".to_string()
         };

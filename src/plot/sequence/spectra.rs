@@ -72,7 +72,9 @@ pub fn eigenvalues(source: &Source, out: &Path, stem: &str) -> Result<Outcome> {
     let (r, m) = (a.shape[0], a.shape[1]);
     let (points, count) = thinned(&a.data);
     if count == 0 {
-        return Ok(Outcome::Skipped("eigenvalues.npy holds no finite value".into()));
+        return Ok(Outcome::Skipped(
+            "eigenvalues.npy holds no finite value".into(),
+        ));
     }
     let mut notes = Vec::new();
     if m < s.neurons {
@@ -82,7 +84,10 @@ pub fn eigenvalues(source: &Source, out: &Path, stem: &str) -> Result<Outcome> {
         ));
     }
     if points.len() < count {
-        notes.push(format!("every {}th of {count} shown", count.div_ceil(MAX_POINTS)));
+        notes.push(format!(
+            "every {}th of {count} shown",
+            count.div_ceil(MAX_POINTS)
+        ));
     }
     let (loops, loop_label) = match theory::boundary(s) {
         Ok(loops) => {
@@ -138,11 +143,7 @@ pub fn eigenvalues(source: &Source, out: &Path, stem: &str) -> Result<Outcome> {
 /// step 0 with σ² = σ₀² of the drawn h(0); later, approximately, with σ² the measured Var h of
 /// that step (from `activity.npy`).
 pub fn jacobian_eigenvalues(source: &Source, out: &Path, stem: &str) -> Result<Outcome> {
-    let Some(a) = source.complex(
-        "jacobian_eigenvalues",
-        3,
-        "(replica, snapshot, eigenvalue)",
-    )?
+    let Some(a) = source.complex("jacobian_eigenvalues", 3, "(replica, snapshot, eigenvalue)")?
     else {
         return Ok(Outcome::Skipped(
             "no jacobian_eigenvalues.npy (set jiang.jacobian_steps and add \
@@ -180,7 +181,10 @@ pub fn jacobian_eigenvalues(source: &Source, out: &Path, stem: &str) -> Result<O
         let (points, count) = thinned(&values);
         let mut notes = Vec::new();
         if points.len() < count {
-            notes.push(format!("every {}th of {count} shown", count.div_ceil(MAX_POINTS)));
+            notes.push(format!(
+                "every {}th of {count} shown",
+                count.div_ceil(MAX_POINTS)
+            ));
         }
         // σ² of the theory: the drawn h(0), else the measured Var h at that step.
         let variance = match step {
@@ -213,9 +217,8 @@ pub fn jacobian_eigenvalues(source: &Source, out: &Path, stem: &str) -> Result<O
                     );
                 }
             }
-            None => notes.push(
-                "no theory: h is neither the Gaussian h(0) nor recorded at this step".into(),
-            ),
+            None => notes
+                .push("no theory: h is neither the Gaussian h(0) nor recorded at this step".into()),
         }
         let title = match step {
             Some(t) => format!(
@@ -362,8 +365,8 @@ impl Cloud {
             .y_desc("Im z")
             .x_labels(8)
             .y_labels(8)
-            .x_label_formatter(&style::number_tick)
-            .y_label_formatter(&style::number_tick)
+            .x_label_formatter(&super::tick)
+            .y_label_formatter(&super::tick)
             .axis_desc_style(font(axis))
             .label_style(font(tick))
             .bold_line_style(BLACK.mix(0.06))

@@ -2,15 +2,18 @@
 //! plot's terms: loops as (Re z, Im z) polylines, curves in axis values, and why a curve is
 //! absent.
 
+use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::{Mutex, OnceLock};
 
 use num_complex::Complex64;
+use rayon::prelude::*;
 
 use super::Setting;
 use crate::plot::data::{Axis, Spacing};
 use crate::theory::plane::{cell_edges, scale_maps};
 
-use upstream::{critical_heteroassociation, SequenceCouplings};
+use crate::theory::jiang::{self as upstream, critical_heteroassociation, SequenceCouplings};
 
 /// A closed polyline in the complex plane.
 pub type Loop = Vec<(f64, f64)>;
@@ -64,20 +67,71 @@ pub fn jacobian_boundary(s: &Setting, variance: f64) -> std::result::Result<Vec<
     Ok(loops)
 }
 
+/// (α, c, γ, d, b) as bits: the key of the caches below.
+type Key = [u64; 5];
+
+fn key(s: &Setting, gamma: f64) -> Key {
+    [
+        s.load.to_bits(),
+        s.autoassociation.to_bits(),
+        gamma.to_bits(),
+        s.depth as u64,
+        s.backward.to_bits(),
+    ]
+}
+
+/// `compute()`, remembered under `k` for the rest of the process (the same x_R and γ_c are
+/// asked for by several figures of a sweep: the right edge, the transition, the slices, every
+/// heat map).
+fn remembered<T: Copy>(
+    cache: &'static OnceLock<Mutex<HashMap<Key, T>>>,
+    k: Key,
+    compute: impl FnOnce() -> T,
+) -> T {
+    let map = cache.get_or_init(Mutex::default);
+    if let Some(v) = map.lock().ok().and_then(|m| m.get(&k).copied()) {
+        return v;
+    }
+    let v = compute();
+    if let Ok(mut m) = map.lock() {
+        m.insert(k, v);
+    }
+    v
+}
+
 /// x_R of the couplings of `s` (NaN where the theory has none).
 pub fn right_edge(s: &Setting) -> f64 {
+    static CACHE: OnceLock<Mutex<HashMap<Key, f64>>> = OnceLock::new();
     if s.no_theory.is_some() {
         return f64::NAN;
     }
-    couplings(s).right_edge()
+    remembered(&CACHE, key(s, s.heteroassociation), || {
+        couplings(s).right_edge()
+    })
 }
 
 /// γ_c at the α, c, d, b of `s`: where x_R = 1 (h = 0 loses stability, §6).
 pub fn gamma_c(s: &Setting) -> Option<f64> {
+    static CACHE: OnceLock<Mutex<HashMap<Key, Option<f64>>>> = OnceLock::new();
     if s.no_theory.is_some() {
         return None;
     }
-    critical_heteroassociation(s.load, s.autoassociation, s.depth, s.backward)
+    remembered(&CACHE, key(s, 0.0), || {
+        critical_heteroassociation(s.load, s.autoassociation, s.depth, s.backward)
+    })
+}
+
+/// `f(s with key = v)` for each of `values`, in parallel: `(v, f)`.
+pub fn along(
+    s: &Setting,
+    key: &str,
+    values: &[f64],
+    f: impl Fn(&Setting) -> f64 + Sync,
+) -> Vec<(f64, f64)> {
+    values
+        .par_iter()
+        .map(|&v| (v, f(&with(s, key, v))))
+        .collect()
 }
 
 /// (r_in, r_out) of J's annulus for c = 0, d = 1 (§5.2).
@@ -178,10 +232,11 @@ pub fn plane_line(
     let (range, log) = axis_extent(other);
     let (gamma_range, _) = axis_extent(gamma_axis);
     let mut curves: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
-    for u in spread(&range, log, CURVE_POINTS) {
-        let g = gamma_c(&with(&s, &other.key, u));
+    let values = spread(&range, log, CURVE_POINTS);
+    let critical = along(&s, &other.key, &values, |s| gamma_c(s).unwrap_or(f64::NAN));
+    for (u, g) in critical {
         match g {
-            Some(g) if gamma_range.contains(&g) => {
+            g if gamma_range.contains(&g) => {
                 let p = if gamma_is_y { (u, g) } else { (g, u) };
                 curves.last_mut().expect("never empty").push(p);
             }
@@ -197,81 +252,4 @@ pub fn plane_line(
         curves,
         "theory γ_c: x_R(J) = 1, h = 0 loses stability (models/jiang.md §6)".to_string(),
     ))
-}
-
-/// A stand-in for `crate::theory::jiang` (branch jiang-theory) until it is merged: the closed
-/// forms of c = 0, d = 1 only.
-mod upstream {
-    use num_complex::Complex64;
-
-    #[derive(Clone, Copy, Debug)]
-    pub struct SequenceCouplings {
-        pub load: f64,
-        pub autoassociation: f64,
-        pub heteroassociation: f64,
-        pub depth: usize,
-        pub backward: f64,
-    }
-
-    fn circle(r: f64) -> Vec<Complex64> {
-        (0..=256)
-            .map(|k| Complex64::from_polar(r, std::f64::consts::TAU * k as f64 / 256.0))
-            .collect()
-    }
-
-    impl SequenceCouplings {
-        fn closed(&self) -> bool {
-            self.autoassociation == 0.0 && self.depth == 1 && self.backward == 0.0
-        }
-        pub fn boundary(&self) -> Vec<Vec<Complex64>> {
-            if !self.closed() {
-                return Vec::new();
-            }
-            let (i, o) = ring::radii(self.load, self.heteroassociation).unwrap();
-            let mut v = vec![circle(o)];
-            if i > 0.0 {
-                v.push(circle(i));
-            }
-            v
-        }
-        pub fn jacobian_boundary(&self, _variance: f64) -> Vec<Vec<Complex64>> {
-            Vec::new()
-        }
-        pub fn right_edge(&self) -> f64 {
-            if self.closed() {
-                self.heteroassociation.abs() * (1.0 + self.load).sqrt()
-            } else {
-                f64::NAN
-            }
-        }
-    }
-
-    pub fn critical_heteroassociation(
-        load: f64,
-        autoassociation: f64,
-        depth: usize,
-        backward: f64,
-    ) -> Option<f64> {
-        (autoassociation == 0.0 && depth == 1 && backward == 0.0)
-            .then(|| 1.0 / (1.0 + load).sqrt())
-    }
-
-    pub fn jacobian_radii(_load: f64, _gamma: f64, _variance: f64) -> Option<(f64, f64)> {
-        None
-    }
-
-    pub fn plateau_variance(_load: f64, _gamma: f64) -> Option<f64> {
-        None
-    }
-
-    pub mod ring {
-        pub fn radii(load: f64, gamma: f64) -> Option<(f64, f64)> {
-            let inner = if load < 1.0 {
-                gamma.abs() * (1.0 - load).powf(1.5)
-            } else {
-                0.0
-            };
-            Some((inner, gamma.abs() * (1.0 + load).sqrt()))
-        }
-    }
 }
