@@ -63,8 +63,20 @@ impl Run {
         }
         let epochs = Table::read(&dir.join("epochs.csv"))?;
         let summary = Table::read(&dir.join("summary.csv"))?;
-        epochs.require(&["replica", "epoch"])?;
-        summary.require(&["epoch"])?;
+        // The Jiang family runs one epoch: its rows are (replica, initial condition) and its
+        // summary has no epoch column.
+        let jiang = manifest
+            .get("config")
+            .and_then(|c| c.get("model"))
+            .and_then(Value::as_str)
+            == Some("jiang");
+        if jiang {
+            epochs.require(&["replica", "condition"])?;
+            summary.require(&[])?;
+        } else {
+            epochs.require(&["replica", "epoch"])?;
+            summary.require(&["epoch"])?;
+        }
         Ok(Run {
             dir: dir.to_path_buf(),
             manifest,

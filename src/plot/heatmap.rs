@@ -87,6 +87,26 @@ pub fn resolve_observables(sweep: &Sweep, requested: &[String]) -> Result<Vec<St
     Ok(columns)
 }
 
+/// The theory line of a heat map's plane from another model's theory: for the values of the
+/// other axes (`fixed`), the x and the y axis, the curves in axis values and their legend, or
+/// why there is none.
+pub type PlaneLine<'a> = &'a dyn Fn(
+    &[(&str, f64)],
+    &Axis,
+    &Axis,
+) -> std::result::Result<(Vec<Vec<(f64, f64)>>, String), String>;
+
+/// What a model family other than the analog network puts on the sweep figures in place of the
+/// analog mean field (which does not describe it): its own plane line, and the names and units
+/// of its `points.csv` columns.
+pub struct FamilyTheory<'a> {
+    pub line: PlaneLine<'a>,
+    /// The note when the line does not cross the plane.
+    pub missing: String,
+    /// The description of a column (`None`: the generic one, the column's name).
+    pub describe: fn(&str) -> Option<Described>,
+}
+
 /// Every figure of the sweep for each of `observables` (columns of `points.csv`, see
 /// [`resolve_observables`]), and the mean-field critical line of each heat map's plane:
 ///
@@ -97,6 +117,22 @@ pub fn sweep_figures(
     out: &Path,
     observables: &[String],
 ) -> Result<Vec<(String, Outcome)>> {
+    sweep_figures_with(sweep, out, observables, None)
+}
+
+/// [`sweep_figures`], with `family`'s theory line and column names instead of the analog mean
+/// field (no mean-field line, bifurcation map or mean-field λ_max).
+pub fn sweep_figures_with(
+    sweep: &Sweep,
+    out: &Path,
+    observables: &[String],
+    family: Option<&FamilyTheory>,
+) -> Result<Vec<(String, Outcome)>> {
+    let describe = |name: &str| {
+        family
+            .and_then(|f| (f.describe)(name))
+            .unwrap_or_else(|| describe(name))
+    };
     let rows = sweep.grid_indices()?;
     let mut columns = Vec::with_capacity(observables.len());
     for name in observables {
@@ -125,6 +161,7 @@ pub fn sweep_figures(
                 axis,
                 &rows,
                 name,
+                describe(name),
                 column,
                 replicas,
                 &mean_field,
@@ -154,17 +191,31 @@ pub fn sweep_figures(
             .join(", ");
         let plane = MeanFieldPlane::new(&sweep.base_config, &fixed);
         let line_stem = format!("critical_line{suffix}");
-        let line = match plane.applies(x_axis, y_axis) {
-            Ok(legend) => {
+        let theory = match family {
+            Some(f) => (f.line)(&fixed, x_axis, y_axis),
+            None => plane.applies(x_axis, y_axis).map(|legend| {
                 let curves =
                     plane.critical_line(&x_view.plane(&x_axis.key), &y_view.plane(&y_axis.key));
+                (curves, legend)
+            }),
+        };
+        let missing = family.map_or_else(
+            || "mean field: σ²⟨f′²⟩ = 1 not reached in this range".to_string(),
+            |f| f.missing.clone(),
+        );
+        let line = match theory {
+            Ok((curves, legend)) => {
                 let path = out.join(format!("{line_stem}.csv"));
                 write_atomic(
                     &path,
                     line_csv(&x_axis.key, &y_axis.key, &curves).as_bytes(),
                 )?;
                 figures.push((line_stem, Outcome::Written(vec![path])));
-                Some(CriticalLine { curves, legend })
+                Some(CriticalLine {
+                    curves,
+                    legend,
+                    missing,
+                })
             }
             Err(why) => {
                 figures.push((line_stem, Outcome::Skipped(why)));
@@ -173,9 +224,9 @@ pub fn sweep_figures(
         };
         // The bifurcation map of the mean-field (m, q) map (cessac.md §9), where an axis moves
         // J̄ or θ̄ alone: its lines as CSV and on the maps, its regions as CSV and letters.
-        let bifurcation = match line {
-            Some(_) => bifurcation::plane_map(&plane, x_axis, y_axis).ok(),
-            None => None,
+        let bifurcation = match (&line, family) {
+            (Some(_), None) => bifurcation::plane_map(&plane, x_axis, y_axis).ok(),
+            _ => None,
         };
         if let Some((lines, regions)) = &bifurcation {
             let mut files = Vec::new();
@@ -271,19 +322,20 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// The name, symbol and unit of an observable column, for labels.
-struct Described {
+pub struct Described {
     /// Colour bar / y axis label: name, statistic and unit.
-    label: String,
+    pub label: String,
     /// For titles.
-    title: String,
+    pub title: String,
     /// Signed, with 0 meaningful (Lyapunov exponents): diverging colours centred at 0.
-    signed: bool,
+    pub signed: bool,
     /// A fixed colour range (fractions: 0 to 1).
-    range: Option<(f64, f64)>,
+    pub range: Option<(f64, f64)>,
     /// Why the column may be NaN (appended to a skip note).
-    hint: &'static str,
-    /// A Lyapunov exponent column (the one-axis figure adds the mean-field λ_max).
-    lyapunov_max: bool,
+    pub hint: &'static str,
+    /// A Lyapunov exponent column of the analog network (the one-axis figure adds the
+    /// mean-field λ_max).
+    pub lyapunov_max: bool,
 }
 
 fn describe(column: &str) -> Described {
@@ -386,8 +438,9 @@ fn axis_label(key: &str) -> String {
     }
 }
 
-/// The name and symbol of a config key in the science (`science.md`), where there is one.
-fn axis_symbol(key: &str) -> Option<&'static str> {
+/// The name and symbol of a config key in the science (`science.md`, models/jiang.md), where
+/// there is one.
+pub fn axis_symbol(key: &str) -> Option<&'static str> {
     Some(match key {
         "network.gain" => "gain g",
         "weights.std" => "weight std σ",
@@ -403,6 +456,15 @@ fn axis_symbol(key: &str) -> Option<&'static str> {
         "learning.learning_rate" => "learning rate α",
         "learning.forgetting" => "forgetting λ",
         "learning.activity_threshold" => "activity threshold d",
+        "jiang.load" => "load α",
+        "jiang.autoassociation" => "autoassociation c",
+        "jiang.heteroassociation" => "heteroassociation γ",
+        "jiang.depth" => "depth d",
+        "jiang.backward" => "backward weight b",
+        "jiang.neurons" => "neurons N",
+        "jiang.leak" => "leak a = dt/τ",
+        "jiang.dilution" => "dilution p",
+        "initial_state.std" => "initial std σ₀",
         _ => return None,
     })
 }
@@ -480,11 +542,13 @@ fn line_csv(x_key: &str, y_key: &str, curves: &[Vec<(f64, f64)>]) -> String {
     text
 }
 
-/// The mean-field line drawn on a heat map.
+/// The mean-field (or family theory) line drawn on a heat map.
 #[derive(Clone)]
 struct CriticalLine {
     curves: Vec<Vec<(f64, f64)>>,
     legend: String,
+    /// The legend note when no curve crosses the plane.
+    missing: String,
 }
 
 /// One grid point's cell and value (NaN: no value).
@@ -790,7 +854,7 @@ impl HeatmapFigure {
                 let (w, _) = strip.estimate_text_size(&line.legend, &text)?;
                 x += 56 + w as i32 + 48;
             } else {
-                let note = "mean field: σ²⟨f′²⟩ = 1 not reached in this range";
+                let note = line.missing.as_str();
                 strip.draw(&Text::new(note, (x, y), text.clone()))?;
                 let (w, _) = strip.estimate_text_size(note, &text)?;
                 x += w as i32 + 48;
@@ -867,13 +931,13 @@ fn profile(
     axis: &Axis,
     rows: &[Vec<usize>],
     name: &str,
+    described: Described,
     column: &[f64],
     replicas: Option<usize>,
     mean_field: &MeanFieldPlane,
     out: &Path,
     stem: &str,
 ) -> Result<Outcome> {
-    let described = describe(name);
     let band = match name.strip_suffix("_mean") {
         Some(base) => {
             let low = sweep.points.f64_column(&format!("{base}_ci95_low"))?;

@@ -34,6 +34,14 @@
 //! A BMS sweep with two or more axes draws heat maps of `points.csv` columns, by default
 //! `log10_d_hat_median`.
 //!
+//! A run or sweep of Jiang et al.'s sequence network (`"model": "jiang"`) gets its own figures,
+//! each with the theory of `crate::theory::jiang` beside the data ([`sequence`],
+//! docs/figures_jiang.md): the eigenvalue clouds of J and of the Jacobian with the support's
+//! boundary loops, the overlaps, the twin distance and the plateau of a run; the right edge
+//! against γ, the transition over (α, γ) with γ_c, the exponent and attractor slices, the
+//! plateau against γ, and heat maps (default `lyapunov`, `grew_fraction`, `chaos_fraction`)
+//! with γ_c of a sweep.
+//!
 //! A figure whose input the run did not produce is skipped with a note; a directory that is
 //! not a finished run or sweep, a malformed file, or an unknown observable is an
 //! [`Error::Input`] (exit code 2).
@@ -47,6 +55,7 @@ mod heatmap;
 mod lyapunov;
 mod route;
 mod sensitivity;
+mod sequence;
 mod spiking;
 mod style;
 
@@ -170,6 +179,13 @@ pub fn plot_run(dir: &Path, options: &PlotOptions) -> Result<PlotReport> {
         ));
     }
     let run = Run::open(dir)?;
+    let jiang = sequence::is_jiang(run.manifest.get("config"));
+    if jiang && options.epochs.is_some() {
+        return Err(Error::input(
+            dir,
+            "--epochs chooses epochs of the eigenvalue figure; a \"jiang\" run has one epoch",
+        ));
+    }
     // Check the options before any figure is written.
     if let Some(epochs) = &options.epochs {
         eigenvalues::check_epochs(epochs, run.summary.len(), dir)?;
@@ -190,6 +206,10 @@ pub fn plot_run(dir: &Path, options: &PlotOptions) -> Result<PlotReport> {
     std::fs::create_dir_all(&out).map_err(|e| Error::output(&out, e))?;
     if spiking::is_bms(run.manifest.get("config")) {
         let figures = spiking::run_figures(&run, &out, options.replica)?;
+        return Ok(PlotReport { out, figures });
+    }
+    if jiang {
+        let figures = sequence::run_figures(&run, &out)?;
         return Ok(PlotReport { out, figures });
     }
     let figures: Vec<(&str, Outcome)> = vec![
@@ -222,6 +242,13 @@ fn plot_sweep(dir: &Path, options: &PlotOptions) -> Result<PlotReport> {
         ));
     }
     let sweep = Sweep::open(dir)?;
+    if sequence::is_jiang(Some(&sweep.base_config)) {
+        sweep.grid_indices()?;
+        let out = options.out.clone().unwrap_or_else(|| dir.join("figures"));
+        std::fs::create_dir_all(&out).map_err(|e| Error::output(&out, e))?;
+        let figures = sequence::sweep_figures(&sweep, &out, &options.observables)?;
+        return Ok(PlotReport { out, figures });
+    }
     let bms = spiking::is_bms(Some(&sweep.base_config));
     if bms && sweep.axes.len() == 1 && options.observables.is_empty() {
         sweep.grid_indices()?;

@@ -30,7 +30,7 @@ const RASTER_STEPS: usize = 500;
 const RASTER_NEURONS: usize = 200;
 /// Bars of the period histogram before distinct periods are pooled into bins.
 const MAX_PERIOD_BARS: usize = 24;
-const BAND_ALPHA: f64 = 0.22;
+pub(super) const BAND_ALPHA: f64 = 0.22;
 const GREEN: RGBColor = PALETTE[2];
 const PURPLE: RGBColor = PALETTE[3];
 const DASH: RGBColor = RGBColor(40, 40, 40);
@@ -93,7 +93,7 @@ fn period_limit(run: &Run) -> (Option<usize>, Option<usize>) {
 // ---------------------------------------------------------------------------------------------
 // Shared drawing helpers (generic over the x coordinate, so a log axis works too).
 
-fn legend_entry<'a, DB, CT>(
+pub(super) fn legend_entry<'a, DB, CT>(
     chart: &mut ChartContext<'a, DB, CT>,
     label: &str,
     key: Key,
@@ -126,7 +126,7 @@ where
 }
 
 #[derive(Clone, Copy)]
-enum Key {
+pub(super) enum Key {
     Line(RGBColor),
     Band(RGBColor),
     Dashed(RGBColor),
@@ -135,7 +135,7 @@ enum Key {
 }
 
 /// A band between `low` and `high` over the runs of x where both are finite.
-fn draw_band<'a, DB, CT>(
+pub(super) fn draw_band<'a, DB, CT>(
     chart: &mut ChartContext<'a, DB, CT>,
     x: &[f64],
     low: &[f64],
@@ -169,7 +169,7 @@ where
 }
 
 /// A line with markers, broken at NaN; returns its pieces.
-fn draw_line<'a, DB, CT>(
+pub(super) fn draw_line<'a, DB, CT>(
     chart: &mut ChartContext<'a, DB, CT>,
     x: &[f64],
     y: &[f64],
@@ -192,7 +192,7 @@ where
 }
 
 /// The legend in the corner of the plot where it hides the fewest of `lines`.
-fn place_legend<'a, DB, CT>(
+pub(super) fn place_legend<'a, DB, CT>(
     chart: &mut ChartContext<'a, DB, CT>,
     lines: &[Vec<(f64, f64)>],
     width: f64,
