@@ -320,7 +320,7 @@ impl Setting {
     pub fn from_config(config: &Config) -> Setting {
         let j = &config.jiang;
         let variance = match (&j.cue, config.jiang_initial_state_source()) {
-            (None, Ok(VectorSource::Gaussian { mean, std })) if mean == 0.0 => Some(std * std),
+            (None, Ok(VectorSource::Gaussian { mean: 0.0, std })) => Some(std * std),
             _ => None,
         };
         let no_theory = if j.dilution < 1.0 {
@@ -523,10 +523,10 @@ impl Arrays {
     ) -> Result<Option<Array>> {
         let own = self.own(stem, point);
         if !self.sweep || own.is_file() {
-            return Ok(own
+            return own
                 .is_file()
                 .then(|| read_real(&own, ndim, layout))
-                .transpose()?);
+                .transpose();
         }
         let Some(p) = point else { return Ok(None) };
         let all = self.dir.join(format!("{stem}.npy"));
@@ -563,10 +563,10 @@ impl Arrays {
     ) -> Result<Option<ComplexArray>> {
         let own = self.own(stem, point);
         if !self.sweep || own.is_file() {
-            return Ok(own
+            return own
                 .is_file()
                 .then(|| read_complex(&own, ndim, layout))
-                .transpose()?);
+                .transpose();
         }
         let Some(p) = point else { return Ok(None) };
         let all = self.dir.join(format!("{stem}.npy"));

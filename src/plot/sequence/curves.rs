@@ -78,7 +78,7 @@ fn symbol(key: &str) -> &str {
 }
 
 fn label(key: &str) -> String {
-    crate::plot::heatmap::axis_symbol(key).map_or_else(|| key.to_string(), |s| format!("{s}"))
+    crate::plot::heatmap::axis_symbol(key).map_or_else(|| key.to_string(), |s| s.to_string())
 }
 
 impl<'a> Grid<'a> {
@@ -535,6 +535,7 @@ impl LinePanel {
 
 /// A curve's data from a `points.csv` column (mean) and the per-point values of an `epochs.csv`
 /// column (spread: `spread(values)` → (low, high); dots: every value).
+#[allow(clippy::type_complexity)]
 fn data_series(
     grid: &Grid,
     x: usize,
@@ -771,6 +772,7 @@ pub fn plateau(grid: &Grid, out: &Path) -> Result<Outcome> {
 
 /// The files of the α and γ slices: per value combination of the axes that are neither α nor γ,
 /// `(suffix, title part, fixed)`.
+#[allow(clippy::type_complexity)]
 fn slice_files(grid: &Grid, skip: &[usize]) -> Vec<(String, String, Vec<(usize, usize)>)> {
     let rest: Vec<usize> = (0..grid.sweep.axes.len())
         .filter(|a| !skip.contains(a))

@@ -155,7 +155,7 @@ pub fn retrieval(source: &Source, out: &Path) -> Result<Outcome> {
         time,
         mean,
         patterns: p,
-        transient: (s.transient > 0).then(|| s.transient as f64 * s.leak),
+        transient: (s.transient > 0).then_some(s.transient as f64 * s.leak),
         median,
         q25,
         q75,
@@ -397,7 +397,7 @@ pub fn pair_distance(source: &Source, out: &Path) -> Result<Outcome> {
         q25,
         median,
         q75,
-        transient: (s.transient > 0).then(|| s.transient as f64 * s.leak),
+        transient: (s.transient > 0).then_some(s.transient as f64 * s.leak),
     };
     Ok(Outcome::Written(style::render(&fig, out, "pair_distance")?))
 }
@@ -500,7 +500,7 @@ pub fn plateau_in_time(source: &Source, out: &Path) -> Result<Outcome> {
             ),
             _ => "theory: no plateau found".to_string(),
         },
-        transient: (s.transient > 0).then(|| s.transient as f64 * s.leak),
+        transient: (s.transient > 0).then_some(s.transient as f64 * s.leak),
     };
     Ok(Outcome::Written(style::render(&fig, out, "plateau")?))
 }

@@ -201,6 +201,7 @@ const GAMMA_C_KEYS: [&str; 4] = [
 
 /// The heat maps' theory line: γ_c against the other axis of a plane that has
 /// `jiang.heteroassociation` as one axis and α, c or b as the other, at the slice `fixed`.
+#[allow(clippy::type_complexity)]
 pub fn plane_line(
     base: &Setting,
     fixed: &[(&str, f64)],
