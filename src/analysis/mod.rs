@@ -10,6 +10,7 @@
 pub mod attractor;
 pub(crate) mod blocked;
 pub mod lyapunov;
+pub mod memories;
 pub mod observer;
 pub mod orthonormal;
 pub mod recorder;

@@ -26,7 +26,7 @@ use crate::experiment::memory;
 use crate::model::analog::local_field;
 use crate::model::analog::network::{self, TypedNeuronParams};
 use crate::model::f16::round_to_f16;
-use crate::model::{bms, jiang, Real};
+use crate::model::{bms, jiang, lotito, Real};
 
 pub struct CpuBackend {
     pool: rayon::ThreadPool,
@@ -187,6 +187,17 @@ impl Backend for CpuBackend {
         Ok(self.pool.install(|| match precision {
             Precision::F32 => jiang::run::<f32>(batch),
             Precision::F64 => jiang::run::<f64>(batch),
+        }))
+    }
+
+    fn run_lotito(
+        &mut self,
+        precision: Precision,
+        batch: &lotito::Batch,
+    ) -> Result<Vec<lotito::Trace>> {
+        Ok(self.pool.install(|| match precision {
+            Precision::F32 => lotito::run::<f32>(batch),
+            Precision::F64 => lotito::run::<f64>(batch),
         }))
     }
 }

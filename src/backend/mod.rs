@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::config::{Precision, WeightStorage};
 use crate::ensemble::ReplicaInit;
 use crate::error::Result;
-use crate::model::{bms, jiang};
+use crate::model::{bms, jiang, lotito};
 
 /// The time structure every replica follows (the same for a whole batch).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -247,4 +247,12 @@ pub trait Backend {
         precision: Precision,
         batch: &jiang::Batch<'_>,
     ) -> Result<Vec<jiang::Trace>>;
+
+    /// Advance every replica of a Lotito batch (src/model/lotito, `"model": "lotito"`) over its
+    /// T presentations in `precision`; one [`lotito::Trace`] per replica, in order.
+    fn run_lotito(
+        &mut self,
+        precision: Precision,
+        batch: &lotito::Batch,
+    ) -> Result<Vec<lotito::Trace>>;
 }

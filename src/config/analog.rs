@@ -397,7 +397,7 @@ impl Config {
         match self.model {
             super::Model::Bms => return self.bms_initial_state_source(),
             super::Model::Jiang => return self.jiang_initial_state_source(),
-            super::Model::Analog => {}
+            super::Model::Analog | super::Model::Lotito => {}
         }
         let default = match self.network.form {
             Form::Rate => Distribution::Uniform,

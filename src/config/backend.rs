@@ -123,17 +123,19 @@ impl Default for BackendConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SavedArray {
-    /// Final weights, `weights.npy`, shape (R, N, N), `W[r, i, j] = W_ij`.
+    /// Final weights, `weights.npy`, shape (R, N, N), `W[r, i, j] = W_ij` (`"lotito"`: the learned
+    /// J = ΞᵀΞ/N_h, (R, N_v, N_v)).
     Weights,
     /// The input pattern ξ, `input.npy`, shape (R, N).
     Input,
     /// The final state (x or h; V of the first initial condition for `"bms"`), `state.npy`,
-    /// shape (R, N).
+    /// shape (R, N) (`"lotito"`: the memories Ξ(T), (R, N_h, N_v)).
     State,
     /// `"bms"` only: the spike raster of every recorded window (first initial condition),
     /// `raster.npy`, shape (R, E, T, N), uint8 0/1.
     Raster,
-    /// `"jiang"` only: the stored patterns ξ, `patterns.npy`, shape (R, P, N).
+    /// `"jiang"`: the stored patterns ξ, `patterns.npy`, shape (R, P, N); `"lotito"`: the
+    /// initial patterns ξ_μ then every target slot ξ'_μ (the replacement last), (R, N_h + S, N_v).
     Patterns,
     /// `"jiang"` only: the eigenvalues of J, `eigenvalues.npy`, shape (R, M) complex (M = P by
     /// the P × P reduction, else N).
@@ -161,12 +163,11 @@ impl SavedArray {
     pub fn models(self) -> &'static [super::Model] {
         use super::Model::*;
         match self {
-            SavedArray::Weights | SavedArray::State => &[Analog, Bms, Jiang],
+            SavedArray::Weights | SavedArray::State => &[Analog, Bms, Jiang, Lotito],
             SavedArray::Input => &[Analog, Bms],
             SavedArray::Raster => &[Bms],
-            SavedArray::Patterns | SavedArray::Eigenvalues | SavedArray::JacobianEigenvalues => {
-                &[Jiang]
-            }
+            SavedArray::Patterns => &[Jiang, Lotito],
+            SavedArray::Eigenvalues | SavedArray::JacobianEigenvalues => &[Jiang],
         }
     }
 }

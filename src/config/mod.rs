@@ -16,12 +16,14 @@ mod analysis;
 mod backend;
 mod bms;
 mod jiang;
+mod lotito;
 
 pub use analog::*;
 pub use analysis::*;
 pub use backend::*;
 pub use bms::*;
 pub use jiang::*;
+pub use lotito::*;
 
 /// The embedded default: the Siri-style learning demo (`configs/siri2008.json`).
 pub const DEFAULT_CONFIG: &str = include_str!("../../configs/siri2008.json");
@@ -53,6 +55,9 @@ pub struct Config {
     /// models' configs.
     #[serde(skip_serializing_if = "is_default")]
     pub jiang: JiangConfig,
+    /// Lotito's memory dynamics (`"model": "lotito"`); absent from other models' configs.
+    #[serde(skip_serializing_if = "is_default")]
+    pub lotito: LotitoConfig,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
@@ -75,6 +80,9 @@ pub enum Model {
     /// Deep-Hebbian sequence couplings J = ξᵀXξ/N in the current form (Jiang et al. 2023;
     /// models/jiang.md): sections `jiang`, `initial_state`, `schedule`.
     Jiang,
+    /// Memories Ξ learned by softmax-gated Hebbian dynamics from clamped patterns, and the
+    /// Hebbian limit J = ΞᵀΞ/N_h (Lotito 2025; models/lotito.md): section `lotito`.
+    Lotito,
 }
 
 impl Model {
@@ -83,11 +91,12 @@ impl Model {
             Model::Analog => "analog",
             Model::Bms => "bms",
             Model::Jiang => "jiang",
+            Model::Lotito => "lotito",
         }
     }
 
     /// Every model's `"model"` value.
-    pub const ALL: [Model; 3] = [Model::Analog, Model::Bms, Model::Jiang];
+    pub const ALL: [Model; 4] = [Model::Analog, Model::Bms, Model::Jiang, Model::Lotito];
 
     /// The sections only this model reads (a config of another model may not set them to
     /// anything but their defaults).
@@ -96,6 +105,7 @@ impl Model {
             Model::Analog => &["network", "analysis"],
             Model::Bms => &["bms"],
             Model::Jiang => &["jiang"],
+            Model::Lotito => &["lotito"],
         }
     }
 
@@ -105,6 +115,7 @@ impl Model {
             Model::Analog => None,
             Model::Bms => Some(BMS_DEFAULTS),
             Model::Jiang => Some(JIANG_DEFAULTS),
+            Model::Lotito => Some(LOTITO_DEFAULTS),
         }
     }
 
@@ -123,6 +134,7 @@ impl Model {
             Model::Analog => config.network.neurons,
             Model::Bms => config.bms.neurons,
             Model::Jiang => config.jiang.neurons,
+            Model::Lotito => config.lotito.visible,
         }
     }
 }
@@ -231,6 +243,7 @@ impl Config {
             Model::Analog => self.validate_analog()?,
             Model::Bms => self.validate_bms()?,
             Model::Jiang => self.validate_jiang()?,
+            Model::Lotito => self.validate_lotito()?,
         }
         for s in &self.output.save {
             let models = s.models();
@@ -252,7 +265,7 @@ impl Config {
         self.validate_ensemble_and_backend()?;
         match self.model {
             Model::Analog => self.validate_analysis(),
-            Model::Bms | Model::Jiang => Ok(()),
+            Model::Bms | Model::Jiang | Model::Lotito => Ok(()),
         }
     }
 
@@ -296,7 +309,7 @@ pub const MAX_TRACE_POINTS: usize = 4096;
 pub const MAX_PERIOD: usize = 4096;
 
 /// Sections of a config (serde would also read a JSON array positionally into them).
-const SECTIONS: [&str; 18] = [
+const SECTIONS: [&str; 21] = [
     "network",
     "weights",
     "input",
@@ -315,6 +328,9 @@ const SECTIONS: [&str; 18] = [
     "bms",
     "jiang",
     "jiang.cue",
+    "lotito",
+    "lotito.replace",
+    "lotito.hebbian",
 ];
 
 /// A config may set only its own model's sections (and the shared ones).
@@ -352,6 +368,7 @@ fn section_is_default(section: &str, value: &Value) -> bool {
         "analysis" => is::<AnalysisConfig>(value),
         "bms" => is::<BmsConfig>(value),
         "jiang" => is::<JiangConfig>(value),
+        "lotito" => is::<LotitoConfig>(value),
         _ => false,
     }
 }

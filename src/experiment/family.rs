@@ -110,6 +110,7 @@ pub fn family(model: Model) -> Box<dyn Family> {
         Model::Analog => Box::new(super::analog::Analog::default()),
         Model::Bms => Box::new(super::bms::Bms),
         Model::Jiang => Box::new(super::jiang::Jiang),
+        Model::Lotito => Box::new(super::lotito::Lotito),
     }
 }
 

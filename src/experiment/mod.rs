@@ -9,6 +9,7 @@ pub mod analog;
 pub mod bms;
 pub mod family;
 pub mod jiang;
+pub mod lotito;
 pub mod memory;
 pub mod progress;
 pub mod sweep;

@@ -6,6 +6,8 @@
 //!   Lyapunov spectrum so far, not yet a selectable family).
 //! - [`jiang`]: deep-Hebbian sequence couplings J = ξᵀXξ/N in the current form (Jiang et al.
 //!   2023), with the factored local field — `"model": "jiang"`.
+//! - [`lotito`]: memories learned by softmax-gated Hebbian dynamics from clamped patterns
+//!   (Lotito 2025) — `"model": "lotito"`.
 //!
 //! Shared by every family: [`real`] (the compute precision, `f32` or `f64`) and [`f16`] (the
 //! rounding of half-precision weight storage). Everything here is a CPU reference; each GPU
@@ -15,6 +17,7 @@ pub mod analog;
 pub mod bms;
 pub mod f16;
 pub mod jiang;
+pub mod lotito;
 pub mod real;
 
 pub use real::Real;

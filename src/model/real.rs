@@ -31,6 +31,9 @@ pub trait Real:
     fn to_f64(self) -> f64;
     fn tanh(self) -> Self;
     fn max(self, other: Self) -> Self;
+    fn exp(self) -> Self;
+    fn ln(self) -> Self;
+    fn sqrt(self) -> Self;
 }
 
 /// The constants of [`tanh_f32`] (shared with the AVX-512 kernel in `network.rs`).
@@ -105,6 +108,18 @@ macro_rules! impl_real {
             #[inline(always)]
             fn max(self, other: Self) -> Self {
                 <$t>::max(self, other)
+            }
+            #[inline(always)]
+            fn exp(self) -> Self {
+                <$t>::exp(self)
+            }
+            #[inline(always)]
+            fn ln(self) -> Self {
+                <$t>::ln(self)
+            }
+            #[inline(always)]
+            fn sqrt(self) -> Self {
+                <$t>::sqrt(self)
             }
         }
     };

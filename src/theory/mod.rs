@@ -23,6 +23,7 @@ pub mod bifurcation;
 pub mod bms;
 pub mod edge;
 pub mod jiang;
+pub mod lotito;
 pub mod mean_field;
 pub mod plane;
 pub mod predictions;

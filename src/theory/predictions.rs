@@ -27,6 +27,7 @@ const SOURCE_LEARNING: &str = "science.md §2 (closed form of the rule; a recons
 pub fn predictions(config: &Config) -> Vec<Prediction> {
     match config.model {
         crate::config::Model::Bms => return super::bms::predictions(config),
+        crate::config::Model::Lotito => return super::lotito::predictions(config),
         crate::config::Model::Jiang => {
             let j = &config.jiang;
             let couplings = super::jiang::SequenceCouplings {

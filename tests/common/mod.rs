@@ -152,6 +152,17 @@ impl Backend for Flaky {
         self.batches += 1;
         self.inner.run_jiang(p, batch)
     }
+    fn run_lotito(
+        &mut self,
+        p: Precision,
+        batch: &hebbnet::model::lotito::Batch,
+    ) -> Result<Vec<hebbnet::model::lotito::Trace>> {
+        if self.batches == self.fail_after {
+            return Err(Error::Gpu("simulated crash".into()));
+        }
+        self.batches += 1;
+        self.inner.run_lotito(p, batch)
+    }
 }
 
 /// A quiet sweep into `out` (shard, resume as given).

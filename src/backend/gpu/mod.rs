@@ -92,6 +92,7 @@ pub mod analog;
 pub mod bms;
 pub mod context;
 pub mod jiang;
+pub mod lotito;
 
 use std::collections::HashMap;
 use std::sync::mpsc;

@@ -44,6 +44,15 @@ impl Backend for GpuBackend {
         crate::backend::gpu::jiang::run(self, precision, batch)
     }
 
+    /// The Lotito family's kernels live in `gpu/lotito`.
+    fn run_lotito(
+        &mut self,
+        precision: Precision,
+        batch: &crate::model::lotito::Batch,
+    ) -> Result<Vec<crate::model::lotito::Trace>> {
+        crate::backend::gpu::lotito::run(self, precision, batch)
+    }
+
     fn info(&self) -> &BackendInfo {
         &self.info
     }
