@@ -11,7 +11,10 @@
 //! - the decay factor `e_μ = (Ξ_μ − f_μ)·d_μ/|d_μ|²`, d_μ = Ξ_μ(0) − f_μ (NaN for a replaced row
 //!   once its target changed);
 //! - the softmax maximum, entropy H and effective number e^H of the update that produced the
-//!   sample; the mean pairwise cosine between memories (1: collapsed) and the mean row norm.
+//!   sample; the mean pairwise cosine between memories (1: collapsed) and the mean row norm;
+//! - the deviation from the fixed points per component, `(1/(N_h N_v)) Σ_μ |Ξ_μ − f_μ|²` =
+//!   `Σ_μ (G_μμ − 2X_μμ + F_μμ)/(N_h N_v)` (under fresh noise its stationary value is
+//!   σ_f²/(2τ_Ξ − 1), models/lotito.md §5.5).
 
 use std::collections::BTreeMap;
 
@@ -19,7 +22,7 @@ use super::summary::{group_start, grouped, mean_ci};
 use crate::model::lotito::{Trace, SOFTMAX_STATS};
 
 /// Per-sample measures of a replica (`measures.npy`, last axis), in order.
-pub const MEMORY_MEASURES: [&str; 10] = [
+pub const MEMORY_MEASURES: [&str; 11] = [
     "cosine_mean",
     "cosine_min",
     "best_match",
@@ -30,6 +33,7 @@ pub const MEMORY_MEASURES: [&str; 10] = [
     "hebb_distance",
     "pairwise_cosine",
     "norm_mean",
+    "deviation",
 ];
 
 /// The fixed points a replica is observed against, as Gram products (f64, exact).
@@ -45,6 +49,8 @@ pub struct Observed {
     /// The step from which set 1 is observed (`usize::MAX`: never) and the row it replaced.
     pub switch: Option<(usize, usize)>,
     pub record_every: usize,
+    /// N_v.
+    pub visible: usize,
 }
 
 /// The series of one replica: `cosines` (samples × N_h), `decay` (samples × N_h) and
@@ -54,9 +60,26 @@ pub struct Series {
     pub cosines: Vec<f64>,
     pub decay: Vec<f64>,
     pub measures: Vec<f64>,
+    /// After a replacement: per sample from the switch on, the row closest to the new target
+    /// and its cosine with it (`(row, cosine)`; the rows compete for it: under a softmax the
+    /// replaced row need not be the one that moves).
+    pub capture: Vec<(usize, f64)>,
 }
 
 impl Series {
+    /// The mean of measure `name` over the samples from `first` on.
+    pub fn mean_from(&self, name: &str, first: usize) -> f64 {
+        let m = MEMORY_MEASURES.len();
+        let k = MEMORY_MEASURES.iter().position(|x| *x == name).unwrap_or(0);
+        let values: Vec<f64> = self
+            .measures
+            .chunks_exact(m)
+            .skip(first)
+            .map(|s| s[k])
+            .collect();
+        values.iter().sum::<f64>() / values.len() as f64
+    }
+
     /// The last sample's value of measure `name`.
     pub fn last(&self, name: &str) -> f64 {
         let m = MEMORY_MEASURES.len();
@@ -107,6 +130,10 @@ pub fn series(trace: &Trace, observed: &Observed) -> Series {
             pairwise / pairs as f64
         };
         let norm = (0..h).map(|mu| g[mu * h + mu].sqrt()).sum::<f64>() / h as f64;
+        let deviation = (0..h)
+            .map(|mu| g[mu * h + mu] - 2.0 * x[mu * h + mu] + f[mu * h + mu])
+            .sum::<f64>()
+            / (h * observed.visible) as f64;
         let stats = &trace.softmax[s * SOFTMAX_STATS..(s + 1) * SOFTMAX_STATS];
         out.measures.extend_from_slice(&[
             own.iter().sum::<f64>() / h as f64,
@@ -119,8 +146,16 @@ pub fn series(trace: &Trace, observed: &Observed) -> Series {
             distance,
             pairwise,
             norm,
+            deviation,
         ]);
         out.cosines.extend_from_slice(&own);
+        if let (1, Some((_, row))) = (set, observed.switch) {
+            out.capture.push(
+                (0..h)
+                    .map(|mu| (mu, cos(mu, row)))
+                    .fold((0, f64::NEG_INFINITY), |a, b| if b.1 > a.1 { b } else { a }),
+            );
+        }
         for mu in 0..h {
             let replaced = set == 1 && observed.switch.is_some_and(|(_, row)| row == mu);
             out.decay.push(if replaced {
@@ -135,7 +170,7 @@ pub fn series(trace: &Trace, observed: &Observed) -> Series {
 }
 
 /// Columns of a replica's row of `epochs.csv`.
-pub const MEMORY_COLUMNS: [&str; 24] = [
+pub const MEMORY_COLUMNS: [&str; 26] = [
     "replica",
     "inverse_temperature",
     "critical_inverse_temperature",
@@ -152,7 +187,9 @@ pub const MEMORY_COLUMNS: [&str; 24] = [
     "collapsed",
     "norm_mean",
     "decay_time_mean",
+    "late_deviation",
     "overwrite_steps",
+    "overwrite_row",
     "lambda_max",
     "retrieval_overlap",
     "retrieval_success",

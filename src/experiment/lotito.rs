@@ -368,6 +368,7 @@ pub fn draw(config: &Config, index: u64) -> Drawn {
             .collect(),
         switch: l.replace.as_ref().map(|r| (r.step, r.pattern)),
         record_every: l.record_every,
+        visible: n,
     };
     let critical_inverse_temperature =
         theory::critical_inverse_temperature(&targets[..h * n], n, &p);
@@ -638,14 +639,18 @@ fn row(
     } else {
         taus.iter().sum::<f64>() / taus.len() as f64
     };
-    let overwrite = l.replace.as_ref().map_or(f64::NAN, |r| {
-        (0..samples)
-            .map(|s| s * l.record_every)
-            .find(|&t| {
-                t >= r.step
-                    && series.cosines[t / l.record_every * h + r.pattern] >= l.overwrite_cosine
+    // Overwrite: the first recorded step after the replacement at which some row's cosine with
+    // the new target reaches lotito.overwrite_cosine, and that row.
+    let (overwrite, overwrite_row) = l.replace.as_ref().map_or((f64::NAN, f64::NAN), |r| {
+        let first = r.step.div_ceil(l.record_every);
+        series
+            .capture
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.1 >= l.overwrite_cosine)
+            .map_or((f64::NAN, f64::NAN), |(k, c)| {
+                (((first + k) * l.record_every - r.step) as f64, c.0 as f64)
             })
-            .map_or(f64::NAN, |t| (t - r.step) as f64)
     });
     let lambda_max = last.spectrum.first().copied().unwrap_or(f64::NAN);
     let flag = |b: bool| if b { 1.0 } else { 0.0 };
@@ -676,7 +681,9 @@ fn row(
         flag(pairwise > 0.9),
         series.last("norm_mean"),
         decay_time,
+        series.mean_from("deviation", samples / 2),
         overwrite,
+        overwrite_row,
         lambda_max,
         overlap,
         success,
