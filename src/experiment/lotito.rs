@@ -467,7 +467,8 @@ impl Final {
 
 /// The Hebbian limit of one replica.
 struct Retrieval {
-    /// `N_h × N_h`: cos(ξ'_ν, tanh(g h(T))) of the start cued at target μ (row μ).
+    /// `N_h × N_h`: the overlap m_ν = ξ'_ν·φ/(|ξ'_ν| √N_v), φ = tanh(g h(T)), of the start cued
+    /// at target μ (row μ): cos(ξ'_ν, φ) times the activity ‖φ‖/√N_v.
     overlaps: Vec<f64>,
     /// Mean over starts of the overlap with the cued target.
     overlap: f64,
@@ -577,11 +578,12 @@ fn hebbian_limit(
             let (mut overlap, mut success) = (0.0, 0.0);
             for (mu, t) in own[..h].iter().enumerate() {
                 let phi: Vec<f64> = t.state.iter().map(|u| u.tanh()).collect();
-                let pn = dot(&phi, &phi).sqrt();
+                // m_ν = ξ'_ν·φ / (|ξ'_ν| √N_v): cos(ξ'_ν, φ) times the activity ‖φ‖/√N_v, so a
+                // start that decays towards h = 0 retrieves nothing.
                 let row: Vec<f64> = (0..h)
                     .map(|nu| {
                         let x = &targets[nu * n..(nu + 1) * n];
-                        dot(x, &phi) / (dot(x, x).sqrt() * pn)
+                        dot(x, &phi) / (dot(x, x).sqrt() * (n as f64).sqrt())
                     })
                     .collect();
                 let best = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
