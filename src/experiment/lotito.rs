@@ -155,7 +155,12 @@ impl Family for Lotito {
                 SavedArray::Patterns => vec![h + l.target_slots(), n],
                 other => unreachable!("validated: {} is not a lotito array", other.file_stem()),
             };
-            out.push((a.file_stem(), real(shape, npy::Dtype::F32)));
+            // Ξ and the patterns in f64 (small: the exact formulas need them); J in f32.
+            let dtype = match a {
+                SavedArray::Weights => npy::Dtype::F32,
+                _ => npy::Dtype::F64,
+            };
+            out.push((a.file_stem(), real(shape, dtype)));
         }
         out.into_iter()
             .map(|(stem, (kind, _))| (stem.to_string(), kind))

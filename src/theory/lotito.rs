@@ -9,7 +9,7 @@
 //! - **Reconstruction** (only the abstract could be checked): the hyperbolicity conditions of
 //!   the reduced neural dynamics ([`hyperbolicity`], §5.7).
 
-use crate::config::{Config, CouplingScale, InitialMemories, MemoryPatterns, Presentation};
+use crate::config::{Config, CouplingScale, InitialMemories, Presentation};
 use crate::theory::{Prediction, Quantity};
 
 const SOURCE_CODE: &str = "models/lotito.md §5.1–5.2 (checked against the author's code)";
@@ -277,12 +277,7 @@ pub fn predictions(config: &Config) -> Vec<Prediction> {
         "one-hot, equal norms (the exact per-row curve is exact_cosine with a, b)",
         None,
     ));
-    let sigma_eff = match l.patterns {
-        MemoryPatterns::GramSchmidt | MemoryPatterns::Gaussian | MemoryPatterns::Binary => {
-            l.target_noise
-        }
-    };
-    let beta_c = nominal_critical_inverse_temperature(h, n, sigma_eff);
+    let beta_c = nominal_critical_inverse_temperature(h, n, l.target_noise);
     out.push(row(
         "lotito.critical_inverse_temperature",
         "β where the collapsed state (all memories at the mean) loses stability",
@@ -291,12 +286,18 @@ pub fn predictions(config: &Config) -> Vec<Prediction> {
         "1/λ_max(C), C = ⟨vvᵀ⟩ − mmᵀ; orthogonal targets: N_h/(N_v(1+σ²))",
         SOURCE_DERIVED,
         "uniform presentation of nearly orthogonal targets (the table's critical_inverse_temperature is exact per replica)",
-        Some(format!(
-            "β = {} is {:.3} β_c: the collapsed state is {}",
-            l.inverse_temperature,
-            l.inverse_temperature / beta_c,
-            if l.inverse_temperature < beta_c { "stable" } else { "unstable" }
-        )),
+        (l.softmax != crate::config::SoftmaxArgument::Argmax).then(|| {
+            format!(
+                "β = {} is {:.3} β_c: the collapsed state is {}",
+                l.inverse_temperature,
+                l.inverse_temperature / beta_c,
+                if l.inverse_temperature < beta_c {
+                    "stable"
+                } else {
+                    "unstable"
+                }
+            )
+        }),
     ));
     out.push(row(
         "lotito.collapse_growth_rate",
@@ -333,10 +334,8 @@ pub fn predictions(config: &Config) -> Vec<Prediction> {
         None,
     ));
     let load = n as f64 / h as f64;
-    let (variance, variance_note) = match l.patterns {
-        MemoryPatterns::Binary => (1.0, "±1 entries"),
-        _ => (1.0 + l.target_noise.powi(2), "entries of variance 1 + σ²"),
-    };
+    // Gaussian and ±1 patterns both have unit entry variance; the target noise adds σ².
+    let (variance, variance_note) = (1.0 + l.target_noise.powi(2), "entries of variance 1 + σ²");
     let factor = coupling_factor(
         l.hebbian
             .as_ref()

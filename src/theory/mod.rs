@@ -321,6 +321,8 @@ fn sweep_lines(base: &Value, axes: &[Axis]) -> Vec<CriticalLine> {
     match base.get("model").and_then(Value::as_str) {
         Some("bms") => return bms::sweep_lines(base, axes),
         Some("jiang") => return jiang::sweep_lines(base, axes),
+        // β_c is per replica (its targets): the table's critical_inverse_temperature.
+        Some("lotito") => return Vec::new(),
         _ => {}
     }
     if axes.len() == 1 {

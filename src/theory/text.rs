@@ -85,6 +85,31 @@ pub(super) fn render(report: &Report) -> String {
 
 /// The config in two lines: the network, then weights, input and learning.
 fn describe(c: &Config) -> Vec<String> {
+    if c.model == crate::config::Model::Lotito {
+        let l = &c.lotito;
+        let num = format_number;
+        return vec![format!(
+            "memory dynamics: N_v = {}, N_h = {} (c = {}), τ_Ξ = {}, β = {} ({}), σ = {}, σ_f = {}, \
+             Λ scale {}, {} presentation",
+            l.visible,
+            l.hidden,
+            num(l.visible as f64 / l.hidden as f64),
+            num(l.memory_time),
+            num(l.inverse_temperature),
+            match l.softmax {
+                crate::config::SoftmaxArgument::Score => "softmax of βΞv",
+                crate::config::SoftmaxArgument::Gradient => "gradient softmax",
+                crate::config::SoftmaxArgument::Argmax => "argmax",
+            },
+            num(l.target_noise),
+            num(l.fresh_noise),
+            num(l.bias),
+            match l.presentation {
+                crate::config::Presentation::Cyclic => "cyclic",
+                crate::config::Presentation::Iid => "i.i.d.",
+            },
+        )];
+    }
     if c.model == crate::config::Model::Jiang {
         let j = &c.jiang;
         let num = format_number;
