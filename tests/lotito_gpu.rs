@@ -12,7 +12,9 @@
 //! relative error is β·|S|·1e-7 ≈ 1e-5, and the update contracts Ξ towards the targets, so
 //! the differences do not grow over the runs: every value is compared with
 //! `|gpu − cpu| ≤ 1e-4 · max(1, |cpu|)` (values are O(1) to O(N_v)), and NaN where the CPU has
-//! NaN (the statistics at t = 0). The measured deviation is printed.
+//! NaN (the statistics at t = 0). The `"gradient"` score `Ξ_μ·v − ½|Ξ_μ − Λ_μ|²` cancels two
+//! O(N_v) terms, so its absolute error is that of the terms and its weights' error is larger:
+//! 2e-4 there (measured 7e-5). The measured deviation is printed.
 
 mod common;
 
@@ -26,6 +28,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
 const TOL: f64 = 1e-4;
+/// The `"gradient"` argument's tolerance (module doc).
+const GRADIENT_TOL: f64 = 2e-4;
 
 /// How one replica differs from the plain one.
 #[derive(Clone, Copy, Default)]
@@ -150,8 +154,8 @@ fn six(visible: usize, steps: usize) -> Vec<Replica> {
 }
 
 /// The largest `|gpu − cpu| / max(1, |cpu|)` over every field, after checking lengths and NaN
-/// positions; panics beyond [`TOL`].
-fn compare(gpu: &[Trace], cpu: &[Trace], what: &str) -> f64 {
+/// positions; panics beyond `tol`.
+fn compare_within(gpu: &[Trace], cpu: &[Trace], what: &str, tol: f64) -> f64 {
     assert_eq!(gpu.len(), cpu.len(), "{what}: replicas");
     let mut worst = 0.0f64;
     for (k, (g, c)) in gpu.iter().zip(cpu).enumerate() {
@@ -175,7 +179,7 @@ fn compare(gpu: &[Trace], cpu: &[Trace], what: &str) -> f64 {
                 }
                 let d = (x - y).abs() / y.abs().max(1.0);
                 assert!(
-                    d <= TOL,
+                    d <= tol,
                     "{what}: replica {k} {name}[{j}]: gpu {x}, cpu {y} (deviation {d:.2e})"
                 );
                 worst = worst.max(d);
@@ -184,6 +188,11 @@ fn compare(gpu: &[Trace], cpu: &[Trace], what: &str) -> f64 {
     }
     eprintln!("{what}: max deviation {worst:.2e}");
     worst
+}
+
+/// [`compare_within`] [`TOL`].
+fn compare(gpu: &[Trace], cpu: &[Trace], what: &str) -> f64 {
+    compare_within(gpu, cpu, what, TOL)
 }
 
 fn batch(
@@ -216,7 +225,11 @@ fn the_kernel_matches_the_cpu_twin_for_every_softmax_argument() {
         let b = batch(4, visible, steps, 7, softmax, six(visible, steps));
         let cpu = lotito::run::<f32>(&b);
         let out = run(&mut gpu, Precision::F32, &b).expect("the GPU run");
-        compare(&out, &cpu, &format!("{softmax:?}"));
+        let tol = match softmax {
+            SoftmaxArgument::Gradient => GRADIENT_TOL,
+            _ => TOL,
+        };
+        compare_within(&out, &cpu, &format!("{softmax:?}"), tol);
         // The statistics: NaN at t = 0, then a probability and an entropy.
         for t in &out {
             assert!(t.softmax[0].is_nan() && t.softmax[1].is_nan());
@@ -300,7 +313,8 @@ fn memories_too_large_for_workgroup_memory_stay_in_the_storage_buffer() {
         replicas,
     );
     let out = run(&mut gpu, Precision::F32, &b).expect("the GPU run");
-    compare(&out, &lotito::run::<f32>(&b), "N_v = 3000, Ξ in storage");
+    let cpu = lotito::run::<f32>(&b);
+    compare_within(&out, &cpu, "N_v = 3000, Ξ in storage", GRADIENT_TOL);
 }
 
 #[test]

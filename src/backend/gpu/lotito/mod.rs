@@ -1,7 +1,77 @@
 //! The Lotito family's GPU kernel (src/model/lotito; `shaders/lotito_update.wgsl`): the twin of
 //! [`crate::model::lotito::dynamics`] (its module doc gives the step order both follow).
 //!
-//! DOC_PLACEHOLDER
+//! **Layout.** Per replica, one `data` buffer holds its targets (slots × N_v), Λ when present,
+//! its fixed points (sets × N_h × N_v) and decay directions (N_h × N_v), f32, row-major; a
+//! `presented` buffer its T slots (u32); a [`LotitoParams`] record its β, τ, σ_f, switch step,
+//! noise key and counter words and the offsets into those buffers, so replicas of a batch may
+//! differ in every parameter. N_v, N_h and the softmax argument are compile-time constants of
+//! the kernel (one [`LotitoShape`] per batch). Ξ lives in an `xi` buffer (N_h × N_v per
+//! replica) on the device for the whole run, next to the statistics (max w, H) of the last
+//! update (a 2-float `stats` buffer, NaN before the first update); only recorded samples come
+//! back during the run, and Ξ(T) at the end.
+//!
+//! **One workgroup per replica, the time loop in the shader.** Thread `lid` owns the columns
+//! `i = lid + k·WG` (RPT = ⌈N_v/WG⌉ of them) of every memory and of v: it computes its v_i
+//! (target plus the Philox normal of `bms_common.wgsl`, the twin of
+//! [`crate::model::bms::noise`], counter `(t, i, 0, replica)`), its partial sums and its part
+//! of the update, so Ξ itself needs no barrier, and all reads of Ξ, targets, Λ and fixed
+//! points are coalesced (consecutive threads, consecutive words). WG is 64 up to N_v = 64 (the
+//! Figure 1 case, N_v = 50, has one column per thread) and 256 above. When N_h·N_v ≤
+//! [`RESIDENT_FLOATS`] (16 KB) and the workgroup memory allows, Ξ is copied to workgroup memory
+//! at the start of a dispatch and back at its end, so the steps read and write it on-chip;
+//! larger Ξ (e.g. N_v = 3000) is read and written in the storage buffer in place.
+//!
+//! **Reductions.** Each sum over i (the scores Ξ_μ·v, with `"gradient"` also |Ξ_μ − Λ_μ|²; at
+//! recorded steps the N_h² Gram, N_h² cross and N_h decay products) is a row: every thread
+//! writes its partial sums of TM rows at once to `red[row][lid]`, then a fan-in-8 tree
+//! (64 → 8 → 1, 256 → 32 → 4 → 1; one barrier per pass, the 8 adds written out) leaves the row
+//! sums in workgroup memory (scores) or writes them straight into the readback chunk (records).
+//! TM is all the rows when they fit ([`LotitoShape::new`]: 36 at Figure 1, 16 KB of tile at
+//! most), so a Figure 1 step takes three barriers (scores, softmax) and a recorded one three
+//! more; N_h = 70 takes 155 tiles per record. Thread 0 then takes the softmax (N_h is small)
+//! and leaves `w_μ/τ` in workgroup memory for the update.
+//!
+//! **Numerics.** The step order, the max subtraction, `x_μ = β(S_μ − max S)`, Z summed in
+//! ascending μ, `w = e^x / Z` then `w/τ` (two divisions, as the twin), `H = Σ w (ln Z − x)`,
+//! the argmax on the first largest score, the skipped noise term when σ_f = 0 and the skipped
+//! row when `w_μ/τ = 0` all follow the twin. What differs: the order of the sums over i (a
+//! tree here, 8 interleaved partial sums there), the driver's `exp`/`log` and Box–Muller in f32
+//! (a few ulps), and possible fused multiply-adds. Each step therefore differs by a few 1e-7
+//! relative; β amplifies score differences into the weights (β·S ≈ 100 in Figure 1: 1e-5
+//! relative), and the update contracts Ξ towards its targets, so the differences do not grow:
+//! tests/lotito_gpu.rs measures at most 8e-6 (score, argmax) and 7e-5 (gradient, whose score
+//! cancels two O(N_v) terms) relative over 300 steps.
+//!
+//! **Dispatches and the loop budget.** lavapipe silently ends an invocation's loops after
+//! 65,535 back-edges; [`LotitoShape::backedges_per_step`] counts every loop of a recorded step
+//! as written in the shader (no unrolling assumed) and a dispatch takes as many steps as fit
+//! within [`BACKEDGE_BUDGET`] (half the cap): 272 steps at Figure 1 (N_v = 50, N_h = 4), so
+//! T = 2000 takes 8 dispatches; one step at N_h = 70, N_v = 20 (the records dominate). When
+//! not even one step fits (N_h² rows of a record times RPT: e.g. N_h = 256, N_v = 65,536), a
+//! software adapter refuses the run ([`dispatch_steps`]) and a hardware GPU runs one step per
+//! dispatch. Dispatches also break at readback-chunk ends (the Jiang kernel's [`plan`]).
+//!
+//! **Readback.** Records (`2N_h² + N_h + 2` f32 per sample: Gram, cross, decay, statistics)
+//! of a chunk of samples are copied to one of two staging buffers; the GPU runs chunk c + 1
+//! while the CPU unpacks chunk c ([`READBACK_BYTES`] per chunk at most).
+//!
+//! **Capacity.** Replicas are run in groups whose data, Ξ and presented slots each fit one
+//! storage binding (`max_storage_buffer_binding_size`) and whose one-sample records fit the
+//! readback chunk; one replica that alone does not fit is refused with [`Error::TooLarge`].
+//! Workgroup memory: `4 (TM·WG + 3 N_h + N_h·N_v if resident)` bytes, within 32 KiB (or the
+//! adapter's limit); above N_h ≈ 2,700 not even one tile row fits and the shape is refused.
+//!
+//! **Throughput** (`figure_1_throughput` in tests/lotito_gpu.rs, `--ignored`; lavapipe on the
+//! 2-core build machine, opt-level 2): Figure 1 with 1024 replicas, 200 steps: recording every
+//! step 3.9·10³ replica-steps/s, every 10th 1.2·10⁴; the f32 CPU twin 2.9·10⁵ and 1.2·10⁶ on
+//! the same 2 cores. A software rasteriser runs each of the 64 threads of a workgroup (and each
+//! barrier) serially, so on CI the kernel is for checking, not speed. Not measured on a real
+//! GPU yet. Reasoned for one: 1024 replicas are 1024 workgroups of 64 threads (65,536 threads,
+//! a quarter of an H100/H200's resident capacity), every step's data is on-chip (Ξ in
+//! workgroup memory, the target read from L2), and a step is a handful of barriers, so the
+//! step latency, not bandwidth, bounds it; several replicas per workgroup (N_v = 50 leaves 14 of
+//! 64 threads idle) was not done, as it would complicate the reductions for a < 30 % gain.
 
 use std::collections::HashMap;
 
