@@ -46,8 +46,8 @@
 //! **Dispatches and the loop budget.** lavapipe silently ends an invocation's loops after
 //! 65,535 back-edges; [`LotitoShape::backedges_per_step`] counts every loop of a recorded step
 //! as written in the shader (no unrolling assumed) and a dispatch takes as many steps as fit
-//! within [`BACKEDGE_BUDGET`] (half the cap): 272 steps at Figure 1 (N_v = 50, N_h = 4), so
-//! T = 2000 takes 8 dispatches; one step at N_h = 70, N_v = 20 (the records dominate). When
+//! within [`BACKEDGE_BUDGET`] (half the cap): 174 steps at Figure 1 (N_v = 50, N_h = 4), so
+//! T = 2000 takes 12 dispatches; one step at N_h = 70, N_v = 20 (the records dominate). When
 //! not even one step fits (N_h² rows of a record times RPT: e.g. N_h = 256, N_v = 65,536), a
 //! software adapter refuses the run ([`dispatch_steps`]) and a hardware GPU runs one step per
 //! dispatch. Dispatches also break at readback-chunk ends (the Jiang kernel's [`plan`]).

@@ -71,7 +71,7 @@ fn the_figure_1_shape_takes_long_dispatches() {
     assert!(shape.resident);
     assert_eq!(shape.tile_rows, 2 * 16 + 4);
     let steps = shape.steps_per_dispatch();
-    assert_eq!(steps, 272, "steps per dispatch (the module doc)");
+    assert_eq!(steps, 174, "steps per dispatch (the module doc)");
     assert_eq!(dispatch_steps(&shape, true).unwrap(), steps as usize);
 }
 
