@@ -136,3 +136,38 @@ fn the_jiang_kernel_validates_for_both_paths_and_several_sizes() {
         }
     }
 }
+
+/// The Lotito kernel (shaders/lotito_update.wgsl with bms_common.wgsl's Philox) for every
+/// softmax argument, Ξ in workgroup memory and in the storage buffer, one to many memories.
+#[test]
+fn the_lotito_kernel_validates_for_every_softmax_argument_and_several_sizes() {
+    use hebbnet::backend::gpu::lotito::LotitoShape;
+    use hebbnet::config::SoftmaxArgument;
+    for n in [1, 50, 64, 65, 3000, 65536] {
+        for h in [1, 4, 70, 256] {
+            for softmax in [
+                SoftmaxArgument::Score,
+                SoftmaxArgument::Gradient,
+                SoftmaxArgument::Argmax,
+            ] {
+                let shape = LotitoShape::new(n, h, softmax, 256, 32 << 10);
+                let what = format!("lotito_update N_v = {n}, N_h = {h}, {softmax:?}");
+                assert!(shape.fits(32 << 10), "{what}");
+                let source = shape.source();
+                let module = naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| {
+                    panic!("{what} does not parse:\n{}", e.emit_to_string(&source))
+                });
+                naga::valid::Validator::new(
+                    naga::valid::ValidationFlags::all(),
+                    naga::valid::Capabilities::empty(),
+                )
+                .validate(&module)
+                .unwrap_or_else(|e| panic!("{what} is invalid:\n{}", e.emit_to_string(&source)));
+                assert!(module
+                    .entry_points
+                    .iter()
+                    .any(|e| e.name == "lotito_update"));
+            }
+        }
+    }
+}

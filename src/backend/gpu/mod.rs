@@ -140,6 +140,8 @@ pub struct GpuBackend {
     bms: bms::Cache,
     /// The Jiang family's pipelines (`gpu/jiang`), compiled on first use.
     jiang: jiang::Cache,
+    /// The Lotito family's pipelines (`gpu/lotito`), compiled on first use.
+    lotito: lotito::Cache,
 }
 
 impl GpuBackend {
@@ -248,6 +250,7 @@ impl GpuBackend {
             native_f16_decode,
             bms: bms::Cache::default(),
             jiang: jiang::Cache::default(),
+            lotito: lotito::Cache::default(),
         })
     }
 
