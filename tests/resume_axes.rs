@@ -135,6 +135,7 @@ fn bundled_sweeps_resume_shard_and_merge_from_the_cli() {
         "/configs/sweeps",
         "/configs/cessac2010",
         "/configs/jiang2022",
+        "/configs/lotito2025",
     ] {
         bundled.extend(
             std::fs::read_dir(format!("{}{dir}", env!("CARGO_MANIFEST_DIR")))
@@ -155,6 +156,7 @@ fn bundled_sweeps_resume_shard_and_merge_from_the_cli() {
         let text = std::fs::read_to_string(&path).unwrap();
         let spiking = text.contains("\"model\": \"bms\"");
         let sequence = text.contains("\"model\": \"jiang\"");
+        let memory = text.contains("\"model\": \"lotito\"");
         let smaller_analog = [
             "--set",
             "network.neurons=24",
@@ -191,7 +193,11 @@ fn bundled_sweeps_resume_shard_and_merge_from_the_cli() {
             "cpu",
             "--quiet",
         ];
-        let smaller: &[&str] = if spiking {
+        // T = 1600 keeps the replacement sweep's step (1500) inside the run.
+        let smaller_memory = ["--set", "lotito.steps=1600", "--backend", "cpu", "--quiet"];
+        let smaller: &[&str] = if memory {
+            &smaller_memory
+        } else if spiking {
             &smaller_spiking
         } else if sequence {
             &smaller_sequence

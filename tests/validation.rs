@@ -33,6 +33,26 @@
 //!   `jiang.pair_perturbation.positive`, `jiang.record_every.at_least_1`,
 //!   `jiang.jacobian_steps.within_run`, `jiang.chaos_threshold.positive`,
 //!   `jiang.output.record.not_for_jiang`, `jiang.output.save.raster`.
+//! - `lotito` (`"model": "lotito"`): `lotito.section_in_analog`, `lotito.visible.at_least_1`,
+//!   `lotito.visible.at_most_65536`, `lotito.hidden.at_least_1`, `lotito.hidden.at_most_256`,
+//!   `lotito.hidden.gram_schmidt_at_most_visible`, `lotito.memory_time.above_1`,
+//!   `lotito.inverse_temperature.non_negative`, `lotito.target_noise.non_negative`,
+//!   `lotito.fresh_noise.non_negative`, `lotito.bias.non_negative`,
+//!   `lotito.collapse_noise.non_negative`, `lotito.softmax.allowed_values`,
+//!   `lotito.patterns.allowed_values`, `lotito.initial_memories.allowed_values`,
+//!   `lotito.presentation.allowed_values`, `lotito.probabilities.iid_only`,
+//!   `lotito.probabilities.one_per_memory`, `lotito.probabilities.non_negative`,
+//!   `lotito.probabilities.sum_to_1`, `lotito.block_length.at_least_1`,
+//!   `lotito.steps.at_least_1`, `lotito.record_every.at_least_1`,
+//!   `lotito.record_every.at_most_100000_samples`, `lotito.replace.pattern.below_hidden`,
+//!   `lotito.replace.step.within_run`, `lotito.overwrite_cosine.in_open_interval`,
+//!   `lotito.hebbian.gain.positive`, `lotito.hebbian.leak.in_0_1`,
+//!   `lotito.hebbian.steps.at_least_1`, `lotito.hebbian.flip_probability.in_0_1`,
+//!   `lotito.hebbian.noise.non_negative`, `lotito.hebbian.origin_noise.non_negative`,
+//!   `lotito.hebbian.success_overlap.in_0_1`, `lotito.hebbian.scale.allowed_values`,
+//!   `lotito.weights.not_applicable`, `lotito.input.not_applicable`,
+//!   `lotito.initial_state.not_applicable`, `lotito.schedule.not_applicable`,
+//!   `lotito.learning.off`, `lotito.output.record.not_for_lotito`, `lotito.output.save.raster`.
 //! - `network`: `network.neurons.at_least_1`, `network.neurons.at_most_65536`,
 //!   `network.neurons.integer`, `network.neurons.not_a_number`, `network.form.allowed_values`,
 //!   `network.activation.allowed_values`, `network.gain.positive`, `network.gain.nan`,
@@ -143,6 +163,19 @@ const JIANG: &str = r#"{
   "schedule": {"epochs": 1, "transient_steps": 2, "recorded_steps": 20},
   "ensemble": {"replicas": 2}
 }"#;
+
+/// A small, valid Lotito run config (N_v = 8, N_h = 2, T = 20, R = 2).
+const LOTITO: &str = r#"{
+  "model": "lotito",
+  "lotito": {"visible": 8, "hidden": 2, "steps": 20},
+  "ensemble": {"replicas": 2}
+}"#;
+
+/// A run of [`LOTITO`] with `--set` overrides.
+fn lotito(name: &'static str, sets: &[&str], expect: &[&'static str]) -> Case {
+    let args: Vec<&str> = sets.iter().flat_map(|s| ["--set", s]).collect();
+    case(name, Cmd::Run, LOTITO, &args, expect)
+}
 
 /// A run of [`JIANG`] with `--set` overrides.
 fn jiang(name: &'static str, sets: &[&str], expect: &[&'static str]) -> Case {
@@ -527,6 +560,11 @@ fn cases() -> Vec<Case> {
             &["`initial_state.high`", "≥ low"],
         ),
         set(
+            "lotito.section_in_analog",
+            &["lotito.hidden=3"],
+            &["`lotito`", "is a section of \"model\": \"lotito\""],
+        ),
+        set(
             "jiang.section_in_analog",
             &["jiang.leak=0.5"],
             &["`jiang`", "is a section of \"model\": \"jiang\""],
@@ -654,6 +692,217 @@ fn cases() -> Vec<Case> {
             "jiang.output.record.not_for_jiang",
             &["output.record={\"every\": 1}"],
             &["`output.record`", "jiang.record_every"],
+        ),
+        lotito(
+            "lotito.visible.at_least_1",
+            &["lotito.visible=0", "lotito.patterns=\"gaussian\""],
+            &["`lotito.visible`", "between 1 and 65536"],
+        ),
+        lotito(
+            "lotito.visible.at_most_65536",
+            &["lotito.visible=70000"],
+            &["`lotito.visible`", "between 1 and 65536"],
+        ),
+        lotito(
+            "lotito.hidden.at_least_1",
+            &["lotito.hidden=0"],
+            &["`lotito.hidden`", "between 1 and 256"],
+        ),
+        lotito(
+            "lotito.hidden.at_most_256",
+            &["lotito.hidden=300", "lotito.visible=400"],
+            &["`lotito.hidden`", "between 1 and 256"],
+        ),
+        lotito(
+            "lotito.hidden.gram_schmidt_at_most_visible",
+            &["lotito.hidden=9"],
+            &["`lotito.hidden`", "gram_schmidt", "N_h ≤ N_v"],
+        ),
+        lotito(
+            "lotito.memory_time.above_1",
+            &["lotito.memory_time=1"],
+            &["`lotito.memory_time`", "> 1"],
+        ),
+        lotito(
+            "lotito.inverse_temperature.non_negative",
+            &["lotito.inverse_temperature=-1"],
+            &["`lotito.inverse_temperature`", "≥ 0"],
+        ),
+        lotito(
+            "lotito.target_noise.non_negative",
+            &["lotito.target_noise=-0.1"],
+            &["`lotito.target_noise`", "≥ 0"],
+        ),
+        lotito(
+            "lotito.fresh_noise.non_negative",
+            &["lotito.fresh_noise=-0.1"],
+            &["`lotito.fresh_noise`", "≥ 0"],
+        ),
+        lotito(
+            "lotito.bias.non_negative",
+            &["lotito.bias=-1"],
+            &["`lotito.bias`", "≥ 0"],
+        ),
+        lotito(
+            "lotito.collapse_noise.non_negative",
+            &["lotito.collapse_noise=-1"],
+            &["`lotito.collapse_noise`", "≥ 0"],
+        ),
+        lotito(
+            "lotito.softmax.allowed_values",
+            &["lotito.softmax=\"hard\""],
+            &["`lotito.softmax`", "score", "gradient", "argmax"],
+        ),
+        lotito(
+            "lotito.patterns.allowed_values",
+            &["lotito.patterns=\"orthogonal\""],
+            &["`lotito.patterns`", "gram_schmidt"],
+        ),
+        lotito(
+            "lotito.initial_memories.allowed_values",
+            &["lotito.initial_memories=\"zero\""],
+            &["`lotito.initial_memories`", "collapsed"],
+        ),
+        lotito(
+            "lotito.presentation.allowed_values",
+            &["lotito.presentation=\"random\""],
+            &["`lotito.presentation`", "cyclic", "iid"],
+        ),
+        lotito(
+            "lotito.probabilities.iid_only",
+            &["lotito.probabilities=[0.5,0.5]"],
+            &["`lotito.probabilities`", "\"iid\""],
+        ),
+        lotito(
+            "lotito.probabilities.one_per_memory",
+            &["lotito.presentation=\"iid\"", "lotito.probabilities=[1.0]"],
+            &["`lotito.probabilities`", "one per memory"],
+        ),
+        lotito(
+            "lotito.probabilities.non_negative",
+            &[
+                "lotito.presentation=\"iid\"",
+                "lotito.probabilities=[1.5,-0.5]",
+            ],
+            &["`lotito.probabilities[1]`", "≥ 0"],
+        ),
+        lotito(
+            "lotito.probabilities.sum_to_1",
+            &[
+                "lotito.presentation=\"iid\"",
+                "lotito.probabilities=[0.5,0.4]",
+            ],
+            &["`lotito.probabilities`", "sum to 1"],
+        ),
+        lotito(
+            "lotito.block_length.at_least_1",
+            &["lotito.block_length=0"],
+            &["`lotito.block_length`", "≥ 1"],
+        ),
+        lotito(
+            "lotito.steps.at_least_1",
+            &["lotito.steps=0"],
+            &["`lotito.steps`", "≥ 1"],
+        ),
+        lotito(
+            "lotito.record_every.at_least_1",
+            &["lotito.record_every=0"],
+            &["`lotito.record_every`", "≥ 1"],
+        ),
+        lotito(
+            "lotito.record_every.at_most_100000_samples",
+            &["lotito.steps=200000"],
+            &["`lotito.record_every`", "100000 samples"],
+        ),
+        lotito(
+            "lotito.replace.pattern.below_hidden",
+            &["lotito.replace={\"pattern\": 2, \"step\": 5}"],
+            &["`lotito.replace.pattern`", "below N_h = 2"],
+        ),
+        lotito(
+            "lotito.replace.step.within_run",
+            &["lotito.replace={\"pattern\": 0, \"step\": 20}"],
+            &["`lotito.replace.step`", "between 1 and 19"],
+        ),
+        lotito(
+            "lotito.overwrite_cosine.in_open_interval",
+            &["lotito.overwrite_cosine=1"],
+            &["`lotito.overwrite_cosine`", "(−1, 1)"],
+        ),
+        lotito(
+            "lotito.hebbian.gain.positive",
+            &["lotito.hebbian={\"gain\": 0}"],
+            &["`lotito.hebbian.gain`", "> 0"],
+        ),
+        lotito(
+            "lotito.hebbian.leak.in_0_1",
+            &["lotito.hebbian={\"leak\": 1.5}"],
+            &["`lotito.hebbian.leak`", "(0, 1]"],
+        ),
+        lotito(
+            "lotito.hebbian.steps.at_least_1",
+            &["lotito.hebbian={\"steps\": 0}"],
+            &["`lotito.hebbian.steps`", "≥ 1"],
+        ),
+        lotito(
+            "lotito.hebbian.flip_probability.in_0_1",
+            &["lotito.hebbian={\"flip_probability\": 2}"],
+            &["`lotito.hebbian.flip_probability`", "[0, 1]"],
+        ),
+        lotito(
+            "lotito.hebbian.noise.non_negative",
+            &["lotito.hebbian={\"noise\": -1}"],
+            &["`lotito.hebbian.noise`", "≥ 0"],
+        ),
+        lotito(
+            "lotito.hebbian.origin_noise.non_negative",
+            &["lotito.hebbian={\"origin_noise\": -1}"],
+            &["`lotito.hebbian.origin_noise`", "≥ 0"],
+        ),
+        lotito(
+            "lotito.hebbian.success_overlap.in_0_1",
+            &["lotito.hebbian={\"success_overlap\": 1}"],
+            &["`lotito.hebbian.success_overlap`", "(0, 1)"],
+        ),
+        lotito(
+            "lotito.hebbian.scale.allowed_values",
+            &["lotito.hebbian={\"scale\": \"unit\"}"],
+            &["`lotito.hebbian.scale`", "memory", "textbook"],
+        ),
+        lotito(
+            "lotito.weights.not_applicable",
+            &["weights.std=2"],
+            &["`weights`", "does not apply to \"lotito\""],
+        ),
+        lotito(
+            "lotito.input.not_applicable",
+            &["input.std=2"],
+            &["`input`", "does not apply to \"lotito\""],
+        ),
+        lotito(
+            "lotito.initial_state.not_applicable",
+            &["initial_state.std=2"],
+            &["`initial_state`", "does not apply to \"lotito\""],
+        ),
+        lotito(
+            "lotito.schedule.not_applicable",
+            &["schedule.recorded_steps=7"],
+            &["`schedule`", "does not apply to \"lotito\""],
+        ),
+        lotito(
+            "lotito.learning.off",
+            &["learning.enabled=true"],
+            &["`learning.enabled`", "must be false for \"lotito\""],
+        ),
+        lotito(
+            "lotito.output.record.not_for_lotito",
+            &["output.record={\"every\": 1}"],
+            &["`output.record`", "lotito.record_every"],
+        ),
+        lotito(
+            "lotito.output.save.raster",
+            &["output.save=[\"raster\"]"],
+            &["`output.save`", "\"raster\"", "\"lotito\""],
         ),
         jiang(
             "jiang.output.save.raster",

@@ -28,6 +28,7 @@
 pub mod bms;
 pub mod flops;
 pub mod jiang;
+pub mod lotito;
 pub mod machine;
 pub mod peak;
 pub mod table;
@@ -80,6 +81,8 @@ pub enum Case {
     JiangFactored,
     /// The same network with the dense N × N field.
     JiangDense,
+    /// Lotito's memory dynamics, Figure 1 with every step recorded ([`lotito`]).
+    LotitoFigure1,
 }
 
 impl Case {
@@ -91,7 +94,7 @@ impl Case {
     ];
 
     /// The cases `--cases` accepts (`all` is [`Case::ALL`], the analog family's).
-    pub const EVERY: [Case; 8] = [
+    pub const EVERY: [Case; 9] = [
         Case::Dynamics,
         Case::Learning,
         Case::Lyapunov1,
@@ -100,6 +103,7 @@ impl Case {
         Case::BmsDense,
         Case::JiangFactored,
         Case::JiangDense,
+        Case::LotitoFigure1,
     ];
 
     pub fn name(self) -> &'static str {
@@ -112,12 +116,18 @@ impl Case {
             Case::BmsDense => "bms_rate_0.5",
             Case::JiangFactored => "jiang_factored",
             Case::JiangDense => "jiang_dense",
+            Case::LotitoFigure1 => "lotito_figure1",
         }
     }
 
     /// A case of the BMS family ([`bms`]).
     pub fn is_bms(self) -> bool {
         matches!(self, Case::BmsSparse | Case::BmsDense)
+    }
+
+    /// A case of the Lotito family ([`lotito`]).
+    pub fn is_lotito(self) -> bool {
+        self == Case::LotitoFigure1
     }
 
     /// A case of the Jiang family ([`jiang`]).
@@ -697,6 +707,7 @@ fn agreement(
         Case::JiangFactored | Case::JiangDense => {
             unreachable!("Jiang cases agree in bench::jiang")
         }
+        Case::LotitoFigure1 => unreachable!("the Lotito case agrees in bench::lotito"),
     }
     Ok((diff, what))
 }
@@ -742,27 +753,30 @@ pub fn run(
                 )));
             }
             // Drawn once, before any timing: the cases time the backends, not the draws.
-            let inits: Vec<ReplicaInit> =
-                if options.cases.iter().any(|c| !c.is_bms() && !c.is_jiang()) {
-                    let spec = EnsembleSpec::from_config(&case_config(
-                        Case::Dynamics,
-                        n,
-                        r,
-                        epochs,
-                        transient,
-                        recorded,
-                    )?)?;
-                    (0..r as u64)
-                        .into_par_iter()
-                        .map(|i| {
-                            let mut init = spec.replica(i);
-                            init.weights.given_mut();
-                            init
-                        })
-                        .collect()
-                } else {
-                    Vec::new()
-                };
+            let inits: Vec<ReplicaInit> = if options
+                .cases
+                .iter()
+                .any(|c| !c.is_bms() && !c.is_jiang() && !c.is_lotito())
+            {
+                let spec = EnsembleSpec::from_config(&case_config(
+                    Case::Dynamics,
+                    n,
+                    r,
+                    epochs,
+                    transient,
+                    recorded,
+                )?)?;
+                (0..r as u64)
+                    .into_par_iter()
+                    .map(|i| {
+                        let mut init = spec.replica(i);
+                        init.weights.given_mut();
+                        init
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             for &case in &options.cases {
                 if case.is_bms() {
                     let steps = epochs * (transient + recorded);
@@ -773,6 +787,15 @@ pub fn run(
                         window: recorded,
                     };
                     rows.extend(bms::rows(case, shape, options, &mut backends, say)?);
+                    continue;
+                }
+                if case.is_lotito() {
+                    let shape = lotito::Shape {
+                        visible: n,
+                        replicas: r,
+                        steps: epochs * (transient + recorded),
+                    };
+                    rows.extend(lotito::rows(case, shape, options, &mut backends, say)?);
                     continue;
                 }
                 if case.is_jiang() {

@@ -60,7 +60,7 @@ pub struct BenchArgs {
     /// cpu, gpu or cpu,gpu (default: the CPU, and the GPU when an adapter exists).
     #[arg(long, value_name = "LIST", value_parser = backend_list)]
     pub backends: Option<BackendList>,
-    /// Cases, comma-separated: dynamics, learning, lyapunov_1, lyapunov_full, or all.
+    /// Cases, comma-separated: dynamics, learning, lyapunov_1, lyapunov_full (the analog family; all: these four), bms_rate_0.05, bms_rate_0.5, jiang_factored, jiang_dense, lotito_figure1.
     #[arg(long, value_name = "LIST", default_value = "all", value_parser = case_list)]
     pub cases: CaseList,
     /// Timed repetitions after one warm-up (median and minimum reported).

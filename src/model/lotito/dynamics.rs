@@ -81,12 +81,15 @@ pub fn advance<R: Real>(batch: &Batch, r: &Replica) -> Trace {
         if t % k == 0 {
             let set = usize::from(t as u64 >= u64::from(r.switch_step));
             let fixed = &fixed[set * h * n..(set + 1) * h * n];
+            // The Gram matrix is symmetric: the upper triangle, mirrored.
+            let base = trace.gram.len();
+            trace.gram.resize(base + h * h, 0.0);
             for mu in 0..h {
                 let row = &xi[mu * n..(mu + 1) * n];
-                for nu in 0..h {
-                    trace
-                        .gram
-                        .push(dot(row, &xi[nu * n..(nu + 1) * n]).to_f64());
+                for nu in mu..h {
+                    let g = dot(row, &xi[nu * n..(nu + 1) * n]).to_f64();
+                    trace.gram[base + mu * h + nu] = g;
+                    trace.gram[base + nu * h + mu] = g;
                 }
             }
             for mu in 0..h {
