@@ -274,11 +274,11 @@ fn draw_panel<DB: DrawingBackend>(p: &Panel, area: &DrawingArea<DB, Shift>) -> D
                     .filter(|q| q.0.is_finite() && q.1.is_finite())
                     .collect();
                 drawn.extend(ok.iter().copied());
-                Some(
-                    chart
-                        .draw_series(ok.into_iter().map(|q| Circle::new(q, r, color.filled())))?
-                        .legend(move |(x, y)| Circle::new((x + 12, y), 5, color.filled())),
-                )
+                let anno =
+                    chart.draw_series(ok.into_iter().map(|q| Circle::new(q, r, color.filled())))?;
+                s.label
+                    .as_ref()
+                    .map(|_| anno.legend(move |(x, y)| Circle::new((x + 12, y), 5, color.filled())))
             }
             Mark::Band(high) => {
                 let mut run: Vec<usize> = Vec::new();
