@@ -298,10 +298,10 @@ fn figure1(
     let blocked = closed_form_blocked(l);
     let probabilities = l.presentation_probabilities();
     let mut panels = Vec::new();
-    for mu in 0..h.min(MAX_ROWS) {
+    for (mu, &p_mu) in probabilities.iter().enumerate().take(h.min(MAX_ROWS)) {
         let data: Vec<f64> = (0..samples).map(|s| c(s, mu)).collect();
         let alpha = data[0];
-        let tau = theory::time_scale(l.memory_time, probabilities[mu]);
+        let tau = theory::time_scale(l.memory_time, p_mu);
         let paper: Vec<f64> = t
             .iter()
             .map(|&x| theory::paper_cosine((-x / tau).exp(), alpha))
@@ -410,14 +410,14 @@ fn figure1_ensemble(l: &LotitoConfig, cos: &Array, out: &Path) -> Result<Outcome
     let blocked = closed_form_blocked(l);
     let probabilities = l.presentation_probabilities();
     let mut panels = Vec::new();
-    for mu in 0..h.min(MAX_ROWS) {
+    for (mu, &p_mu) in probabilities.iter().enumerate().take(h.min(MAX_ROWS)) {
         let stats = ensemble(r_count, samples, |r, s| {
             cos.data[(r * samples + s) * h + mu]
         });
         let gaps = ensemble(r_count, samples, |r, s| {
             1.0 - cos.data[(r * samples + s) * h + mu]
         });
-        let tau = theory::time_scale(l.memory_time, probabilities[mu]);
+        let tau = theory::time_scale(l.memory_time, p_mu);
         let paper: Vec<f64> = t
             .iter()
             .map(|&x| theory::paper_cosine((-x / tau).exp(), alpha))
@@ -490,8 +490,8 @@ fn time_scales(l: &LotitoConfig, decay: &Array, out: &Path) -> Result<Outcome> {
     let t: Vec<f64> = times.iter().map(|&x| x as f64).collect();
     let probabilities = l.presentation_probabilities();
     let mut panels = Vec::new();
-    for mu in 0..h.min(MAX_ROWS) {
-        let p = probabilities[mu];
+    for (mu, &p_mu) in probabilities.iter().enumerate().take(h.min(MAX_ROWS)) {
+        let p = p_mu;
         let stats = ensemble(r_count, samples, |r, s| {
             decay.data[(r * samples + s) * h + mu]
         });
@@ -714,8 +714,11 @@ fn spectrum_figure(l: &LotitoConfig, s: &Array, out: &Path) -> Result<Outcome> {
 // ---------------------------------------------------------------------------------------------
 // Sweeps.
 
+/// Means per point and their 95% CI (low, high).
+type Ci = (Vec<f64>, Vec<(f64, f64)>);
+
 /// A column of `points.csv` with its CI: (mean, (low, high)) per point; `None` when absent.
-fn with_ci(points: &Table, name: &str) -> Result<Option<(Vec<f64>, Vec<(f64, f64)>)>> {
+fn with_ci(points: &Table, name: &str) -> Result<Option<Ci>> {
     let Some(m) = points.f64_column(&format!("{name}_mean"))? else {
         return Ok(None);
     };
@@ -759,11 +762,11 @@ pub fn sweep_figures(sweep: &Sweep, out: &Path) -> Result<Vec<(String, Outcome)>
     Ok(vec![(figure.0.to_string(), figure.1)])
 }
 
-fn error_bars(x: &[f64], data: &(Vec<f64>, Vec<(f64, f64)>), c: RGBColor, label: &str) -> Series {
+fn error_bars(x: &[f64], data: &Ci, c: RGBColor, label: &str) -> Series {
     Series::xy(Mark::ErrorBars(data.1.clone()), c, x, &data.0).label(label)
 }
 
-fn need(points: &Table, name: &str) -> Result<(Vec<f64>, Vec<(f64, f64)>)> {
+fn need(points: &Table, name: &str) -> Result<Ci> {
     with_ci(points, name)?
         .ok_or_else(|| Error::input(&points.path, format!("no `{name}_mean` column")))
 }

@@ -130,7 +130,7 @@ fn transform(v: f64, log: bool) -> f64 {
 /// A tick of a (transformed) log axis: the value 10^v.
 fn log_tick(v: &f64) -> String {
     let x = 10f64.powf(*v);
-    if x < 1e-3 || x >= 1e5 {
+    if !(1e-3..1e5).contains(&x) {
         format!("{x:.0e}").replace('-', "−")
     } else {
         style::number_tick(&x)
