@@ -65,13 +65,16 @@ impl Run {
         let summary = Table::read(&dir.join("summary.csv"))?;
         // The Jiang family runs one epoch: its rows are (replica, initial condition) and its
         // summary has no epoch column.
-        let jiang = manifest
+        // The Lotito family's rows are replicas, with no epoch column either.
+        let model = manifest
             .get("config")
             .and_then(|c| c.get("model"))
-            .and_then(Value::as_str)
-            == Some("jiang");
-        if jiang {
+            .and_then(Value::as_str);
+        if model == Some("jiang") {
             epochs.require(&["replica", "condition"])?;
+            summary.require(&[])?;
+        } else if model == Some("lotito") {
+            epochs.require(&["replica"])?;
             summary.require(&[])?;
         } else {
             epochs.require(&["replica", "epoch"])?;

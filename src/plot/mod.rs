@@ -53,6 +53,7 @@ mod data;
 mod eigenvalues;
 mod heatmap;
 mod lyapunov;
+mod memory;
 mod route;
 mod sensitivity;
 mod sequence;
@@ -180,10 +181,14 @@ pub fn plot_run(dir: &Path, options: &PlotOptions) -> Result<PlotReport> {
     }
     let run = Run::open(dir)?;
     let jiang = sequence::is_jiang(run.manifest.get("config"));
-    if jiang && options.epochs.is_some() {
+    let lotito = memory::is_lotito(run.manifest.get("config"));
+    if (jiang || lotito) && options.epochs.is_some() {
         return Err(Error::input(
             dir,
-            "--epochs chooses epochs of the eigenvalue figure; a \"jiang\" run has one epoch",
+            format!(
+                "--epochs chooses epochs of the eigenvalue figure; a \"{}\" run has one epoch",
+                if jiang { "jiang" } else { "lotito" }
+            ),
         ));
     }
     // Check the options before any figure is written.
@@ -210,6 +215,10 @@ pub fn plot_run(dir: &Path, options: &PlotOptions) -> Result<PlotReport> {
     }
     if jiang {
         let figures = sequence::run_figures(&run, &out)?;
+        return Ok(PlotReport { out, figures });
+    }
+    if lotito {
+        let figures = memory::run_figures(&run, &out, options.replica)?;
         return Ok(PlotReport { out, figures });
     }
     let figures: Vec<(&str, Outcome)> = vec![
@@ -247,6 +256,13 @@ fn plot_sweep(dir: &Path, options: &PlotOptions) -> Result<PlotReport> {
         let out = options.out.clone().unwrap_or_else(|| dir.join("figures"));
         std::fs::create_dir_all(&out).map_err(|e| Error::output(&out, e))?;
         let figures = sequence::sweep_figures(&sweep, &out, &options.observables)?;
+        return Ok(PlotReport { out, figures });
+    }
+    if memory::is_lotito(Some(&sweep.base_config)) && options.observables.is_empty() {
+        sweep.grid_indices()?;
+        let out = options.out.clone().unwrap_or_else(|| dir.join("figures"));
+        std::fs::create_dir_all(&out).map_err(|e| Error::output(&out, e))?;
+        let figures = memory::sweep_figures(&sweep, &out)?;
         return Ok(PlotReport { out, figures });
     }
     let bms = spiking::is_bms(Some(&sweep.base_config));
