@@ -313,3 +313,67 @@ fn replaced_target_is_observed_from_its_step_and_learned() {
         assert!(!s.capture.is_empty());
     }
 }
+
+/// The bundled run configs as users run them (CLI, embedded defaults of the family), with their
+/// documented outcomes; `hebbnet theory` on every bundled config.
+#[test]
+fn bundled_lotito_configs_run_from_the_cli() {
+    let bin = env!("CARGO_BIN_EXE_hebbnet");
+    let dir = tempfile::tempdir().unwrap();
+    let configs = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/lotito2025");
+    for entry in std::fs::read_dir(configs).unwrap().flatten() {
+        let path = entry.path();
+        let out = std::process::Command::new(bin)
+            .args(["theory", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "theory {path:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("memory dynamics") && text.contains("β_c"),
+            "{text}"
+        );
+    }
+    let run = |name: &str| {
+        let out = dir.path().join(name);
+        let status = std::process::Command::new(bin)
+            .args([
+                "run",
+                &format!("{configs}/{name}.json"),
+                "--backend",
+                "cpu",
+                "--quiet",
+            ])
+            .args(["--out", out.to_str().unwrap()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "{name}");
+        out
+    };
+    let column = |dir: &std::path::Path, name: &str| -> f64 {
+        let text = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let values: Vec<&str> = lines.next().unwrap().split(',').collect();
+        values[header.iter().position(|h| *h == name).unwrap()]
+            .parse()
+            .unwrap()
+    };
+    // Figure 1: the rows end at the one-hot cosine (≈ 0.9989, e = 0.996⁵⁰⁰), coverage 1.
+    let figure1 = run("figure1");
+    let final_cosine = column(&figure1, "cosine_mean_mean");
+    assert!((final_cosine - 0.9989).abs() < 5e-4, "{final_cosine}");
+    assert_eq!(column(&figure1, "coverage_mean"), 1.0);
+    // τ̂ = −T/ln e_μ(T) averages τ_Ξ/p_μ = 1000 over the rows.
+    let tau = column(&figure1, "decay_time_mean_mean");
+    assert!((tau / 1000.0 - 1.0).abs() < 0.01, "{tau}");
+    for array in ["cosines", "decay", "measures", "gram", "spectrum"] {
+        assert!(figure1.join(format!("{array}.npy")).is_file(), "{array}");
+    }
+    let time_scales = run("time_scales");
+    assert!(column(&time_scales, "best_match_mean") > 0.99);
+}
