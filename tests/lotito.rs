@@ -377,3 +377,50 @@ fn bundled_lotito_configs_run_from_the_cli() {
     let time_scales = run("time_scales");
     assert!(column(&time_scales, "best_match_mean") > 0.99);
 }
+
+/// A replica's results depend on the seed and its index only: byte-identical whatever the
+/// batch size and thread count (i.i.d. presentation and fresh noise included).
+#[test]
+fn results_do_not_depend_on_batch_or_threads() {
+    let bin = env!("CARGO_BIN_EXE_hebbnet");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.json");
+    std::fs::write(
+        &config,
+        r#"{"model": "lotito", "lotito": {"steps": 300, "record_every": 7, "presentation": "iid",
+            "fresh_noise": 0.2, "bias": 0.1}, "ensemble": {"replicas": 7, "seed": 3}}"#,
+    )
+    .unwrap();
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let status = std::process::Command::new(bin)
+            .args([
+                "run",
+                config.to_str().unwrap(),
+                "--backend",
+                "cpu",
+                "--quiet",
+            ])
+            .args(["--out", out.to_str().unwrap()])
+            .args(extra)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        out
+    };
+    let a = run("a", &[]);
+    let b = run("b", &["--batch", "3", "--threads", "1"]);
+    for file in [
+        "epochs.csv",
+        "cosines.npy",
+        "measures.npy",
+        "gram.npy",
+        "decay.npy",
+    ] {
+        assert_eq!(
+            std::fs::read(a.join(file)).unwrap(),
+            std::fs::read(b.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+}
