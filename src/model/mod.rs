@@ -19,5 +19,6 @@ pub mod f16;
 pub mod jiang;
 pub mod lotito;
 pub mod real;
+pub mod reservoir;
 
 pub use real::Real;
