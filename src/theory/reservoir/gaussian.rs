@@ -29,7 +29,7 @@ pub fn positive_part_mean(mu: f64, sigma: f64) -> f64 {
 }
 
 /// 20-node Gauss–Legendre on [−1, 1], built once.
-fn legendre() -> &'static Rule {
+pub(super) fn legendre() -> &'static Rule {
     static RULE: OnceLock<Rule> = OnceLock::new();
     RULE.get_or_init(|| gauss_legendre(20))
 }

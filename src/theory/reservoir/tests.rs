@@ -452,3 +452,67 @@ fn three_targets_and_refusals() {
         Err(NoSolution::InvalidParameter(_))
     ));
 }
+
+#[test]
+fn homogeneous_relu_same_sign_targets_are_a_ray() {
+    // r(sA) = s r(A): C has rank one (correlation +1 between η¹ and η²), v = C⁺A finite, and
+    // each L_k has the zero mode of the ray.
+    let sol = solve(0.8, RELU0, &[1.0, 0.5]);
+    let (c11, c12, c22) = (sol.c(0, 0), sol.c(0, 1), sol.c(1, 1));
+    assert!(close(c12 * c12, c11 * c22, 1e-9), "{:?}", sol.correlation);
+    assert!(close(c11, 1.0 / (2.0 - 0.64), 1e-9));
+    assert!(sol.v.iter().all(|v| v.is_finite()));
+    for at in &sol.attractors {
+        assert!(
+            at.eigenvalues.iter().any(|z| z.norm() < 1e-7),
+            "{:?}",
+            at.eigenvalues
+        );
+        assert!(at.max_real_eigenvalue() < 1e-7);
+    }
+    assert_eq!(sol.predicted_success(), Stability::Marginal);
+}
+
+#[test]
+fn single_target_matches_a_fine_integral_at_large_gain() {
+    // K = 1: x ~ N(0, σ_u²A² + g²C) exactly; composite Gauss–Legendre over ±14 std in panels
+    // of width ≤ 0.25 resolves φ's features whatever the width of the Gaussian. (The (u, ζ)
+    // Gauss–Hermite grid, which K = 1 no longer uses, was off by 8e-3 in ρ at g = 11, logistic.)
+    let rule = gauss_legendre(20);
+    for &(phi, g, tol) in &[
+        (Nonlinearity::Tanh, 1.0, 1e-9),
+        (Nonlinearity::Tanh, 2.0, 1e-9),
+        (Nonlinearity::Tanh, 4.0, 1e-9),
+        (Nonlinearity::Logistic, 4.0, 1e-9),
+        (Nonlinearity::Logistic, 11.0, 1e-9),
+        (Nonlinearity::Logistic, 30.0, 1e-9),
+    ] {
+        let sol = solve(g, phi, &[0.7]);
+        let c = sol.c(0, 0);
+        let sd = (0.49 + g * g * c).sqrt();
+        let panels = ((28.0 * sd) / 0.25).ceil() as usize;
+        let width = 28.0 * sd / panels as f64;
+        let (mut f2, mut d2) = (0.0, 0.0);
+        for p in 0..panels {
+            let lo = -14.0 * sd + p as f64 * width;
+            for (x, w) in rule.nodes.iter().zip(&rule.weights) {
+                let x = lo + 0.5 * width * (x + 1.0);
+                let density = gaussian::normal_pdf(x / sd) / sd;
+                f2 += 0.5 * width * w * density * phi.phi(x).powi(2);
+                d2 += 0.5 * width * w * density * phi.derivative(x).powi(2);
+            }
+        }
+        eprintln!(
+            "{phi:?} g {g}: C {:e}, ρ {:e}",
+            (f2 - c) / c,
+            g * d2.sqrt() - sol.attractors[0].rho
+        );
+        assert!((f2 - c).abs() < tol * c, "{phi:?} g {g}: {f2} vs {c}");
+        let rho = g * d2.sqrt();
+        assert!(
+            (rho - sol.attractors[0].rho).abs() < tol,
+            "{phi:?} g {g}: ρ {rho} vs {}",
+            sol.attractors[0].rho
+        );
+    }
+}
