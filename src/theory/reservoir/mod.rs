@@ -13,22 +13,24 @@
 //! - Local (§5.2): `a_l = ⟨φ'(x^l)φ'(x^k)⟩`, `e_l = ⟨φ(x^l)φ''(x^k)⟩`, `b_l = ⟨uφ(x^l)φ'(x^k)⟩`,
 //!   `v = C⁺A`, `L_k = −I + g²(diag(a) + e ê_kᵀ) + b vᵀ` ([`Attractor`]).
 //! - K = 1 closed forms (§5.3): τ, H0, L ([`SingleTarget`]); gains `H_k(s)`, `T_k(iω)` (§5.4).
-//! - Integrals (§5.5): tanh and logistic by probabilists' Gauss–Hermite tensor grids over
-//!   `(u, ζ)`, `η = S^½ζ`, `S = g²C` (symmetric eigen square root, negative eigenvalues
-//!   clipped), 40, 22 nodes per axis for K = 2, 3; K > 3 is refused
-//!   ([`NoSolution::TooManyTargets`]). The grid's accuracy falls as the std of x grows
-//!   (measured at K = 1 against a fine integral: ~10⁻¹¹ in C up to g = 2 (tanh), 3·10⁻⁶ in C and
-//!   7·10⁻⁵ in ρ at tanh g = 4, 3·10⁻⁴ in C and 8·10⁻³ in ρ at the logistic edge of chaos
-//!   g ≈ 11). K = 1 therefore uses the exact one-dimensional form instead (x ~ N(0, σ_u²A² +
-//!   S), composite Gauss–Legendre, accurate at any g; [`NODES`]`[0]` = 90 is kept for reference
-//!   and for the tests), and K = 2, 3 results at large g carry the grid's error. Threshold-linear `φ = (x − θ)⁺`: no quadrature at all.
-//!   Since u and η are independent Gaussians, `(x^k, x^l)` is exactly bivariate normal with
-//!   covariance `σ_u²A_kA_l + S_kl`, so C, a and e are closed forms (orthant probability by
+//! - Integrals (§5.5): u and η are independent Gaussians, so `x = (x^1..x^K)` is exactly
+//!   `N(0, V)`, `V = σ_u² A Aᵀ + S`, `S = g²C`, and every average is a K-dimensional Gaussian
+//!   integral over x, with `b_l = σ_u²(A_l a_l + A_k e_l)` by Stein's lemma
+//!   (`E[u f(x)] = Σ_j cov(u, x^j) E[∂_j f]`). Tanh and logistic: K = 1 by composite
+//!   Gauss–Legendre in x (accurate at any g); K = 2, 3 by probabilists' Gauss–Hermite tensor
+//!   grids over `x = V^½ z` (symmetric eigen square root, negative eigenvalues clipped),
+//!   [`NODES`] = 160, 48 per axis; K > 3 is refused ([`NoSolution::TooManyTargets`]). This
+//!   departs from the note's (K + 1)-dimensional grid over `(u, ζ)` with 90, 40, 22 nodes: that
+//!   grid loses digits as the std of x grows (φ's complex poles come closer in grid units;
+//!   measured at K = 1 against a fine integral: 3·10⁻⁶ in C and 7·10⁻⁵ in ρ at tanh g = 4,
+//!   3·10⁻⁴ in C and 8·10⁻³ in ρ at the logistic edge of chaos g ≈ 11). The K-dimensional grid
+//!   is finer at the same cost, but K = 2, 3 at large g (std of x ≳ 5) still carry a grid error.
+//!   Threshold-linear `φ = (x − θ)⁺`: no quadrature at all: `(x^k, x^l)` is bivariate normal
+//!   with covariance `σ_u²A_kA_l + S_kl`, so C, a and e are closed forms (orthant probability by
 //!   Owen's T, truncated moments by Gaussian integration by parts, `e_l = p_{x^k}(θ)
-//!   E[(x^l − θ)⁺ | x^k = θ]`), and `b_l = σ_u²(A_l a_l + A_k e_l)` by Stein's lemma
-//!   (`E[u f(x)] = Σ_j cov(u, x^j) E[∂_j f]`, which the smooth case satisfies too: a test checks
-//!   it). This is exact where the note's "Gauss–Hermite over u, bivariate normal given u" is a
-//!   quadrature of the same closed forms (a test compares the two).
+//!   E[(x^l − θ)⁺ | x^k = θ]`). This is exact where the note's "Gauss–Hermite over u (160 nodes),
+//!   bivariate normal given u" is a quadrature of the same closed forms (a test compares the
+//!   two).
 
 mod gaussian;
 mod quadrature;
@@ -55,8 +57,9 @@ pub const MAX_ITERATIONS: usize = 10_000;
 pub const MARGINAL: f64 = 1e-9;
 /// Eigenvalues of C below this times the largest count as zero in `C⁺`.
 pub const PSEUDO_INVERSE_CUTOFF: f64 = 1e-10;
-/// Gauss–Hermite nodes per axis for K = 1, 2, 3 (§5.5).
-pub const NODES: [usize; 3] = [90, 40, 22];
+/// Gauss–Hermite nodes per axis of the K-dimensional grid over x for K = 1, 2, 3 (K = 1 uses
+/// the exact one-dimensional form instead; §5.5's (K + 1)-dimensional grid had 90, 40, 22).
+pub const NODES: [usize; 3] = [90, 160, 48];
 
 /// The single-neuron nonlinearity φ.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -613,25 +616,25 @@ impl<'a> Integrator<'a> {
         match (&self.rule, p.nonlinearity) {
             (_, Nonlinearity::Relu { threshold }) => relu_moments(p, threshold, &s),
             (Some(_), phi) if k == 1 => line_moments(p, phi, s[0]),
-            (Some(rule), phi) => grid_moments(p, phi, rule, &symmetric_sqrt(k, &s), local),
+            (Some(rule), phi) => grid_moments(p, phi, rule, &s, local),
             (None, _) => unreachable!("smooth φ has a rule"),
         }
     }
 }
 
-/// Smooth φ, K = 2, 3: the (K + 1)-dimensional Gauss–Hermite grid over `(u/σ_u, ζ)`,
-/// `x^k = σ_u A_k z₀ + Σ_j (S^½)_kj z_j`.
-fn grid_moments(
-    p: &MeanField,
-    phi: Nonlinearity,
-    rule: &Rule,
-    root: &[f64],
-    local: bool,
-) -> Moments {
+/// Smooth φ, K = 2, 3: `x` is exactly `N(0, V)`, `V = σ_u² A Aᵀ + S` (u and η independent
+/// Gaussians), so a K-dimensional Gauss–Hermite grid over `x = V^½ z` ([`NODES`] per axis)
+/// replaces the (K + 1)-dimensional one over `(u, ζ)` with more nodes per axis at the same cost;
+/// `b_l = σ_u²(A_l a_l + A_k e_l)` by Stein's lemma.
+fn grid_moments(p: &MeanField, phi: Nonlinearity, rule: &Rule, s: &[f64], local: bool) -> Moments {
     let k = p.targets.len();
+    let su2 = p.input_std * p.input_std;
+    let v: Vec<f64> = (0..k * k)
+        .map(|idx| su2 * p.targets[idx / k] * p.targets[idx % k] + s[idx])
+        .collect();
+    let root = symmetric_sqrt(k, &v);
     let n = rule.nodes.len();
-    let dims = k + 1;
-    let total = n.pow(dims as u32);
+    let total = n.pow(k as u32);
     let mut m = Moments {
         c: vec![0.0; k * k],
         derivative_square: vec![0.0; k],
@@ -639,15 +642,14 @@ fn grid_moments(
         e: vec![0.0; k * k],
         b: vec![0.0; k * k],
     };
-    let mut index = vec![0usize; dims];
+    let mut index = vec![0usize; k];
     let (mut x, mut f, mut d, mut dd) = (vec![0.0; k], vec![0.0; k], vec![0.0; k], vec![0.0; k]);
     for _ in 0..total {
         let w: f64 = index.iter().map(|&i| rule.weights[i]).product();
-        let u = p.input_std * rule.nodes[index[0]];
         for kk in 0..k {
-            let mut xk = u * p.targets[kk];
+            let mut xk = 0.0;
             for j in 0..k {
-                xk += root[kk * k + j] * rule.nodes[index[j + 1]];
+                xk += root[kk * k + j] * rule.nodes[index[j]];
             }
             x[kk] = xk;
             f[kk] = phi.phi(xk);
@@ -667,7 +669,6 @@ fn grid_moments(
                 for l in 0..k {
                     m.a[kk * k + l] += w * d[l] * d[kk];
                     m.e[kk * k + l] += w * f[l] * dd[kk];
-                    m.b[kk * k + l] += w * u * f[l] * d[kk];
                 }
             }
         }
@@ -678,6 +679,12 @@ fn grid_moments(
                 break;
             }
             *digit = 0;
+        }
+    }
+    for kk in 0..k {
+        for l in 0..k {
+            m.b[kk * k + l] =
+                su2 * (p.targets[l] * m.a[kk * k + l] + p.targets[kk] * m.e[kk * k + l]);
         }
     }
     m

@@ -367,14 +367,36 @@ fn tanh_two_targets() {
             .iter()
             .all(|z| z.re.is_finite() && z.im.is_finite()));
         assert!(at.rho < 1.0);
-        // Stein: b_l = σ_u²(A_l a_l + A_k e_l), checking the quadrature of b, a and e.
+        // b (by Stein) and C against the note's direct (u, ζ) grid: x^k = uA_k + (S^½ζ)_k,
+        // 40 nodes per axis.
+        let rule = gauss_hermite(40);
+        let s: Vec<f64> = sol.correlation.iter().map(|c| 0.64 * c).collect();
+        let root = symmetric_sqrt(2, &s);
+        let (mut b, mut cc) = ([0.0; 2], [0.0; 4]);
+        for (u, wu) in rule.nodes.iter().zip(&rule.weights) {
+            for (z1, w1) in rule.nodes.iter().zip(&rule.weights) {
+                for (z2, w2) in rule.nodes.iter().zip(&rule.weights) {
+                    let w = wu * w1 * w2;
+                    let x = [
+                        u * sol.targets[0] + root[0] * z1 + root[1] * z2,
+                        u * sol.targets[1] + root[2] * z1 + root[3] * z2,
+                    ];
+                    let phi = Nonlinearity::Tanh;
+                    for l in 0..2 {
+                        b[l] += w * u * phi.phi(x[l]) * phi.derivative(x[k]);
+                        cc[k * 2 + l] += w * phi.phi(x[k]) * phi.phi(x[l]);
+                    }
+                }
+            }
+        }
         for l in 0..2 {
-            let stein = sol.targets[l] * at.a[l] + sol.targets[k] * at.e[l];
             assert!(
-                (at.b[l] - stein).abs() < 1e-10,
-                "k {k} l {l}: {} vs {stein}",
-                at.b[l]
+                (at.b[l] - b[l]).abs() < 1e-10,
+                "k {k} l {l}: {} vs {}",
+                at.b[l],
+                b[l]
             );
+            assert!((sol.c(k, l) - cc[k * 2 + l]).abs() < 1e-10);
         }
         // Outliers solve H_k(λ) = 1 (matrix-determinant lemma).
         for &z in &at.eigenvalues {
