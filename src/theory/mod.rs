@@ -27,6 +27,7 @@ pub mod lotito;
 pub mod mean_field;
 pub mod plane;
 pub mod predictions;
+pub mod reservoir;
 pub mod spiking_mean_field;
 mod text;
 
