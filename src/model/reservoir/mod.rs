@@ -28,31 +28,33 @@ use rand_distr::StandardNormal;
 /// φ of a reservoir (models/rivkind_barak.md §2.2).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Nonlinearity {
+    /// `tanh x`.
     Tanh,
-    /// 1/(1 + e^{−x}).
+    /// `1/(1 + e^{−x})`.
     Logistic,
-    /// max(x − θ, 0).
-    Relu {
-        threshold: f64,
-    },
+    /// `(x − θ)⁺`: θ = 0 homogeneous, θ > 0 silent at rest, θ < 0 active at rest.
+    Relu { threshold: f64 },
 }
 
 impl Nonlinearity {
     /// φ(x).
-    pub fn phi(self, x: f64) -> f64 {
-        match self {
+    pub fn phi(&self, x: f64) -> f64 {
+        match *self {
             Nonlinearity::Tanh => x.tanh(),
-            Nonlinearity::Logistic => 1.0 / (1.0 + (-x).exp()),
+            Nonlinearity::Logistic => logistic(x),
             Nonlinearity::Relu { threshold } => (x - threshold).max(0.0),
         }
     }
 
-    /// φ'(x) (ReLU: 1 above θ, 0 at and below).
-    pub fn slope(self, x: f64) -> f64 {
-        match self {
-            Nonlinearity::Tanh => 1.0 - x.tanh().powi(2),
+    /// φ'(x) (ReLU: `1(x > θ)`).
+    pub fn derivative(&self, x: f64) -> f64 {
+        match *self {
+            Nonlinearity::Tanh => {
+                let t = x.tanh();
+                1.0 - t * t
+            }
             Nonlinearity::Logistic => {
-                let s = self.phi(x);
+                let s = logistic(x);
                 s * (1.0 - s)
             }
             Nonlinearity::Relu { threshold } => {
@@ -63,6 +65,32 @@ impl Nonlinearity {
                 }
             }
         }
+    }
+
+    /// φ''(x): tanh `−2 tanh x (1 − tanh² x)`, logistic `σ(1 − σ)(1 − 2σ)`; ReLU `δ(x − θ)`,
+    /// whose regular part is 0 (returned here) and whose point mass the integrals handle
+    /// analytically.
+    pub fn second_derivative(&self, x: f64) -> f64 {
+        match *self {
+            Nonlinearity::Tanh => {
+                let t = x.tanh();
+                -2.0 * t * (1.0 - t * t)
+            }
+            Nonlinearity::Logistic => {
+                let s = logistic(x);
+                s * (1.0 - s) * (1.0 - 2.0 * s)
+            }
+            Nonlinearity::Relu { .. } => 0.0,
+        }
+    }
+}
+
+fn logistic(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
     }
 }
 
@@ -163,7 +191,7 @@ impl Reservoir {
                 break;
             }
             let f = self.open_loop_field(&x, target);
-            let d: Vec<f64> = x.iter().map(|&v| self.nonlinearity.slope(v)).collect();
+            let d: Vec<f64> = x.iter().map(|&v| self.nonlinearity.derivative(v)).collect();
             let a = Mat::<f64>::from_fn(n, n, |i, j| {
                 f64::from(u8::from(i == j)) - self.coupling[i * n + j] * d[j]
             });
@@ -198,7 +226,7 @@ impl Reservoir {
     /// `M_k = −I + (J + u wᵀ) D_k`, D_k = diag φ'(x^k), row-major.
     pub fn closed_loop_jacobian(&self, readout: &[f64], x: &[f64]) -> Vec<f64> {
         let n = self.neurons;
-        let d: Vec<f64> = x.iter().map(|&v| self.nonlinearity.slope(v)).collect();
+        let d: Vec<f64> = x.iter().map(|&v| self.nonlinearity.derivative(v)).collect();
         let mut m = vec![0.0; n * n];
         for i in 0..n {
             for j in 0..n {
@@ -225,7 +253,7 @@ impl Reservoir {
     /// loop open; models/rivkind_barak.md §4): the slope dz_ol/dA of the open-loop readout.
     pub fn open_loop_gain_at_zero(&self, readout: &[f64], x: &[f64]) -> f64 {
         let n = self.neurons;
-        let d: Vec<f64> = x.iter().map(|&v| self.nonlinearity.slope(v)).collect();
+        let d: Vec<f64> = x.iter().map(|&v| self.nonlinearity.derivative(v)).collect();
         let a = Mat::<f64>::from_fn(n, n, |i, j| {
             f64::from(u8::from(i == j)) - self.coupling[i * n + j] * d[j]
         });
@@ -238,7 +266,7 @@ impl Reservoir {
     pub fn bulk_radius(&self, gain: f64, x: &[f64]) -> f64 {
         let m = x
             .iter()
-            .map(|&v| self.nonlinearity.slope(v).powi(2))
+            .map(|&v| self.nonlinearity.derivative(v).powi(2))
             .sum::<f64>()
             / x.len() as f64;
         gain * m.sqrt()

@@ -61,74 +61,9 @@ pub const PSEUDO_INVERSE_CUTOFF: f64 = 1e-10;
 /// the exact one-dimensional form instead; §5.5's (K + 1)-dimensional grid had 90, 40, 22).
 pub const NODES: [usize; 3] = [90, 160, 48];
 
-/// The single-neuron nonlinearity φ.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Nonlinearity {
-    /// `tanh x`.
-    Tanh,
-    /// `1/(1 + e^{−x})`.
-    Logistic,
-    /// `(x − θ)⁺`: θ = 0 homogeneous, θ > 0 silent at rest, θ < 0 active at rest.
-    Relu { threshold: f64 },
-}
+/// The single-neuron nonlinearity φ (the model's: `src/model/reservoir`).
+pub use crate::model::reservoir::Nonlinearity;
 
-impl Nonlinearity {
-    /// φ(x).
-    pub fn phi(&self, x: f64) -> f64 {
-        match *self {
-            Nonlinearity::Tanh => x.tanh(),
-            Nonlinearity::Logistic => logistic(x),
-            Nonlinearity::Relu { threshold } => (x - threshold).max(0.0),
-        }
-    }
-
-    /// φ'(x) (ReLU: `1(x > θ)`).
-    pub fn derivative(&self, x: f64) -> f64 {
-        match *self {
-            Nonlinearity::Tanh => {
-                let t = x.tanh();
-                1.0 - t * t
-            }
-            Nonlinearity::Logistic => {
-                let s = logistic(x);
-                s * (1.0 - s)
-            }
-            Nonlinearity::Relu { threshold } => {
-                if x > threshold {
-                    1.0
-                } else {
-                    0.0
-                }
-            }
-        }
-    }
-
-    /// φ''(x): tanh `−2 tanh x (1 − tanh² x)`, logistic `σ(1 − σ)(1 − 2σ)`; ReLU `δ(x − θ)`,
-    /// whose regular part is 0 (returned here) and whose point mass the integrals handle
-    /// analytically.
-    pub fn second_derivative(&self, x: f64) -> f64 {
-        match *self {
-            Nonlinearity::Tanh => {
-                let t = x.tanh();
-                -2.0 * t * (1.0 - t * t)
-            }
-            Nonlinearity::Logistic => {
-                let s = logistic(x);
-                s * (1.0 - s) * (1.0 - 2.0 * s)
-            }
-            Nonlinearity::Relu { .. } => 0.0,
-        }
-    }
-}
-
-fn logistic(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
 
 /// Why the mean-field equations have no (finite, converged) solution.
 #[derive(Clone, Debug, PartialEq)]
