@@ -67,7 +67,6 @@ pub const NODES: [usize; 3] = [90, 160, 48];
 /// The single-neuron nonlinearity φ (the model's: `src/model/reservoir`).
 pub use crate::model::reservoir::Nonlinearity;
 
-
 /// Why the mean-field equations have no (finite, converged) solution.
 #[derive(Clone, Debug, PartialEq)]
 pub enum NoSolution {
