@@ -13,7 +13,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use super::{
-    compare_rows, median, software_label, table, BackendName, BenchOptions, BenchRow, Case, Opened,
+    compare_rows, median, table, BackendName, BenchOptions, BenchRow, Case, Opened,
     AGREEMENT_REPLICAS,
 };
 use crate::config::{Config, Precision};
@@ -88,12 +88,7 @@ pub(super) fn rows(
             times.push(start.elapsed().as_secs_f64());
         }
         let med = median(&times);
-        let software = b.adapter.as_ref().is_some_and(|a| a.software);
-        let mut note = format!("N_h = {HIDDEN}, every step recorded; Figure 1 of Lotito 2025");
-        if let Some(a) = b.adapter.as_ref().filter(|a| a.software) {
-            note.push_str("; ");
-            note.push_str(&software_label(a));
-        }
+        let note = format!("N_h = {HIDDEN}, every step recorded; Figure 1 of Lotito 2025");
         say(format!(
             "{} N_v = {n} R = {r} {}: median {} s, {:.3e} replica-steps/s",
             case.name(),
@@ -102,31 +97,17 @@ pub(super) fn rows(
             (r * shape.steps) as f64 / med
         ));
         let gflop = flop / 1e9;
-        out.push(BenchRow {
+        out.push(super::family_row(
             case,
-            neurons: n,
-            replicas: r,
-            steps: shape.steps,
-            epochs: 1,
-            exponents: 0,
-            backend: b.name,
-            device: b.device(),
-            software,
-            repeats: options.repeat,
-            median_s: med,
-            min_s: times.iter().copied().fold(f64::INFINITY, f64::min),
-            steps_per_s: shape.steps as f64 / med,
-            synapse_updates_per_s: updates / med,
+            n,
+            r,
+            shape.steps,
+            b,
+            &times,
+            updates,
             gflop,
-            gflops: gflop / med,
-            peak_gflops: b.peak,
-            fraction_of_peak: gflop / med / b.peak,
-            vs_cpu: f64::NAN,
-            vs_cpu_kind: String::new(),
-            agreement: f64::NAN,
-            agreement_of: String::new(),
             note,
-        });
+        ));
     }
     let cpu = backends.iter().position(|b| b.name == BackendName::Cpu);
     let gpu = backends.iter().position(|b| b.name == BackendName::Gpu);

@@ -437,6 +437,53 @@ pub fn software_label(adapter: &AdapterSummary) -> String {
     format!("software adapter ({short}): correctness only, not GPU speed")
 }
 
+/// The row of a one-epoch family case (BMS, Jiang, Lotito) timed on `b`: `times` the timed
+/// repetitions of `steps` steps of `replicas` networks of `neurons`, `updates` synapse updates
+/// and `gflop` the work per repetition; a software adapter is named in the note.
+#[allow(clippy::too_many_arguments)]
+fn family_row(
+    case: Case,
+    neurons: usize,
+    replicas: usize,
+    steps: usize,
+    b: &Opened,
+    times: &[f64],
+    updates: f64,
+    gflop: f64,
+    mut note: String,
+) -> BenchRow {
+    let med = median(times);
+    if let Some(a) = b.adapter.as_ref().filter(|a| a.software) {
+        note.push_str("; ");
+        note.push_str(&software_label(a));
+    }
+    BenchRow {
+        case,
+        neurons,
+        replicas,
+        steps,
+        epochs: 1,
+        exponents: 0,
+        backend: b.name,
+        device: b.device(),
+        software: b.adapter.as_ref().is_some_and(|a| a.software),
+        repeats: times.len(),
+        median_s: med,
+        min_s: times.iter().copied().fold(f64::INFINITY, f64::min),
+        steps_per_s: steps as f64 / med,
+        synapse_updates_per_s: updates / med,
+        gflop,
+        gflops: gflop / med,
+        peak_gflops: b.peak,
+        fraction_of_peak: gflop / med / b.peak,
+        vs_cpu: f64::NAN,
+        vs_cpu_kind: String::new(),
+        agreement: f64::NAN,
+        agreement_of: String::new(),
+        note,
+    }
+}
+
 /// Each backend's row gets the CPU–GPU agreement `diff` (of `what`); a GPU row also its
 /// speed-up over the CPU row `cpu`.
 fn compare_rows(rows: &mut [BenchRow], backends: &[Opened], cpu: usize, diff: f64, what: &str) {

@@ -392,6 +392,79 @@ impl GpuBackend {
 }
 
 /// A MAP_READ | COPY_DST buffer.
+/// The bind group and pipeline layouts of a family kernel: storage buffers at bindings 0, 1, …
+/// (`read_only[k]` for binding k), then a uniform dispatch record of `uniform_size` bytes with a
+/// dynamic offset at the next binding (`label`: `hebbnet.<family>`).
+pub(crate) fn family_layouts(
+    device: &wgpu::Device,
+    label: &str,
+    read_only: &[bool],
+    uniform_size: u64,
+) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
+    let mut entries: Vec<wgpu::BindGroupLayoutEntry> = read_only
+        .iter()
+        .enumerate()
+        .map(|(binding, &read_only)| wgpu::BindGroupLayoutEntry {
+            binding: binding as u32,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Storage { read_only },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        })
+        .collect();
+    entries.push(wgpu::BindGroupLayoutEntry {
+        binding: read_only.len() as u32,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: true,
+            min_binding_size: wgpu::BufferSize::new(uniform_size),
+        },
+        count: None,
+    });
+    let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(&format!("{label}.bindings")),
+        entries: &entries,
+    });
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(&format!("{label}.pipeline_layout")),
+        bind_group_layouts: &[Some(&layout)],
+        immediate_size: 0,
+    });
+    (layout, pipeline_layout)
+}
+
+/// Compile `source` into a compute pipeline with entry point `entry` under `layout`; a shader
+/// validation error becomes [`Error::Gpu`] naming `what` (the family).
+pub(crate) fn compile_pipeline(
+    device: &wgpu::Device,
+    layout: &wgpu::PipelineLayout,
+    entry: &str,
+    source: String,
+    what: &str,
+) -> Result<wgpu::ComputePipeline> {
+    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(entry),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(entry),
+        layout: Some(layout),
+        module: &module,
+        entry_point: Some(entry),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    if let Some(e) = pollster::block_on(scope.pop()) {
+        return Err(Error::Gpu(format!("{what} shader compilation failed: {e}")));
+    }
+    Ok(pipeline)
+}
+
 fn staging(device: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffer {
     device.create_buffer(&wgpu::BufferDescriptor {
         label: Some(label),

@@ -262,45 +262,12 @@ pub struct Cache {
 }
 
 fn layouts(device: &wgpu::Device) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
-    let storage = |binding, read_only| wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only },
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    };
-    let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-        label: Some("hebbnet.bms.bindings"),
-        entries: &[
-            storage(0, true),
-            storage(1, true),
-            storage(2, true),
-            storage(3, false),
-            storage(4, false),
-            storage(5, false),
-            wgpu::BindGroupLayoutEntry {
-                binding: 6,
-                visibility: wgpu::ShaderStages::COMPUTE,
-                ty: wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Uniform,
-                    has_dynamic_offset: true,
-                    min_binding_size: wgpu::BufferSize::new(
-                        std::mem::size_of::<BmsDispatch>() as u64
-                    ),
-                },
-                count: None,
-            },
-        ],
-    });
-    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-        label: Some("hebbnet.bms.pipeline_layout"),
-        bind_group_layouts: &[Some(&layout)],
-        immediate_size: 0,
-    });
-    (layout, pipeline_layout)
+    super::family_layouts(
+        device,
+        "hebbnet.bms",
+        &[true, true, true, false, false, false],
+        std::mem::size_of::<BmsDispatch>() as u64,
+    )
 }
 
 impl GpuBackend {
@@ -339,26 +306,13 @@ impl GpuBackend {
             self.bms.layouts = Some(layouts(&self.device));
         }
         let (_, pipeline_layout) = self.bms.layouts.as_ref().expect("just set");
-        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = self
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some("bms_update"),
-                source: wgpu::ShaderSource::Wgsl(shape.source().into()),
-            });
-        let pipeline = self
-            .device
-            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some("bms_update"),
-                layout: Some(pipeline_layout),
-                module: &module,
-                entry_point: Some("bms_update"),
-                compilation_options: Default::default(),
-                cache: None,
-            });
-        if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu(format!("BMS shader compilation failed: {e}")));
-        }
+        let pipeline = super::compile_pipeline(
+            &self.device,
+            pipeline_layout,
+            "bms_update",
+            shape.source(),
+            "BMS",
+        )?;
         self.bms.kernels.insert(neurons, Kernel { shape, pipeline });
         Ok(shape)
     }
