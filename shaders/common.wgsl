@@ -22,7 +22,7 @@
 // is even, the high half when odd (the last high half is 0 when N*N is odd).
 // CPU twins: src/model/analog/network.rs, src/model/analog/hebbian.rs, src/backend/cpu.rs.
 
-// Must match `GpuReplicaParams` in src/backend/gpu/analog/mod.rs (48 bytes).
+// Must match `GpuReplicaParams` in src/backend/gpu/analog/mod.rs (64 bytes).
 struct ReplicaParams {
     gain: f32,
     leak: f32,
@@ -34,8 +34,13 @@ struct ReplicaParams {
     activation: u32,
     flags: u32,
     excitatory: u32,      // N_E of Dale's law (FLAG_DALE): columns j < N_E stay >= 0, the others <= 0
-    _pad1: u32,
-    _pad2: u32,
+    // The drive (src/ensemble, Drive; neuron_update.wgsl): input ξ_i + ε d_i sin(ω t + φ0).
+    drive_amplitude: f32, // ε; 0 without a drive
+    driven: u32,          // 1: the replica has a drive (d in `inputs` after ξ, lock-in sums in `accum`)
+    drive_frequency_lo: u32, // ω/2π in 2^-64 turns per step, low and high 32 bits
+    drive_frequency_hi: u32,
+    drive_phase_lo: u32,  // φ0/2π in 2^-64 turns, low and high 32 bits
+    drive_phase_hi: u32,
 }
 
 // Must match `DispatchParams` in src/backend/gpu/analog/mod.rs (32 bytes, bound with a dynamic offset).
@@ -46,8 +51,8 @@ struct DispatchParams {
     grid_x: u32,          // workgroups along x (the grid is 2-D to pass 65535 per dimension)
     recorded_steps: u32,  // τ, for the Hebbian kernel
     trace: u32,           // 1: neuron_update writes D(t) and the state of every step to `trace`
-    _pad0: u32,
-    _pad1: u32,
+    start_lo: u32,        // run step t of this dispatch's first step (the drive's time), low and
+    start_hi: u32,        // high 32 bits; 0 in batches without a drive
 }
 
 const FORM_RATE: u32 = 0u;
@@ -65,9 +70,11 @@ const MODE_RECORD_BEGIN: u32 = 2u;
 
 @group(0) @binding(0) var<storage, read> params: array<ReplicaParams>;
 @group(0) @binding(1) var<storage, read_write> weights: array<f32>;
+// ξ (replicas*N); in batches with a drive, followed by the drive directions d (replicas*N).
 @group(0) @binding(2) var<storage, read> inputs: array<f32>;
 @group(0) @binding(3) var<storage, read_write> states: array<f32>;
-// Three sections of replicas*N: reference activity, shifted sum, shifted sum of squares.
+// Three sections of replicas*N: reference activity, shifted sum, shifted sum of squares; in
+// batches with a drive two more: the lock-in sums Σ s sin(ωt + φ0) and Σ s cos(ωt + φ0).
 @group(0) @binding(4) var<storage, read_write> accum: array<f32>;
 // Per (replica, chunk): partial sum of W and of W².
 @group(0) @binding(5) var<storage, read_write> partials: array<f32>;

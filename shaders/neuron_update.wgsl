@@ -8,6 +8,14 @@
 // and recording sums in registers for the whole dispatch. When recording, the shifted sums
 // S1_i += s_i − ref_i and S2_i += (s_i − ref_i)² are accumulated (src/model/analog/hebbian.rs).
 //
+// The drive (src/ensemble, Drive), for replicas with `p.driven`: the step from run step t reads
+// the bias (ξ_i − θ) + d_i (ε sin(ω t + φ0)) (d: `inputs` after ξ), and the recorded states s(t+1)
+// add s sin(ω (t+1) + φ0) and s cos(…) to the lock-in sums (`accum` sections 3 and 4). The
+// phase is a 64-bit fixed-point fraction of a turn, advanced exactly in integer arithmetic from
+// φ0 + t0 ω at the dispatch's first step t0 = `dispatch.start` (so its error never grows with
+// t); `drive_sin_cos` turns it into f32 sin and cos. CPU twin: src/backend/cpu.rs (DriveTwin),
+// src/model/analog/network.rs (driven_bias, drive_sin_cos_f32).
+//
 // With `dispatch.trace`, every step also writes D(t) (f'(u(t)) rate, φ'(h(t)) current) and the
 // new state to `trace` for the Lyapunov/attractor analysis on the CPU.
 //
@@ -30,6 +38,50 @@
 // the CPU twin.
 
 var<workgroup> signal: array<f32, N>;
+
+// The full 64-bit product x·y of two u32, as (low, high) words.
+fn mul_wide(x: u32, y: u32) -> vec2<u32> {
+    let x0 = x & 0xFFFFu;
+    let x1 = x >> 16u;
+    let y0 = y & 0xFFFFu;
+    let y1 = y >> 16u;
+    let p00 = x0 * y0;
+    let p01 = x0 * y1;
+    let p10 = x1 * y0;
+    let mid = (p00 >> 16u) + (p01 & 0xFFFFu) + (p10 & 0xFFFFu);
+    return vec2<u32>((p00 & 0xFFFFu) | (mid << 16u), x1 * y1 + (p01 >> 16u) + (p10 >> 16u) + (mid >> 16u));
+}
+
+// a + b mod 2^64, (low, high) words.
+fn add64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+    let lo = a.x + b.x;
+    return vec2<u32>(lo, a.y + b.y + select(0u, 1u, lo < a.x));
+}
+
+// a · b mod 2^64, (low, high) words.
+fn mul64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+    let low = mul_wide(a.x, b.x);
+    return vec2<u32>(low.x, low.y + a.x * b.y + a.y * b.x);
+}
+
+// (sin, cos) of the drive phase whose upper 32 bits are `p` (in 2^-32 turns): the twin of
+// drive_sin_cos_f32 in src/model/analog/network.rs, the same operations in the same order. The
+// quadrant comes exactly from the integer; the rest is an angle in [−π/4, π/4) for Cephes'
+// sinf/cosf polynomials (max abs error 1.0e-7), in Horner form: Mesa (lavapipe) would refactor
+// a·z·z − 0.5·z into z·(a·z − 0.5) and round differently from the CPU twin.
+fn drive_sin_cos(p: u32) -> vec2<f32> {
+    let q = (p + 0x20000000u) >> 30u;
+    let x = f32(bitcast<i32>(p - (q << 30u))) * 1.4629181e-9;
+    let z = x * x;
+    let s = ((-0.00019515296 * z + 0.008332161) * z + -0.16666655) * z * x + x;
+    let c = (((2.4433157e-5 * z + -0.0013887316) * z + 0.041666646) * z - 0.5) * z + 1.0;
+    switch q & 3u {
+        case 0u: { return vec2<f32>(s, c); }
+        case 1u: { return vec2<f32>(c, -s); }
+        case 2u: { return vec2<f32>(-s, -c); }
+        default: { return vec2<f32>(-c, s); }
+    }
+}
 var<workgroup> w_tile: array<u32, W_TILE>;
 
 // Element e = j*N + i (j < W_RES_COLS) of the replica's W, from the resident tile.
@@ -65,12 +117,26 @@ fn neuron_update(
     let tracing = dispatch.trace != 0u;
     let a = p.leak;
     let one_minus_a = 1.0 - a;
+    let driven = p.driven != 0u;
+    let frequency = vec2<u32>(p.drive_frequency_lo, p.drive_frequency_hi);
+    // The phase of the run step of this dispatch's first step, φ0 + t0 ω (mod one turn).
+    var phase = add64(
+        vec2<u32>(p.drive_phase_lo, p.drive_phase_hi),
+        mul64(vec2<u32>(dispatch.start_lo, dispatch.start_hi), frequency),
+    );
+    var sin_cos = vec2<f32>(0.0, 1.0);
+    if (driven) {
+        sin_cos = drive_sin_cos(phase.y);
+    }
 
     var state: array<f32, RPT>;
     var bias: array<f32, RPT>;
     var reference: array<f32, RPT>;
     var s1: array<f32, RPT>;
     var s2: array<f32, RPT>;
+    var direction: array<f32, RPT>;
+    var lockin_sin: array<f32, RPT>;
+    var lockin_cos: array<f32, RPT>;
     for (var k = 0u; k < RPT; k++) {
         let i = lid + k * WG;
         if (i < N) {
@@ -87,6 +153,13 @@ fn neuron_update(
                 reference[k] = accum[base + i];
                 s1[k] = accum[section + base + i];
                 s2[k] = accum[2u * section + base + i];
+            }
+            if (driven) {
+                direction[k] = inputs[section + base + i];
+                if (mode == MODE_RECORD) {
+                    lockin_sin[k] = accum[3u * section + base + i];
+                    lockin_cos[k] = accum[4u * section + base + i];
+                }
             }
         }
     }
@@ -105,10 +178,15 @@ fn neuron_update(
 
     for (var t = 0u; t < dispatch.steps; t++) {
         var field: array<f32, RPT>;
+        // ε sin(ω t + φ0) of this step's input.
+        let amplitude = p.drive_amplitude * sin_cos.x;
         for (var k = 0u; k < RPT; k++) {
             let i = lid + k * WG;
             if (i < N) {
                 var acc = bias[k];
+                if (driven) {
+                    acc = acc + direction[k] * amplitude;
+                }
                 var w = i; // e = j*N + i
                 var j = 0u;
                 // Unrolled by 4 (same summation order) to quarter the loop back-edges.
@@ -152,6 +230,11 @@ fn neuron_update(
             }
         }
         workgroupBarrier();
+        if (driven) {
+            // The phase of the state this step produces (and of the next step's input).
+            phase = add64(phase, frequency);
+            sin_cos = drive_sin_cos(phase.y);
+        }
         for (var k = 0u; k < RPT; k++) {
             let i = lid + k * WG;
             if (i < N) {
@@ -179,6 +262,10 @@ fn neuron_update(
                     let d = s - reference[k];
                     s1[k] = s1[k] + d;
                     s2[k] = s2[k] + d * d;
+                    if (driven) {
+                        lockin_sin[k] = lockin_sin[k] + s * sin_cos.x;
+                        lockin_cos[k] = lockin_cos[k] + s * sin_cos.y;
+                    }
                 }
             }
         }
@@ -193,6 +280,10 @@ fn neuron_update(
                 accum[base + i] = reference[k];
                 accum[section + base + i] = s1[k];
                 accum[2u * section + base + i] = s2[k];
+                if (driven) {
+                    accum[3u * section + base + i] = lockin_sin[k];
+                    accum[4u * section + base + i] = lockin_cos[k];
+                }
             }
         }
     }

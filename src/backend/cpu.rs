@@ -122,6 +122,11 @@ impl Backend for CpuBackend {
         observers: &mut [&mut dyn TraceObserver],
     ) -> Result<BatchOutput> {
         assert!(observers.is_empty() || observers.len() == replicas.len());
+        for init in replicas {
+            if let Some(d) = &init.drive {
+                d.check(init.state.len())?;
+            }
+        }
         let half = self.weight_storage == WeightStorage::F16;
         if half && precision == Precision::F64 {
             return Err(Error::config(
@@ -241,6 +246,68 @@ pub(crate) struct ReplicaEpoch {
     state: Vec<f64>,
     weight_sum: f64,
     weight_sq_sum: f64,
+    /// `(Σ s sin, Σ s cos)` of a driven replica.
+    lockin: Option<(Vec<f64>, Vec<f64>)>,
+}
+
+/// One replica's drive in precision `T` ([`crate::ensemble::Drive`]): the driven bias of each
+/// step and the lock-in sums of the recorded window.
+struct DriveTwin<T: Real> {
+    direction: Vec<T>,
+    amplitude: T,
+    /// `ω` and `φ0` in 2⁻⁶⁴ turns ([`crate::ensemble::Drive::phase_at`]).
+    frequency: u64,
+    phase0: u64,
+    /// Scratch: the bias of the current step.
+    bias: Vec<T>,
+    lockin_sin: Vec<T>,
+    lockin_cos: Vec<T>,
+}
+
+impl<T: Real> DriveTwin<T> {
+    fn new(drive: &crate::ensemble::Drive, n: usize) -> Self {
+        DriveTwin {
+            direction: cast(&drive.direction),
+            amplitude: T::from_f64(drive.amplitude),
+            frequency: drive.frequency_fixed(),
+            phase0: drive.phase_at(0),
+            bias: vec![T::ZERO; n],
+            lockin_sin: vec![T::ZERO; n],
+            lockin_cos: vec![T::ZERO; n],
+        }
+    }
+
+    /// `(sin, cos)` of `ω t + φ0`.
+    fn sin_cos(&self, t: u64) -> (T, T) {
+        network::drive_sin_cos::<T>(self.phase0.wrapping_add(self.frequency.wrapping_mul(t)))
+    }
+
+    /// The bias of the step from state `t`: `bias` itself without a drive (the undriven
+    /// arithmetic, bit for bit), else `b_i + d_i (ε sin(ω t + φ0))`.
+    fn bias_at<'a>(drive: &'a mut Option<Self>, bias: &'a [T], t: u64) -> &'a [T] {
+        match drive {
+            None => bias,
+            Some(d) => {
+                let (sin, _) = d.sin_cos(t);
+                network::driven_bias(bias, &d.direction, d.amplitude * sin, &mut d.bias);
+                &d.bias
+            }
+        }
+    }
+
+    /// Add the recorded state `t` (`signal` = s(t)) to the lock-in sums.
+    fn accumulate(&mut self, signal: &[T], t: u64) {
+        let (sin, cos) = self.sin_cos(t);
+        for ((a, b), &s) in self
+            .lockin_sin
+            .iter_mut()
+            .zip(self.lockin_cos.iter_mut())
+            .zip(signal)
+        {
+            *a += s * sin;
+            *b += s * cos;
+        }
+    }
 }
 
 fn gather(
@@ -252,9 +319,22 @@ fn gather(
     let mut out: Vec<EpochOutput> = (0..epochs)
         .map(|_| EpochOutput::with_capacity(replicas.len(), n))
         .collect();
+    let driven = replicas.iter().any(|r| r.drive.is_some());
     let mut finals = Vec::new();
     for (rep_epochs, fin) in per_replica {
         for (o, e) in out.iter_mut().zip(rep_epochs) {
+            if driven {
+                match e.lockin {
+                    Some((sin, cos)) => {
+                        o.lockin_sin.extend(sin);
+                        o.lockin_cos.extend(cos);
+                    }
+                    None => {
+                        o.lockin_sin.extend(std::iter::repeat_n(0.0, n));
+                        o.lockin_cos.extend(std::iter::repeat_n(0.0, n));
+                    }
+                }
+            }
             o.reference.extend(e.reference);
             o.shifted_sum.extend(e.shifted_sum);
             o.shifted_sq_sum.extend(e.shifted_sq_sum);
@@ -325,6 +405,10 @@ pub(crate) fn run_replica<T: Real>(
     let mut epochs = Vec::with_capacity(schedule.epochs);
     let mut derivative = vec![T::ZERO; n];
     let (mut d64, mut x64) = (vec![0.0; n], vec![0.0; n]);
+    // The drive: the step from state t to t + 1 reads `DriveTwin::bias_at(.., t)` instead of `bias`.
+    let mut drive = init.drive.as_ref().map(|d| DriveTwin::<T>::new(d, n));
+    // The drive's time t: steps taken since the start of the run.
+    let mut t: u64 = 0;
     let traced_from = observer.as_ref().map_or(usize::MAX, |o| {
         if o.needs_full_window() {
             0
@@ -333,36 +417,48 @@ pub(crate) fn run_replica<T: Real>(
         }
     });
 
-    for epoch in 0..schedule.epochs {
-        let (weight_sum, weight_sq_sum) = weights.iter().fold((0.0, 0.0), |(s, q), w| {
+    // Σ W and Σ W² of the weights in use: computed again only after a learning update (frozen
+    // weights over many short epochs would otherwise pay N² per epoch).
+    let sums = |w: &[T]| {
+        w.iter().fold((0.0, 0.0), |(s, q), w| {
             let w = w.to_f64();
             (s + w, q + w * w)
-        });
+        })
+    };
+    let (mut weight_sum, mut weight_sq_sum) = sums(&weights);
+    for epoch in 0..schedule.epochs {
         let matvec: &[T] = if half { &rounded } else { &weights };
         for _ in 0..schedule.transient_steps {
+            let b = DriveTwin::bias_at(&mut drive, &bias, t);
             network::step_padded(
                 &params,
                 &padded,
-                &bias,
+                b,
                 &mut state,
                 &mut signal,
                 &mut field,
                 None,
             );
+            t += 1;
         }
         reference.copy_from_slice(&signal);
         s1.fill(T::ZERO);
         s2.fill(T::ZERO);
+        if let Some(d) = drive.as_mut() {
+            d.lockin_sin.fill(T::ZERO);
+            d.lockin_cos.fill(T::ZERO);
+        }
         if let Some(o) = observer.as_mut() {
             o.begin_epoch(epoch, &widen(matvec));
         }
-        for t in 0..schedule.recorded_steps {
+        for k in 0..schedule.recorded_steps {
+            let b = DriveTwin::bias_at(&mut drive, &bias, t);
             match observer.as_mut() {
-                Some(o) if t >= traced_from => {
+                Some(o) if k >= traced_from => {
                     network::step_padded(
                         &params,
                         &padded,
-                        &bias,
+                        b,
                         &mut state,
                         &mut signal,
                         &mut field,
@@ -377,14 +473,18 @@ pub(crate) fn run_replica<T: Real>(
                 _ => network::step_padded(
                     &params,
                     &padded,
-                    &bias,
+                    b,
                     &mut state,
                     &mut signal,
                     &mut field,
                     None,
                 ),
             }
+            t += 1;
             local_field::accumulate_shifted(&signal, &reference, &mut s1, &mut s2);
+            if let Some(d) = drive.as_mut() {
+                d.accumulate(&signal, t);
+            }
         }
         if let Some(o) = observer.as_mut() {
             o.end_epoch();
@@ -396,6 +496,9 @@ pub(crate) fn run_replica<T: Real>(
             state: widen(&state),
             weight_sum,
             weight_sq_sum,
+            lockin: drive
+                .as_ref()
+                .map(|d| (widen(&d.lockin_sin), widen(&d.lockin_cos))),
         });
         if schedule.learning {
             rule.deviation(&reference, &s1, schedule.recorded_steps, &mut m);
@@ -404,6 +507,7 @@ pub(crate) fn run_replica<T: Real>(
                 refresh_f16(&weights, &mut rounded);
             }
             padded.set(if half { &rounded } else { &weights });
+            (weight_sum, weight_sq_sum) = sums(&weights);
         }
     }
     let fin = keep_final.then(|| FinalState {

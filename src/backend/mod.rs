@@ -54,6 +54,24 @@ pub struct EpochOutput {
     pub weight_sum: Vec<f64>,
     /// `Σ_ij W_ij²`, per replica.
     pub weight_sq_sum: Vec<f64>,
+    /// Lock-in sums of the response to the drive ([`crate::ensemble::Drive`]):
+    /// `Σ_t s_i(t) sin(ω t + φ0)` over the epoch's recorded states, per `[replica * N + neuron]`.
+    ///
+    /// `t` is the run's step count (the drive's time: state `t` is the state after `t` steps of
+    /// the `run_batch` call, so epoch `e`'s states are `t = e (T_0 + τ) + k`, `k = 0` the state
+    /// at the epoch's start); the recorded states are `k = T_0 + 1, …, T_0 + τ`, the same states
+    /// [`EpochOutput::shifted_sum`] sums. State `s(t)` is paired with `sin(ω t + φ0)`, the phase
+    /// of the drive that enters the step *from* `t` to `t + 1`: the state after a step is paired
+    /// with the phase one step later than the input that step received. So for a response
+    /// `s_i(t) ≈ m_i + A_i sin(ω t + φ0 + ψ_i)` the sums are `≈ (τ/2) A_i cos ψ_i` (sin) and
+    /// `≈ (τ/2) A_i sin ψ_i` (cos), plus `m_i Σ_t sin(ω t + φ0)` (small when τ spans whole
+    /// periods).
+    ///
+    /// Raw sums (not shifted by `ref_i`), accumulated in the compute precision. Zeros for a
+    /// replica without a drive; empty when no replica of the batch has one.
+    pub lockin_sin: Vec<f64>,
+    /// `Σ_t s_i(t) cos(ω t + φ0)`, the same `t` as [`EpochOutput::lockin_sin`].
+    pub lockin_cos: Vec<f64>,
 }
 
 impl EpochOutput {
@@ -65,6 +83,8 @@ impl EpochOutput {
             state: Vec::with_capacity(replicas * n),
             weight_sum: Vec::with_capacity(replicas),
             weight_sq_sum: Vec::with_capacity(replicas),
+            lockin_sin: Vec::new(),
+            lockin_cos: Vec::new(),
         }
     }
 }

@@ -73,6 +73,85 @@ pub struct ReplicaInit {
     pub input: Vec<f64>,
     /// `x(0)` (rate form) or `h(0)` (current form).
     pub state: Vec<f64>,
+    /// A sinusoidal input added to `ξ` ([`Drive`]); `None`: the constant input `ξ` alone (the
+    /// arithmetic of a run without drives, bit for bit).
+    pub drive: Option<Drive>,
+}
+
+/// A time-dependent sinusoidal input ("drive") added to a replica's constant input `ξ`: the
+/// input of the step from state `t` to state `t + 1` is
+///
+/// `ξ_i + ε d_i sin(ω t + φ0)`
+///
+/// in both forms (rate: `u_i(t) = Σ_j W_ij x_j(t) + ξ_i + ε d_i sin(ω t + φ0) − θ`; current: the
+/// same sum inside the bracket of `h_i(t+1)`), where `t` counts the steps of one
+/// [`crate::backend::Backend::run_batch`] call from 0: state 0 is [`ReplicaInit::state`], and `t`
+/// runs on through every epoch's transient and recorded window (the weight update between
+/// epochs takes no step), so epoch `e` starts at `t = e (T_0 + τ)`. A new `run_batch` call starts
+/// again at `t = 0`.
+///
+/// The backends hold the phase `(ω t + φ0) / 2π` as a 64-bit fixed-point fraction of a turn
+/// ([`Drive::phase_at`]): `ω` and `φ0` are rounded once to multiples of `2π · 2⁻⁶⁴` (relative
+/// error ~1e-16, from `f64`), and from there the phase of step `t` is exact integer arithmetic,
+/// so its error does not grow with `t` (1e-6 rad would take ~10¹⁰ steps at ω ~ 1). The sine
+/// is then taken in the run's precision (`f64`: `f64::sin_cos` of the exact phase; `f32` CPU
+/// and GPU: [`crate::model::analog::network::drive_sin_cos_f32`], abs error < 2e-7).
+/// The backends report the response through lock-in sums ([`crate::backend::EpochOutput`]'s
+/// `lockin_sin`, `lockin_cos`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Drive {
+    /// `ε`.
+    pub amplitude: f64,
+    /// `ω`, radians per time step.
+    pub angular_frequency: f64,
+    /// `φ0`, radians: the phase at `t = 0`.
+    pub phase: f64,
+    /// `d`, length N.
+    pub direction: Vec<f64>,
+}
+
+impl Drive {
+    /// `ω / 2π` in units of 2⁻⁶⁴ turns per step (the phase increment of one step).
+    pub fn frequency_fixed(&self) -> u64 {
+        turns_fixed(self.angular_frequency)
+    }
+
+    /// `(ω t + φ0) / 2π mod 1` in units of 2⁻⁶⁴ turns: `φ0 + t ω` in wrapping `u64` arithmetic
+    /// of the rounded [`Drive::frequency_fixed`] and `φ0`.
+    pub fn phase_at(&self, t: u64) -> u64 {
+        turns_fixed(self.phase).wrapping_add(self.frequency_fixed().wrapping_mul(t))
+    }
+
+    /// An error unless the direction has `n` entries and every number is finite.
+    pub fn check(&self, n: usize) -> Result<()> {
+        if self.direction.len() != n {
+            return Err(Error::config(
+                "drive.direction",
+                format!(
+                    "has {} entries; the network has N = {n} neurons",
+                    self.direction.len()
+                ),
+            ));
+        }
+        let finite = [self.amplitude, self.angular_frequency, self.phase]
+            .iter()
+            .chain(&self.direction)
+            .all(|v| v.is_finite());
+        if !finite {
+            return Err(Error::config(
+                "drive",
+                "amplitude, angular_frequency, phase and direction must be finite",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `angle / 2π mod 1` in units of 2⁻⁶⁴ (rounded to nearest).
+fn turns_fixed(angle: f64) -> u64 {
+    let turns = (angle / std::f64::consts::TAU).rem_euclid(1.0);
+    // `turns` may round up to 1.0, which wraps to 0 (the same angle).
+    ((turns * 18_446_744_073_709_551_616.0).round() as u128) as u64
 }
 
 /// One replica's `W`: given as values, or drawn from its ensemble's rule when asked for.
@@ -80,6 +159,9 @@ pub struct ReplicaInit {
 pub enum ReplicaWeights {
     /// Column-major values.
     Given(Vec<f64>),
+    /// Column-major values held once for several replicas (a trained reservoir's closed loop
+    /// started from several kicks).
+    Shared(Arc<Vec<f64>>),
     /// Replica `index` of the rule `source` under `seed`, `n` neurons.
     Drawn {
         source: Arc<WeightSource>,
@@ -95,6 +177,7 @@ impl ReplicaWeights {
     pub fn get(&self) -> Cow<'_, [f64]> {
         match self {
             ReplicaWeights::Given(w) => Cow::Borrowed(w),
+            ReplicaWeights::Shared(w) => Cow::Borrowed(w),
             ReplicaWeights::Drawn {
                 source,
                 seed,
@@ -106,12 +189,12 @@ impl ReplicaWeights {
 
     /// The values, made [`ReplicaWeights::Given`] so they can be edited (tests).
     pub fn given_mut(&mut self) -> &mut Vec<f64> {
-        if let ReplicaWeights::Drawn { .. } = self {
+        if !matches!(self, ReplicaWeights::Given(_)) {
             *self = ReplicaWeights::Given(self.get().into_owned());
         }
         match self {
             ReplicaWeights::Given(w) => w,
-            ReplicaWeights::Drawn { .. } => unreachable!("made Given above"),
+            _ => unreachable!("made Given above"),
         }
     }
 }
@@ -254,6 +337,7 @@ impl EnsembleSpec {
             weights,
             input: draw_vector(&self.input, self.seed, index, n, Purpose::Input),
             state: draw_vector(&self.state, self.seed, index, n, Purpose::InitialState),
+            drive: None,
         }
     }
 

@@ -87,6 +87,7 @@ pub fn random_init(
         weights: weights.into(),
         input,
         state,
+        drive: None,
     }
 }
 

@@ -20,9 +20,11 @@ use crate::error::{Error, Result};
 use crate::experiment::memory;
 use crate::model::f16::f16_bits_to_f32;
 
-/// Bytes read back per epoch for a batch: reference, S1, S2, state, and the weight partials.
-fn epoch_bytes(replicas: usize, shape: &KernelShape) -> u64 {
-    (replicas * (4 * shape.neurons + 2 * shape.stats_chunks) * 4) as u64
+/// Bytes read back per epoch for a batch: reference, S1, S2 (and, in a batch with a drive, the
+/// two lock-in sums: `sections` = 3 or 5 of these per-neuron sums), state, and the weight
+/// partials.
+fn epoch_bytes(replicas: usize, shape: &KernelShape, sections: usize) -> u64 {
+    (replicas * ((sections + 1) * shape.neurons + 2 * shape.stats_chunks) * 4) as u64
 }
 
 impl Backend for GpuBackend {
@@ -82,7 +84,9 @@ impl Backend for GpuBackend {
         let by_binding = binding / w_bytes;
         // Indices are u32 in the shaders.
         let by_index = (u32::MAX as u64) / (neurons * neurons) as u64;
-        let by_readback = (READBACK_BYTES / epoch_bytes(1, &shape)).max(1);
+        // Counted without the lock-in sums: a batch with a drive may read back up to 1.5 times
+        // READBACK_BYTES per epoch (a soft bound), and undriven capacities stay as they were.
+        let by_readback = (READBACK_BYTES / epoch_bytes(1, &shape, 3)).max(1);
         // Host memory per replica (src/ensemble draws each W straight into the f32 upload
         // buffer): the upload copy, then, with `--save weights`, the f32 readback and the f64
         // final copy — at most three times W in f32.
@@ -128,6 +132,15 @@ impl Backend for GpuBackend {
         }
         assert!(observers.is_empty() || observers.len() == replicas.len());
         let n = replicas[0].state.len();
+        for init in replicas {
+            if let Some(d) = &init.drive {
+                d.check(n)?;
+            }
+        }
+        // A batch with a drive also uploads the directions, keeps two lock-in sums, and gives
+        // every dispatch its run step (`DispatchParams::start`).
+        let driven = replicas.iter().any(|x| x.drive.is_some());
+        let sections = if driven { 5 } else { 3 };
         let capacity = self.batch_capacity(n, precision)?;
         if replicas.len() > capacity {
             return Err(Error::TooLarge(format!(
@@ -171,7 +184,18 @@ impl Backend for GpuBackend {
             });
         let weights_buf = storage("weights", bytemuck::cast_slice(&host_weights), copy);
         drop(host_weights);
-        let inputs_buf = storage("inputs", bytemuck::cast_slice(&f32s(&|x| &x.input)), copy);
+        let mut inputs = f32s(&|x| &x.input);
+        if driven {
+            // The drive directions after ξ (zeros for replicas without a drive).
+            for x in replicas {
+                match &x.drive {
+                    Some(d) => inputs.extend(d.direction.iter().map(|&v| v as f32)),
+                    None => inputs.extend(std::iter::repeat_n(0f32, n)),
+                }
+            }
+        }
+        let inputs_buf = storage("inputs", bytemuck::cast_slice(&inputs), copy);
+        drop(inputs);
         let states_buf = storage("states", bytemuck::cast_slice(&f32s(&|x| &x.state)), copy);
         let zeros = |label: &str, floats: usize| {
             dev.create_buffer(&wgpu::BufferDescriptor {
@@ -181,7 +205,7 @@ impl Backend for GpuBackend {
                 mapped_at_creation: false,
             })
         };
-        let accum_buf = zeros("accum", 3 * r * n);
+        let accum_buf = zeros("accum", sections * r * n);
         let partials_buf = zeros("partials", 2 * r * shape.stats_chunks);
         // f16 storage: the packed copy the local field reads (filled by `pack_weights`).
         let half_words = r * shape.half_words();
@@ -221,60 +245,91 @@ impl Backend for GpuBackend {
             });
             (k * align) as u32
         };
-        let dispatch = |steps: u64, mode: u32, grid_x: u32, trace: bool| DispatchParams {
-            steps: steps as u32,
-            mode,
-            replicas: r as u32,
-            grid_x,
-            recorded_steps: schedule.recorded_steps as u32,
-            trace: trace as u32,
-            _pad: [0; 2],
-        };
+        let dispatch =
+            |steps: u64, mode: u32, grid_x: u32, trace: bool, start: u64| DispatchParams {
+                steps: steps as u32,
+                mode,
+                replicas: r as u32,
+                grid_x,
+                recorded_steps: schedule.recorded_steps as u32,
+                trace: trace as u32,
+                start: split(start),
+            };
         let neuron_grid = self.grid(r as u64);
         let hebbian_grid = self.grid(((r * n * n) as u64).div_ceil(HEBBIAN_WG as u64));
         let stats_grid = self.grid((r * shape.stats_chunks) as u64);
-        // Dispatches covering `steps` steps in chunks of `chunk`: (offset, steps).
-        let mut chunks = |steps: usize, chunk: u64, mode_first: u32, mode: u32, trace: bool| {
-            let mut out = Vec::new();
-            let mut left = steps as u64;
-            let mut first = true;
-            while left > 0 {
-                let s = left.min(chunk);
-                let m = if first { mode_first } else { mode };
-                out.push((offset_of(dispatch(s, m, neuron_grid.0, trace)), s));
-                left -= s;
-                first = false;
-            }
-            out
-        };
+        // Dispatches covering `steps` steps in chunks of `chunk` from run step `start` (counted
+        // only in a batch with a drive, else 0): (offset, steps).
+        let mut chunks =
+            |steps: usize, chunk: u64, mode_first: u32, mode: u32, trace: bool, start: u64| {
+                let mut out = Vec::new();
+                let mut left = steps as u64;
+                let mut first = true;
+                let mut t = start;
+                while left > 0 {
+                    let s = left.min(chunk);
+                    let m = if first { mode_first } else { mode };
+                    let at = if driven { t } else { 0 };
+                    out.push((offset_of(dispatch(s, m, neuron_grid.0, trace, at)), s));
+                    left -= s;
+                    t += s;
+                    first = false;
+                }
+                out
+            };
         let full = shape.steps_per_dispatch();
-        let transient = chunks(
-            schedule.transient_steps,
-            full,
-            MODE_TRANSIENT,
-            MODE_TRANSIENT,
-            false,
-        );
-        let mut untraced = chunks(traced_from, full, MODE_RECORD_BEGIN, MODE_RECORD, false);
         let traced_first = if traced_from == 0 {
             MODE_RECORD_BEGIN
         } else {
             MODE_RECORD
         };
-        let traced = chunks(
-            schedule.recorded_steps - traced_from,
-            trace_chunk,
-            traced_first,
-            MODE_RECORD,
-            true,
-        );
-        if !tracing {
-            untraced.extend(traced.iter().copied());
-        }
-        let stats_offset = offset_of(dispatch(0, 0, stats_grid.0, false));
-        let hebbian_offset = offset_of(dispatch(0, 0, hebbian_grid.0, false));
+        // The dispatches of each epoch: one plan for all epochs without a drive; with one, a
+        // plan per epoch, since each dispatch carries its run step (the dispatch table then
+        // grows with the run: one entry per dispatch).
+        let period = (schedule.transient_steps + schedule.recorded_steps) as u64;
+        let plans: Vec<EpochPlan> = (0..if driven { schedule.epochs } else { 1 })
+            .map(|e| {
+                let t0 = e as u64 * period;
+                let recording = t0 + schedule.transient_steps as u64;
+                let transient = chunks(
+                    schedule.transient_steps,
+                    full,
+                    MODE_TRANSIENT,
+                    MODE_TRANSIENT,
+                    false,
+                    t0,
+                );
+                let mut untraced = chunks(
+                    traced_from,
+                    full,
+                    MODE_RECORD_BEGIN,
+                    MODE_RECORD,
+                    false,
+                    recording,
+                );
+                let traced = chunks(
+                    schedule.recorded_steps - traced_from,
+                    trace_chunk,
+                    traced_first,
+                    MODE_RECORD,
+                    true,
+                    recording + traced_from as u64,
+                );
+                if !tracing {
+                    untraced.extend(traced.iter().copied());
+                }
+                EpochPlan {
+                    transient,
+                    untraced,
+                    traced,
+                }
+            })
+            .collect();
+        let plan = |epoch: usize| &plans[if driven { epoch } else { 0 }];
+        let stats_offset = offset_of(dispatch(0, 0, stats_grid.0, false, 0));
+        let hebbian_offset = offset_of(dispatch(0, 0, hebbian_grid.0, false, 0));
         let pack_grid = self.grid((half_words as u64).div_ceil(PACK_WG as u64));
-        let pack_offset = offset_of(dispatch(0, 0, pack_grid.0, false));
+        let pack_offset = offset_of(dispatch(0, 0, pack_grid.0, false, 0));
         let mut table_bytes = vec![0u8; table.len() * align];
         for (k, p) in table.iter().enumerate() {
             table_bytes[k * align..k * align + 32].copy_from_slice(bytemuck::bytes_of(p));
@@ -301,7 +356,7 @@ impl Backend for GpuBackend {
         });
 
         // Epochs, in groups that share one readback buffer (one epoch per group when tracing).
-        let per_epoch = epoch_bytes(r, &shape);
+        let per_epoch = epoch_bytes(r, &shape, sections);
         let group = if tracing {
             1
         } else {
@@ -334,7 +389,7 @@ impl Backend for GpuBackend {
         }
         let kernels = &self.kernels[&n];
         let queue = &self.queue;
-        let (rn4, accum_bytes) = ((r * n * 4) as u64, (3 * r * n * 4) as u64);
+        let (rn4, accum_bytes) = ((r * n * 4) as u64, (sections * r * n * 4) as u64);
         let partial_bytes = (2 * r * shape.stats_chunks * 4) as u64;
         let neuron = |encoder: &mut wgpu::CommandEncoder, offsets: &[(u32, u64)]| {
             let mut pass = encoder.begin_compute_pass(&Default::default());
@@ -397,9 +452,10 @@ impl Backend for GpuBackend {
                 pack(&mut encoder); // the uploaded W
             }
             for g in 0..in_group {
+                let plan = plan(epoch + g);
                 stats(&mut encoder);
-                neuron(&mut encoder, &transient);
-                neuron(&mut encoder, &untraced);
+                neuron(&mut encoder, &plan.transient);
+                neuron(&mut encoder, &plan.untraced);
                 if tracing {
                     encoder.copy_buffer_to_buffer(traced_w, 0, &weights_staging, 0, traced_w_bytes);
                     break;
@@ -435,7 +491,7 @@ impl Backend for GpuBackend {
                     o.begin_epoch(epoch, &wk);
                 });
                 let mut pending: Option<(usize, u64)> = None;
-                for (c, &(offset, steps)) in traced.iter().enumerate() {
+                for (c, &(offset, steps)) in plan(epoch).traced.iter().enumerate() {
                     let mut encoder = dev.create_command_encoder(&Default::default());
                     neuron(&mut encoder, &[(offset, steps)]);
                     encoder.copy_buffer_to_buffer(
@@ -463,7 +519,7 @@ impl Backend for GpuBackend {
             let floats: &[f32] = bytemuck::cast_slice(&bytes);
             for g in 0..in_group {
                 let e = &floats[g * per_epoch as usize / 4..(g + 1) * per_epoch as usize / 4];
-                outputs.push(unpack_epoch(e, r, n, shape.stats_chunks));
+                outputs.push(unpack_epoch(e, r, n, shape.stats_chunks, sections));
             }
             epoch += in_group;
         }
@@ -515,10 +571,21 @@ fn deliver(
     Ok(())
 }
 
-fn unpack_epoch(e: &[f32], r: usize, n: usize, chunks: usize) -> EpochOutput {
+/// The dispatches (table offset, steps) of one epoch.
+struct EpochPlan {
+    transient: Vec<(u32, u64)>,
+    /// The recorded steps not traced (all of them without observers).
+    untraced: Vec<(u32, u64)>,
+    traced: Vec<(u32, u64)>,
+}
+
+/// One epoch's readback: `sections` per-neuron sums (3, or 5 with the lock-in sums), the state,
+/// the weight partials.
+fn unpack_epoch(e: &[f32], r: usize, n: usize, chunks: usize, sections: usize) -> EpochOutput {
     let rn = r * n;
     let widen = |s: &[f32]| s.iter().map(|&v| v as f64).collect::<Vec<f64>>();
-    let partials = &e[4 * rn..4 * rn + 2 * r * chunks];
+    let at = sections * rn;
+    let partials = &e[at + rn..at + rn + 2 * r * chunks];
     let mut weight_sum = vec![0.0; r];
     let mut weight_sq_sum = vec![0.0; r];
     for k in 0..r {
@@ -531,8 +598,18 @@ fn unpack_epoch(e: &[f32], r: usize, n: usize, chunks: usize) -> EpochOutput {
         reference: widen(&e[..rn]),
         shifted_sum: widen(&e[rn..2 * rn]),
         shifted_sq_sum: widen(&e[2 * rn..3 * rn]),
-        state: widen(&e[3 * rn..4 * rn]),
+        state: widen(&e[at..at + rn]),
         weight_sum,
         weight_sq_sum,
+        lockin_sin: if sections == 5 {
+            widen(&e[3 * rn..4 * rn])
+        } else {
+            Vec::new()
+        },
+        lockin_cos: if sections == 5 {
+            widen(&e[4 * rn..5 * rn])
+        } else {
+            Vec::new()
+        },
     }
 }

@@ -49,7 +49,15 @@ pub struct GpuReplicaParams {
     pub flags: u32,
     /// N_E of Dale's law (with flag 8), else 0.
     pub excitatory: u32,
-    pub _pad: [u32; 2],
+    /// ε of the replica's drive ([`crate::ensemble::Drive`]), 0 without one.
+    pub drive_amplitude: f32,
+    /// 1: the replica has a drive (its direction is in the `inputs` buffer after ξ).
+    pub driven: u32,
+    /// `ω / 2π` in 2⁻⁶⁴ turns per step ([`crate::ensemble::Drive::frequency_fixed`]): low and
+    /// high 32 bits.
+    pub drive_frequency: [u32; 2],
+    /// `φ0 / 2π` in 2⁻⁶⁴ turns (the phase at t = 0): low and high 32 bits.
+    pub drive_phase: [u32; 2],
 }
 
 impl GpuReplicaParams {
@@ -66,9 +74,17 @@ impl GpuReplicaParams {
             activation: n.activation.gpu_code(),
             flags: l.gpu_flags(),
             excitatory: l.excitatory_neurons.unwrap_or(0),
-            _pad: [0; 2],
+            drive_amplitude: init.drive.as_ref().map_or(0.0, |d| d.amplitude as f32),
+            driven: init.drive.is_some() as u32,
+            drive_frequency: split(init.drive.as_ref().map_or(0, |d| d.frequency_fixed())),
+            drive_phase: split(init.drive.as_ref().map_or(0, |d| d.phase_at(0))),
         }
     }
+}
+
+/// A `u64` as the `[low, high]` 32-bit halves the shaders read.
+pub(super) fn split(v: u64) -> [u32; 2] {
+    [v as u32, (v >> 32) as u32]
 }
 
 /// One dispatch's parameters (`DispatchParams` in `common.wgsl`).
@@ -81,7 +97,10 @@ pub(super) struct DispatchParams {
     pub(super) grid_x: u32,
     pub(super) recorded_steps: u32,
     pub(super) trace: u32,
-    pub(super) _pad: [u32; 2],
+    /// The run step `t` of the dispatch's first step (`[low, high]`), the drive's time
+    /// ([`crate::ensemble::Drive`]); 0 in batches without a drive (so their dispatches repeat
+    /// from epoch to epoch and share table entries).
+    pub(super) start: [u32; 2],
 }
 
 pub(super) const MODE_TRANSIENT: u32 = 0;
@@ -520,7 +539,7 @@ mod tests {
 
     #[test]
     fn struct_sizes_match_the_shaders() {
-        assert_eq!(std::mem::size_of::<GpuReplicaParams>(), 48);
+        assert_eq!(std::mem::size_of::<GpuReplicaParams>(), 64);
         assert_eq!(std::mem::size_of::<DispatchParams>(), 32);
     }
 }
