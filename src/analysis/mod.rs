@@ -21,6 +21,7 @@ pub mod spiking;
 pub mod summary;
 pub mod tangent;
 pub mod team;
+pub mod training;
 
 use serde::Serialize;
 
@@ -213,6 +214,7 @@ mod tests {
             state: vec![0.4, 0.05],
             weight_sum: vec![4.0],
             weight_sq_sum: vec![18.0],
+            ..Default::default()
         };
         let init = ReplicaInit {
             index: 7,
@@ -220,6 +222,7 @@ mod tests {
             weights: vec![0.0; 4].into(),
             input: vec![0.0; 2],
             state: vec![0.0; 2],
+            drive: None,
         };
         assert_eq!(init.params.learning.activity_threshold, 0.1);
         let r = EpochRecord::from_output(&out, 0, &init, 3, 4, None);

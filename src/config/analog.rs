@@ -244,7 +244,7 @@ impl Config {
         Ok(())
     }
 
-    fn validate_analog_sections(&self) -> Result<()> {
+    pub(super) fn validate_analog_sections(&self) -> Result<()> {
         let n = &self.network;
         check(
             "network.neurons",
@@ -397,7 +397,7 @@ impl Config {
         match self.model {
             super::Model::Bms => return self.bms_initial_state_source(),
             super::Model::Jiang => return self.jiang_initial_state_source(),
-            super::Model::Analog | super::Model::Lotito => {}
+            super::Model::Analog | super::Model::Lotito | super::Model::Reservoir => {}
         }
         let default = match self.network.form {
             Form::Rate => Distribution::Uniform,

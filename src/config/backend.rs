@@ -163,8 +163,8 @@ impl SavedArray {
     pub fn models(self) -> &'static [super::Model] {
         use super::Model::*;
         match self {
-            SavedArray::Weights | SavedArray::State => &[Analog, Bms, Jiang, Lotito],
-            SavedArray::Input => &[Analog, Bms],
+            SavedArray::Weights | SavedArray::State => &[Analog, Bms, Jiang, Lotito, Reservoir],
+            SavedArray::Input => &[Analog, Bms, Reservoir],
             SavedArray::Raster => &[Bms],
             SavedArray::Patterns => &[Jiang, Lotito],
             SavedArray::Eigenvalues | SavedArray::JacobianEigenvalues => &[Jiang],

@@ -17,6 +17,7 @@ mod backend;
 mod bms;
 mod jiang;
 mod lotito;
+mod reservoir;
 
 pub use analog::*;
 pub use analysis::*;
@@ -24,6 +25,7 @@ pub use backend::*;
 pub use bms::*;
 pub use jiang::*;
 pub use lotito::*;
+pub use reservoir::*;
 
 /// The embedded default: the Siri-style learning demo (`configs/siri2008.json`).
 pub const DEFAULT_CONFIG: &str = include_str!("../../configs/siri2008.json");
@@ -58,6 +60,10 @@ pub struct Config {
     /// Lotito's memory dynamics (`"model": "lotito"`); absent from other models' configs.
     #[serde(skip_serializing_if = "is_default")]
     pub lotito: LotitoConfig,
+    /// Rivkind & Barak's trained reservoirs (`"model": "reservoir"`); absent from other models'
+    /// configs.
+    #[serde(skip_serializing_if = "is_default")]
+    pub reservoir: ReservoirConfig,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
@@ -83,6 +89,11 @@ pub enum Model {
     /// Memories Ξ learned by softmax-gated Hebbian dynamics from clamped patterns, and the
     /// Hebbian limit J = ΞᵀΞ/N_h (Lotito 2025; models/lotito.md): section `lotito`.
     Lotito,
+    /// Reservoirs J + u wᵀ whose readout w is trained to hold fixed points, their closed-loop
+    /// stability and the mean-field theory (Rivkind & Barak 2017; models/rivkind_barak.md):
+    /// sections `reservoir`, and `network`, `weights` (J), `input` (u) read as that note maps
+    /// them.
+    Reservoir,
 }
 
 impl Model {
@@ -92,11 +103,18 @@ impl Model {
             Model::Bms => "bms",
             Model::Jiang => "jiang",
             Model::Lotito => "lotito",
+            Model::Reservoir => "reservoir",
         }
     }
 
     /// Every model's `"model"` value.
-    pub const ALL: [Model; 4] = [Model::Analog, Model::Bms, Model::Jiang, Model::Lotito];
+    pub const ALL: [Model; 5] = [
+        Model::Analog,
+        Model::Bms,
+        Model::Jiang,
+        Model::Lotito,
+        Model::Reservoir,
+    ];
 
     /// The sections only this model reads (a config of another model may not set them to
     /// anything but their defaults).
@@ -106,6 +124,16 @@ impl Model {
             Model::Bms => &["bms"],
             Model::Jiang => &["jiang"],
             Model::Lotito => &["lotito"],
+            Model::Reservoir => &["reservoir"],
+        }
+    }
+
+    /// Sections another model owns that this one reads too (the reservoir's network is the
+    /// analog family's `network`).
+    fn borrowed_sections(self) -> &'static [&'static str] {
+        match self {
+            Model::Reservoir => &["network"],
+            _ => &[],
         }
     }
 
@@ -116,6 +144,7 @@ impl Model {
             Model::Bms => Some(BMS_DEFAULTS),
             Model::Jiang => Some(JIANG_DEFAULTS),
             Model::Lotito => Some(LOTITO_DEFAULTS),
+            Model::Reservoir => Some(RESERVOIR_DEFAULTS),
         }
     }
 
@@ -135,6 +164,7 @@ impl Model {
             Model::Bms => config.bms.neurons,
             Model::Jiang => config.jiang.neurons,
             Model::Lotito => config.lotito.visible,
+            Model::Reservoir => config.network.neurons,
         }
     }
 }
@@ -244,6 +274,7 @@ impl Config {
             Model::Bms => self.validate_bms()?,
             Model::Jiang => self.validate_jiang()?,
             Model::Lotito => self.validate_lotito()?,
+            Model::Reservoir => self.validate_reservoir()?,
         }
         for s in &self.output.save {
             let models = s.models();
@@ -265,7 +296,7 @@ impl Config {
         self.validate_ensemble_and_backend()?;
         match self.model {
             Model::Analog => self.validate_analysis(),
-            Model::Bms | Model::Jiang | Model::Lotito => Ok(()),
+            Model::Bms | Model::Jiang | Model::Lotito | Model::Reservoir => Ok(()),
         }
     }
 
@@ -309,7 +340,7 @@ pub const MAX_TRACE_POINTS: usize = 4096;
 pub const MAX_PERIOD: usize = 4096;
 
 /// Sections of a config (serde would also read a JSON array positionally into them).
-const SECTIONS: [&str; 21] = [
+const SECTIONS: [&str; 26] = [
     "network",
     "weights",
     "input",
@@ -331,12 +362,20 @@ const SECTIONS: [&str; 21] = [
     "lotito",
     "lotito.replace",
     "lotito.hebbian",
+    "reservoir",
+    "reservoir.open_loop",
+    "reservoir.newton",
+    "reservoir.kicks",
+    "reservoir.response",
 ];
 
 /// A config may set only its own model's sections (and the shared ones).
 fn check_model_sections(model: Model, tree: &Value) -> Result<()> {
     for other in Model::ALL.into_iter().filter(|&m| m != model) {
         for &section in other.own_sections() {
+            if model.borrowed_sections().contains(&section) {
+                continue;
+            }
             // Configs that hebbnet writes (manifests, a sweep's points) carry every section at
             // its default: those are not settings.
             if tree
@@ -369,6 +408,7 @@ fn section_is_default(section: &str, value: &Value) -> bool {
         "bms" => is::<BmsConfig>(value),
         "jiang" => is::<JiangConfig>(value),
         "lotito" => is::<LotitoConfig>(value),
+        "reservoir" => is::<ReservoirConfig>(value),
         _ => false,
     }
 }
@@ -478,6 +518,30 @@ pub fn apply_override(tree: &mut Value, assignment: &str) -> Result<()> {
     let mut node = tree;
     let keys: Vec<&str> = path.split('.').collect();
     for (depth, key) in keys.iter().enumerate() {
+        // An element of a list: `reservoir.targets.1=0.5` (sweep axes use it too).
+        if let Value::Array(items) = node {
+            let len = items.len();
+            let slot = key
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| items.get_mut(i))
+                .ok_or_else(|| {
+                    Error::config(
+                        keys[..=depth].join("."),
+                        format!(
+                            "`{key}` is not an element of the list `{}`, which has {len}:                              index it from 0 to {}",
+                            keys[..depth].join("."),
+                            len.saturating_sub(1)
+                        ),
+                    )
+                })?;
+            if depth + 1 == keys.len() {
+                *slot = value;
+                return Ok(());
+            }
+            node = slot;
+            continue;
+        }
         if !node.is_object() {
             return Err(Error::config(
                 keys[..depth].join("."),

@@ -111,6 +111,7 @@ pub fn family(model: Model) -> Box<dyn Family> {
         Model::Bms => Box::new(super::bms::Bms),
         Model::Jiang => Box::new(super::jiang::Jiang),
         Model::Lotito => Box::new(super::lotito::Lotito),
+        Model::Reservoir => Box::new(super::reservoir::Reservoirs),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod jiang;
 pub mod lotito;
 pub mod memory;
 pub mod progress;
+pub mod reservoir;
 pub mod sweep;
 
 use std::collections::BTreeMap;

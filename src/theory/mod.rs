@@ -324,6 +324,9 @@ fn sweep_lines(base: &Value, axes: &[Axis]) -> Vec<CriticalLine> {
         Some("jiang") => return jiang::sweep_lines(base, axes),
         // β_c is per replica (its targets): the table's critical_inverse_temperature.
         Some("lotito") => return Vec::new(),
+        // The success boundary is a per-point prediction (reservoir.predicted_success); the
+        // analog family's mean-field plane does not describe a trained closed loop.
+        Some("reservoir") => return Vec::new(),
         _ => {}
     }
     if axes.len() == 1 {

@@ -28,6 +28,7 @@ pub fn predictions(config: &Config) -> Vec<Prediction> {
     match config.model {
         crate::config::Model::Bms => return super::bms::predictions(config),
         crate::config::Model::Lotito => return super::lotito::predictions(config),
+        crate::config::Model::Reservoir => return super::reservoir::predictions(config),
         crate::config::Model::Jiang => {
             let j = &config.jiang;
             let couplings = super::jiang::SequenceCouplings {

@@ -110,6 +110,24 @@ fn describe(c: &Config) -> Vec<String> {
             },
         )];
     }
+    if c.model == crate::config::Model::Reservoir {
+        let r = &c.reservoir;
+        let num = format_number;
+        return vec![format!(
+            "trained reservoir dx/dt = −x + (J + u wᵀ) φ(x): N = {}, g = {}, φ = {}, σ_u from \
+             input, targets {:?}, {} readout, closed-loop step a = {}",
+            c.network.neurons,
+            num(c.weights.std),
+            c.reservoir_nonlinearity(),
+            r.targets,
+            if r.ridge > 0.0 {
+                "ridge"
+            } else {
+                "minimum-norm"
+            },
+            num(c.network.leak),
+        )];
+    }
     if c.model == crate::config::Model::Jiang {
         let j = &c.jiang;
         let num = format_number;

@@ -598,7 +598,10 @@ pub fn linspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
 }
 
 fn lookup<'a>(tree: &'a Value, key: &str) -> Option<&'a Value> {
-    key.split('.').try_fold(tree, |node, k| node.get(k))
+    key.split('.').try_fold(tree, |node, k| match node {
+        Value::Array(items) => k.parse::<usize>().ok().and_then(|i| items.get(i)),
+        _ => node.get(k),
+    })
 }
 
 fn numeric_keys(tree: &Value, prefix: &str) -> Vec<String> {
@@ -614,6 +617,13 @@ fn numeric_keys(tree: &Value, prefix: &str) -> Vec<String> {
                 numeric_keys(v, &path)
             })
             .filter(|k| !FORBIDDEN.iter().any(|(f, _)| k == f || k.starts_with(f)))
+            .collect(),
+        // A list of numbers: each element is a key (`reservoir.targets.1`).
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_number())
+            .map(|(i, _)| format!("{prefix}.{i}"))
             .collect(),
         Value::Number(_) => vec![prefix.to_string()],
         _ => Vec::new(),

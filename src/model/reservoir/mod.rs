@@ -85,6 +85,16 @@ impl Nonlinearity {
     }
 }
 
+impl std::fmt::Display for Nonlinearity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Nonlinearity::Tanh => write!(f, "tanh"),
+            Nonlinearity::Logistic => write!(f, "logistic"),
+            Nonlinearity::Relu { threshold } => write!(f, "ReLU_θ (θ = {threshold})"),
+        }
+    }
+}
+
 fn logistic(x: f64) -> f64 {
     if x >= 0.0 {
         1.0 / (1.0 + (-x).exp())
@@ -174,8 +184,13 @@ impl Reservoir {
         (x, ratio.is_finite() && ratio < settle)
     }
 
-    /// Newton on F = 0: `x ← x + (I − J D)⁻¹ F`, at most `max_steps`, until `‖F‖/√N < tol`.
-    /// Returns x and the final ‖F‖/√N.
+    /// Newton on F = 0: `x ← x + (I − J D)⁻¹ F`, at most `max_steps` steps, until
+    /// `‖F‖/√N < tol`. Returns x and the final ‖F‖/√N.
+    ///
+    /// The LU of I − J D is kept while it still contracts the residual at least tenfold per
+    /// step (a chord step costs O(N²) against the LU's O(N³)); from a settled relaxation that
+    /// is most steps, and where it stalls the matrix is factored again at the current x, so the
+    /// converged x is a root of F to the same tolerance as plain Newton's.
     pub fn polish(
         &self,
         mut x: Vec<f64>,
@@ -185,22 +200,33 @@ impl Reservoir {
     ) -> (Vec<f64>, f64) {
         let n = self.neurons;
         let sqrt_n = (n as f64).sqrt();
-        let mut residual = norm(&self.open_loop_field(&x, target)) / sqrt_n;
+        let mut f = self.open_loop_field(&x, target);
+        let mut residual = norm(&f) / sqrt_n;
+        let mut lu = None;
         for _ in 0..max_steps {
             if residual.is_nan() || residual < tol {
                 break;
             }
-            let f = self.open_loop_field(&x, target);
-            let d: Vec<f64> = x.iter().map(|&v| self.nonlinearity.derivative(v)).collect();
-            let a = Mat::<f64>::from_fn(n, n, |i, j| {
-                f64::from(u8::from(i == j)) - self.coupling[i * n + j] * d[j]
+            let factor = lu.get_or_insert_with(|| {
+                let d: Vec<f64> = x.iter().map(|&v| self.nonlinearity.derivative(v)).collect();
+                Mat::<f64>::from_fn(n, n, |i, j| {
+                    f64::from(u8::from(i == j)) - self.coupling[i * n + j] * d[j]
+                })
+                .partial_piv_lu()
             });
             let rhs = Mat::<f64>::from_fn(n, 1, |i, _| f[i]);
-            let step = a.partial_piv_lu().solve(&rhs);
+            let step = factor.solve(&rhs);
             for (i, xi) in x.iter_mut().enumerate() {
                 *xi += step[(i, 0)];
             }
-            residual = norm(&self.open_loop_field(&x, target)) / sqrt_n;
+            f = self.open_loop_field(&x, target);
+            let next = norm(&f) / sqrt_n;
+            let contracted = next < 0.1 * residual;
+            if !contracted {
+                // Stalled or slow: factor again at the new x.
+                lu = None;
+            }
+            residual = next;
         }
         (x, residual)
     }
@@ -260,6 +286,28 @@ impl Reservoir {
         let rhs = Mat::<f64>::from_fn(n, 1, |i, _| self.feedback[i]);
         let y = a.partial_piv_lu().solve(&rhs);
         (0..n).map(|i| readout[i] * d[i] * y[(i, 0)]).sum()
+    }
+
+    /// The open-loop gain at s = 0 and its time constant: `H(s) = wᵀD((1 + s)I − J D)⁻¹ u`, and
+    /// τ from the single-pole form `H(s) = H0/(1 + τ s)` the mean-field theory gives (§5.3),
+    /// matched at s = 0 and s = `probe`: `τ = (H(0)/H(probe) − 1)/probe`. A probe away from the
+    /// bulk's poles (which fill |s + 1| ≤ ρ and reach s = 0 at the edge of chaos) reads the
+    /// outlier's pole rather than the nearest bulk pole; the tangent −H'(0)/H(0) is the limit
+    /// probe → 0.
+    pub fn open_loop_pole(&self, readout: &[f64], x: &[f64], probe: f64) -> (f64, f64) {
+        let n = self.neurons;
+        let d: Vec<f64> = x.iter().map(|&v| self.nonlinearity.derivative(v)).collect();
+        let gain_at = |s: f64| -> f64 {
+            let a = Mat::<f64>::from_fn(n, n, |i, j| {
+                (1.0 + s) * f64::from(u8::from(i == j)) - self.coupling[i * n + j] * d[j]
+            });
+            let y = a
+                .partial_piv_lu()
+                .solve(&Mat::<f64>::from_fn(n, 1, |i, _| self.feedback[i]));
+            (0..n).map(|i| readout[i] * d[i] * y[(i, 0)]).sum()
+        };
+        let h0 = gain_at(0.0);
+        (h0, (h0 / gain_at(probe) - 1.0) / probe)
     }
 
     /// The bulk radius ρ = g √⟨φ'(x)²⟩ at x.

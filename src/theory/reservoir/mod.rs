@@ -36,6 +36,7 @@
 //!   two).
 
 mod gaussian;
+pub mod predictions;
 mod quadrature;
 #[cfg(test)]
 mod tests;
@@ -45,6 +46,7 @@ use std::fmt;
 use faer::{c64, Mat, Side};
 
 pub use gaussian::{bivariate_normal_cdf, owens_t, quadrant_moments, QuadrantMoments};
+pub use predictions::predictions;
 pub use quadrature::{gauss_hermite, gauss_legendre, Rule};
 
 use gaussian::{normal_cdf, normal_pdf, positive_part_mean};
