@@ -65,7 +65,7 @@ impl Run {
         let summary = Table::read(&dir.join("summary.csv"))?;
         // The Jiang family runs one epoch: its rows are (replica, initial condition) and its
         // summary has no epoch column.
-        // The Lotito family's rows are replicas, with no epoch column either.
+        // The Lotito and reservoir families' rows are replicas, with no epoch column either.
         let model = manifest
             .get("config")
             .and_then(|c| c.get("model"))
@@ -73,7 +73,7 @@ impl Run {
         if model == Some("jiang") {
             epochs.require(&["replica", "condition"])?;
             summary.require(&[])?;
-        } else if model == Some("lotito") {
+        } else if model == Some("lotito") || model == Some("reservoir") {
             epochs.require(&["replica"])?;
             summary.require(&[])?;
         } else {

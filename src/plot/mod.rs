@@ -42,6 +42,11 @@
 //! plateau against γ, and heat maps (default `lyapunov`, `grew_fraction`, `chaos_fraction`)
 //! with γ_c of a sweep.
 //!
+//! A run or sweep of trained reservoirs (`"model": "reservoir"`) gets its own figures, each with
+//! the mean-field theory the family writes beside the data ([`training`]): the closed-loop
+//! spectra per attractor and the returns after kicks of a run; success, time constant and the
+//! clamped open loop's Lyapunov exponent against g, and the two-target success map of a sweep.
+//!
 //! A figure whose input the run did not produce is skipped with a note; a directory that is
 //! not a finished run or sweep, a malformed file, or an unknown observable is an
 //! [`Error::Input`] (exit code 2).
@@ -59,6 +64,7 @@ mod sensitivity;
 mod sequence;
 mod spiking;
 mod style;
+mod training;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -182,12 +188,19 @@ pub fn plot_run(dir: &Path, options: &PlotOptions) -> Result<PlotReport> {
     let run = Run::open(dir)?;
     let jiang = sequence::is_jiang(run.manifest.get("config"));
     let lotito = memory::is_lotito(run.manifest.get("config"));
-    if (jiang || lotito) && options.epochs.is_some() {
+    let reservoir = training::is_reservoir(run.manifest.get("config"));
+    if (jiang || lotito || reservoir) && options.epochs.is_some() {
         return Err(Error::input(
             dir,
             format!(
                 "--epochs chooses epochs of the eigenvalue figure; a \"{}\" run has one epoch",
-                if jiang { "jiang" } else { "lotito" }
+                if jiang {
+                    "jiang"
+                } else if lotito {
+                    "lotito"
+                } else {
+                    "reservoir"
+                }
             ),
         ));
     }
@@ -219,6 +232,10 @@ pub fn plot_run(dir: &Path, options: &PlotOptions) -> Result<PlotReport> {
     }
     if lotito {
         let figures = memory::run_figures(&run, &out, options.replica)?;
+        return Ok(PlotReport { out, figures });
+    }
+    if reservoir {
+        let figures = training::run_figures(&run, &out, options.replica)?;
         return Ok(PlotReport { out, figures });
     }
     let figures: Vec<(&str, Outcome)> = vec![
@@ -263,6 +280,13 @@ fn plot_sweep(dir: &Path, options: &PlotOptions) -> Result<PlotReport> {
         let out = options.out.clone().unwrap_or_else(|| dir.join("figures"));
         std::fs::create_dir_all(&out).map_err(|e| Error::output(&out, e))?;
         let figures = memory::sweep_figures(&sweep, &out)?;
+        return Ok(PlotReport { out, figures });
+    }
+    if training::is_reservoir(Some(&sweep.base_config)) && options.observables.is_empty() {
+        sweep.grid_indices()?;
+        let out = options.out.clone().unwrap_or_else(|| dir.join("figures"));
+        std::fs::create_dir_all(&out).map_err(|e| Error::output(&out, e))?;
+        let figures = training::sweep_figures(&sweep, &out)?;
         return Ok(PlotReport { out, figures });
     }
     let bms = spiking::is_bms(Some(&sweep.base_config));
