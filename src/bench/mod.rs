@@ -31,6 +31,7 @@ pub mod jiang;
 pub mod lotito;
 pub mod machine;
 pub mod peak;
+pub mod reservoir;
 pub mod table;
 
 use std::path::PathBuf;
@@ -83,6 +84,8 @@ pub enum Case {
     JiangDense,
     /// Lotito's memory dynamics, Figure 1 with every step recorded ([`lotito`]).
     LotitoFigure1,
+    /// Rivkind & Barak's trained reservoirs, one success-vs-g sweep ([`reservoir`]).
+    ReservoirSuccess,
 }
 
 impl Case {
@@ -94,7 +97,7 @@ impl Case {
     ];
 
     /// The cases `--cases` accepts (`all` is [`Case::ALL`], the analog family's).
-    pub const EVERY: [Case; 9] = [
+    pub const EVERY: [Case; 10] = [
         Case::Dynamics,
         Case::Learning,
         Case::Lyapunov1,
@@ -104,6 +107,7 @@ impl Case {
         Case::JiangFactored,
         Case::JiangDense,
         Case::LotitoFigure1,
+        Case::ReservoirSuccess,
     ];
 
     pub fn name(self) -> &'static str {
@@ -117,6 +121,7 @@ impl Case {
             Case::JiangFactored => "jiang_factored",
             Case::JiangDense => "jiang_dense",
             Case::LotitoFigure1 => "lotito_figure1",
+            Case::ReservoirSuccess => "reservoir_success",
         }
     }
 
@@ -128,6 +133,11 @@ impl Case {
     /// A case of the Lotito family ([`lotito`]).
     pub fn is_lotito(self) -> bool {
         self == Case::LotitoFigure1
+    }
+
+    /// A case of the reservoir family ([`reservoir`]).
+    pub fn is_reservoir(self) -> bool {
+        self == Case::ReservoirSuccess
     }
 
     /// A case of the Jiang family ([`jiang`]).
@@ -755,6 +765,7 @@ fn agreement(
             unreachable!("Jiang cases agree in bench::jiang")
         }
         Case::LotitoFigure1 => unreachable!("the Lotito case agrees in bench::lotito"),
+        Case::ReservoirSuccess => unreachable!("the reservoir case agrees in bench::reservoir"),
     }
     Ok((diff, what))
 }
@@ -803,7 +814,7 @@ pub fn run(
             let inits: Vec<ReplicaInit> = if options
                 .cases
                 .iter()
-                .any(|c| !c.is_bms() && !c.is_jiang() && !c.is_lotito())
+                .any(|c| !c.is_bms() && !c.is_jiang() && !c.is_lotito() && !c.is_reservoir())
             {
                 let spec = EnsembleSpec::from_config(&case_config(
                     Case::Dynamics,
@@ -843,6 +854,10 @@ pub fn run(
                         steps: epochs * (transient + recorded),
                     };
                     rows.extend(lotito::rows(case, shape, options, &mut backends, say)?);
+                    continue;
+                }
+                if case.is_reservoir() {
+                    rows.extend(reservoir::rows(case, n, r, options, &mut backends, say)?);
                     continue;
                 }
                 if case.is_jiang() {
