@@ -136,6 +136,7 @@ fn bundled_sweeps_resume_shard_and_merge_from_the_cli() {
         "/configs/cessac2010",
         "/configs/jiang2022",
         "/configs/lotito2025",
+        "/configs/rivkind2017",
     ] {
         bundled.extend(
             std::fs::read_dir(format!("{}{dir}", env!("CARGO_MANIFEST_DIR")))
@@ -157,6 +158,7 @@ fn bundled_sweeps_resume_shard_and_merge_from_the_cli() {
         let spiking = text.contains("\"model\": \"bms\"");
         let sequence = text.contains("\"model\": \"jiang\"");
         let memory = text.contains("\"model\": \"lotito\"");
+        let reservoir = text.contains("\"model\": \"reservoir\"");
         let smaller_analog = [
             "--set",
             "network.neurons=24",
@@ -195,7 +197,27 @@ fn bundled_sweeps_resume_shard_and_merge_from_the_cli() {
         ];
         // T = 1600 keeps the replacement sweep's step (1500) inside the run.
         let smaller_memory = ["--set", "lotito.steps=1600", "--backend", "cpu", "--quiet"];
-        let smaller: &[&str] = if memory {
+        // N = 30, short relaxations and closed loops, one kick.
+        let smaller_reservoir = [
+            "--set",
+            "network.neurons=30",
+            "--set",
+            "reservoir.open_loop.time=40",
+            "--set",
+            "reservoir.open_loop.lyapunov_time=10",
+            "--set",
+            "reservoir.kicks.time=20",
+            "--set",
+            "reservoir.kicks.samples=4",
+            "--set",
+            r#"reservoir.kicks.kinds=["combined"]"#,
+            "--backend",
+            "cpu",
+            "--quiet",
+        ];
+        let smaller: &[&str] = if reservoir {
+            &smaller_reservoir
+        } else if memory {
             &smaller_memory
         } else if spiking {
             &smaller_spiking

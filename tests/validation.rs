@@ -171,6 +171,21 @@ const LOTITO: &str = r#"{
   "ensemble": {"replicas": 2}
 }"#;
 
+/// A small, valid reservoir run config (N = 20, R = 2, short runs).
+const RESERVOIR: &str = r#"{
+  "model": "reservoir",
+  "network": {"neurons": 20},
+  "weights": {"std": 0.5},
+  "reservoir": {"open_loop": {"time": 20}, "kicks": {"time": 10, "samples": 5}},
+  "ensemble": {"replicas": 2}
+}"#;
+
+/// A run of [`RESERVOIR`] with `--set` overrides.
+fn reservoir(name: &'static str, sets: &[&str], expect: &[&'static str]) -> Case {
+    let args: Vec<&str> = sets.iter().flat_map(|s| ["--set", s]).collect();
+    case(name, Cmd::Run, RESERVOIR, &args, expect)
+}
+
 /// A run of [`LOTITO`] with `--set` overrides.
 fn lotito(name: &'static str, sets: &[&str], expect: &[&'static str]) -> Case {
     let args: Vec<&str> = sets.iter().flat_map(|s| ["--set", s]).collect();
@@ -692,6 +707,197 @@ fn cases() -> Vec<Case> {
             "jiang.output.record.not_for_jiang",
             &["output.record={\"every\": 1}"],
             &["`output.record`", "jiang.record_every"],
+        ),
+        reservoir(
+            "reservoir.network.form.current",
+            &["network.form=rate"],
+            &["`network.form`", "current"],
+        ),
+        reservoir(
+            "reservoir.network.gain.tanh_is_1",
+            &["network.gain=2"],
+            &["`network.gain`", "must be 1", "weights.std"],
+        ),
+        reservoir(
+            "reservoir.network.gain.logistic_is_half",
+            &["network.activation=siri"],
+            &["`network.gain`", "must be 0.5"],
+        ),
+        reservoir(
+            "reservoir.network.threshold.relu_only",
+            &["network.threshold=0.2"],
+            &["`network.threshold`", "relu"],
+        ),
+        reservoir(
+            "reservoir.network.neurons.at_least_1",
+            &["network.neurons=0"],
+            &["`network.neurons`", "between 1 and 65536"],
+        ),
+        reservoir(
+            "reservoir.network.leak.in_0_1",
+            &["network.leak=1.5"],
+            &["`network.leak`", "(0, 1]"],
+        ),
+        reservoir(
+            "reservoir.weights.std.nonnegative",
+            &["weights.std=-1"],
+            &["`weights.std`", "≥ 0"],
+        ),
+        reservoir(
+            "reservoir.learning.off",
+            &["learning.enabled=true"],
+            &["`learning.enabled`", "readout"],
+        ),
+        reservoir(
+            "reservoir.targets.count",
+            &["reservoir.targets=[]"],
+            &["`reservoir.targets`", "between 1 and 8"],
+        ),
+        reservoir(
+            "reservoir.targets.at_most_8",
+            &["reservoir.targets=[1,2,3,4,5,6,7,8,9]"],
+            &["`reservoir.targets`", "between 1 and 8"],
+        ),
+        reservoir(
+            "reservoir.targets.index_in_range",
+            &["reservoir.targets=[1]", "reservoir.targets.3=2"],
+            &["`reservoir.targets.3`", "index it from 0 to 0"],
+        ),
+        reservoir(
+            "reservoir.ridge.nonnegative",
+            &["reservoir.ridge=-0.1"],
+            &["`reservoir.ridge`", "≥ 0"],
+        ),
+        reservoir(
+            "reservoir.open_loop.dt.in_0_1",
+            &["reservoir.open_loop.dt=0"],
+            &["`reservoir.open_loop.dt`", "(0, 1]"],
+        ),
+        reservoir(
+            "reservoir.open_loop.time.one_step",
+            &["reservoir.open_loop.time=0.01"],
+            &["`reservoir.open_loop.time`", "at least one step"],
+        ),
+        reservoir(
+            "reservoir.open_loop.settle_tolerance.positive",
+            &["reservoir.open_loop.settle_tolerance=0"],
+            &["`reservoir.open_loop.settle_tolerance`", "> 0"],
+        ),
+        reservoir(
+            "reservoir.open_loop.lyapunov_time.shorter",
+            &["reservoir.open_loop.lyapunov_time=20"],
+            &[
+                "`reservoir.open_loop.lyapunov_time`",
+                "shorter than open_loop.time",
+            ],
+        ),
+        reservoir(
+            "reservoir.newton.tolerance.positive",
+            &["reservoir.newton.tolerance=0"],
+            &["`reservoir.newton.tolerance`", "> 0"],
+        ),
+        reservoir(
+            "reservoir.newton.failure.above_tolerance",
+            &["reservoir.newton.failure=1e-12"],
+            &["`reservoir.newton.failure`", "≥ newton.tolerance"],
+        ),
+        reservoir(
+            "reservoir.marginal_tolerance.nonnegative",
+            &["reservoir.marginal_tolerance=-1"],
+            &["`reservoir.marginal_tolerance`", "≥ 0"],
+        ),
+        reservoir(
+            "reservoir.kicks.kinds.nonempty",
+            &["reservoir.kicks.kinds=[]"],
+            &["`reservoir.kicks.kinds`", "at least one"],
+        ),
+        reservoir(
+            "reservoir.kicks.kinds.allowed_values",
+            &[r#"reservoir.kicks.kinds=["sideways"]"#],
+            &["`reservoir.kicks.kinds", "combined", "feedback"],
+        ),
+        reservoir(
+            "reservoir.kicks.random_starts.at_least_1",
+            &["reservoir.kicks.random_starts=0"],
+            &["`reservoir.kicks.random_starts`", "≥ 1"],
+        ),
+        reservoir(
+            "reservoir.kicks.along_state.nonnegative",
+            &["reservoir.kicks.along_state=-0.1"],
+            &["`reservoir.kicks.along_state`", "≥ 0"],
+        ),
+        reservoir(
+            "reservoir.kicks.noise.nonnegative",
+            &["reservoir.kicks.noise=-0.1"],
+            &["`reservoir.kicks.noise`", "≥ 0"],
+        ),
+        reservoir(
+            "reservoir.kicks.samples.within_steps",
+            &["reservoir.kicks.samples=1000"],
+            &["`reservoir.kicks.samples`", "100"],
+        ),
+        reservoir(
+            "reservoir.kicks.tolerance.positive",
+            &["reservoir.kicks.tolerance=0"],
+            &["`reservoir.kicks.tolerance`", "> 0"],
+        ),
+        reservoir(
+            "reservoir.kicks.floor.positive",
+            &["reservoir.kicks.floor=0"],
+            &["`reservoir.kicks.floor`", "> 0"],
+        ),
+        reservoir(
+            "reservoir.response.amplitude.positive",
+            &[r#"reservoir.response={"amplitude": 0}"#],
+            &["`reservoir.response.amplitude`", "> 0"],
+        ),
+        reservoir(
+            "reservoir.response.frequencies.nonempty",
+            &[r#"reservoir.response={"frequencies": []}"#],
+            &["`reservoir.response.frequencies`", "between 1 and 64"],
+        ),
+        reservoir(
+            "reservoir.response.frequencies.below_nyquist",
+            &[r#"reservoir.response={"frequencies": [40]}"#],
+            &["`reservoir.response.frequencies`", "Nyquist"],
+        ),
+        reservoir(
+            "reservoir.response.transient.shorter",
+            &[r#"reservoir.response={"time": 100, "transient": 100}"#],
+            &[
+                "`reservoir.response.transient`",
+                "shorter than response.time",
+            ],
+        ),
+        reservoir(
+            "reservoir.response.time.one_period",
+            &[r#"reservoir.response={"frequencies": [0.01], "time": 200}"#],
+            &["`reservoir.response.time`", "one period"],
+        ),
+        reservoir(
+            "reservoir.initial_state.not_applicable",
+            &["initial_state.std=2"],
+            &["`initial_state`", r#"does not apply to "reservoir""#],
+        ),
+        reservoir(
+            "reservoir.schedule.not_applicable",
+            &["schedule.epochs=3"],
+            &["`schedule`", r#"does not apply to "reservoir""#],
+        ),
+        reservoir(
+            "reservoir.output.record.not_for_reservoir",
+            &[r#"output.record={"every": 1}"#],
+            &["`output.record`", "readout_series"],
+        ),
+        reservoir(
+            "reservoir.analysis.not_for_reservoir",
+            &["analysis.lyapunov.exponents=2"],
+            &["`analysis`", r#""model": "analog""#],
+        ),
+        reservoir(
+            "reservoir.output.save.raster_not_for_reservoir",
+            &[r#"output.save=["raster"]"#],
+            &["`output.save`", r#""raster""#],
         ),
         lotito(
             "lotito.visible.at_least_1",

@@ -1,0 +1,201 @@
+//! `hebbnet plot` on Rivkind & Barak's trained reservoirs (`"model": "reservoir"`): small
+//! versions of the bundled configs (configs/rivkind2017) through the CLI, then the figures —
+//! the closed-loop spectra and the returns of a run; success, time constant and Lyapunov
+//! exponent against g of a sweep (one curve per threshold for ReLU), and the K = 2 map of a
+//! target-pair sweep.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::{json, Value};
+
+fn hebbnet(args: &[&str], runtime_dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hebbnet"))
+        .args(args)
+        .env("XDG_RUNTIME_DIR", runtime_dir)
+        .output()
+        .expect("the hebbnet binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn ok(out: &Output, what: &str) -> String {
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{what} failed: {}\n{stdout}",
+        text(&out.stderr)
+    );
+    stdout
+}
+
+fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let runtime = tmp.path().join("xdg");
+    std::fs::create_dir_all(&runtime).unwrap();
+    (tmp, runtime)
+}
+
+/// A bundled config of configs/rivkind2017, as JSON.
+fn bundled(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("configs/rivkind2017")
+        .join(format!("{name}.json"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// The short-run overrides: N = 30, short open and closed loops.
+const SMALL: [&str; 4] = [
+    "network.neurons=30",
+    "reservoir.open_loop.time=40",
+    "reservoir.kicks.time=20",
+    "reservoir.kicks.samples=4",
+];
+
+/// Run (`sweep` false) or sweep `config` into `dir` with the [`SMALL`] overrides and `set`,
+/// then plot it; the plot's stdout.
+fn make_and_plot(config: &Value, dir: &Path, runtime: &Path, sweep: bool, set: &[&str]) -> String {
+    let path = dir.with_extension("json");
+    std::fs::write(&path, config.to_string()).unwrap();
+    let command = if sweep { "sweep" } else { "run" };
+    let mut args = vec![
+        command,
+        path.to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--quiet",
+        "--out",
+        dir.to_str().unwrap(),
+    ];
+    for s in SMALL.iter().chain(set) {
+        args.extend(["--set", s]);
+    }
+    ok(&hebbnet(&args, runtime), command);
+    ok(
+        &hebbnet(&["plot", dir.to_str().unwrap()], runtime),
+        "hebbnet plot",
+    )
+}
+
+/// `STEM.svg` (with each of `svg_text`) and `STEM.png` exist and are not trivial.
+fn check_figure(dir: &Path, stem: &str, svg_text: &[&str]) {
+    let svg_path = dir.join(format!("{stem}.svg"));
+    let svg = std::fs::read_to_string(&svg_path)
+        .unwrap_or_else(|e| panic!("{}: {e}", svg_path.display()));
+    assert!(svg.starts_with("<svg"), "{stem}.svg is not an SVG");
+    for want in svg_text {
+        assert!(svg.contains(want), "{stem}.svg has no text `{want}`");
+    }
+    let png = std::fs::read(dir.join(format!("{stem}.png"))).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{stem}.png");
+    assert!(png.len() > 10_000, "{stem}.png is only {} bytes", png.len());
+}
+
+/// A bundled sweep with `replicas` per point and its axes' values cut to `values`.
+fn small_sweep(name: &str, replicas: u64, values: &[Value]) -> Value {
+    let mut spec = bundled(name);
+    spec["replicas"] = replicas.into();
+    for (axis, v) in spec["axes"].as_array_mut().unwrap().iter_mut().zip(values) {
+        let object = axis.as_object_mut().unwrap();
+        object.remove("linspace");
+        object.remove("geomspace");
+        object.insert("values".into(), v.clone());
+    }
+    spec
+}
+
+#[test]
+fn a_run_gets_its_spectra_and_returns_with_theory() {
+    let (tmp, runtime) = setup();
+    let dir = tmp.path().join("spectrum");
+    let report = make_and_plot(
+        &bundled("spectrum"),
+        &dir,
+        &runtime,
+        false,
+        &["ensemble.replicas=3"],
+    );
+    // No reservoir.response in this config: only the response figure is skipped.
+    assert!(
+        report.contains("skipped response") && report.matches("skipped").count() == 1,
+        "{report}"
+    );
+    let figures = dir.join("figures");
+    check_figure(
+        &figures,
+        "spectrum",
+        &["MFT bulk", "MFT outlier", "eig-stable in", "Re λ = 0"],
+    );
+    check_figure(&figures, "returns", &["kick: combined", "max Re eig L_k"]);
+    // --epochs means nothing for a reservoir run.
+    let refused = hebbnet(&["plot", dir.to_str().unwrap(), "--epochs", "0"], &runtime);
+    assert!(!refused.status.success());
+}
+
+#[test]
+fn a_gain_sweep_gets_success_time_constant_and_lyapunov() {
+    let (tmp, runtime) = setup();
+    let mut spec = small_sweep("chaos_suppression", 3, &[json!([0.5, 1.5, 2.5])]);
+    spec["base"]["reservoir"]["open_loop"]["lyapunov_time"] = 10.into();
+    let dir = tmp.path().join("gain");
+    let report = make_and_plot(&spec, &dir, &runtime, true, &[]);
+    for stem in ["success", "time_constant", "lyapunov"] {
+        assert!(report.contains(&format!("{stem}.png")), "{stem}: {report}");
+    }
+    assert!(report.contains("skipped target_pairs"), "{report}");
+    let figures = dir.join("figures");
+    check_figure(&figures, "success", &["eig-stable", "predicted success"]);
+    check_figure(&figures, "time_constant", &["1 − ρ", "MFT"]);
+    check_figure(&figures, "lyapunov", &["λ₁ = 0", "MFT ρ = 1 at g"]);
+
+    // ReLU: one curve per threshold; no Lyapunov exponent measured.
+    let spec = small_sweep("success_relu", 2, &[json!([-0.5, 0.3]), json!([0.4, 1.0])]);
+    let dir = tmp.path().join("relu");
+    let report = make_and_plot(&spec, &dir, &runtime, true, &[]);
+    assert!(report.contains("skipped lyapunov"), "{report}");
+    check_figure(&dir.join("figures"), "success", &["θ = −0.5", "θ = 0.3"]);
+}
+
+#[test]
+fn a_target_pair_sweep_gets_its_map() {
+    let (tmp, runtime) = setup();
+    let spec = small_sweep(
+        "target_pairs",
+        2,
+        &[json!([-1.0, 0.5, 1.5]), json!([-1.0, 1.0])],
+    );
+    let dir = tmp.path().join("pairs");
+    let report = make_and_plot(&spec, &dir, &runtime, true, &[]);
+    assert!(report.contains("skipped success"), "{report}");
+    check_figure(
+        &dir.join("figures"),
+        "target_pairs",
+        &["MFT predicts success", "A_2", "eig-stable fraction"],
+    );
+}
+
+#[test]
+fn a_driven_run_gets_its_response_beside_the_theory() {
+    let (tmp, runtime) = setup();
+    let dir = tmp.path().join("response");
+    let report = make_and_plot(
+        &bundled("response"),
+        &dir,
+        &runtime,
+        false,
+        &[
+            "ensemble.replicas=2",
+            "reservoir.response.frequencies=[0.1, 1.0]",
+            "reservoir.response.time=120",
+            "reservoir.response.transient=40",
+        ],
+    );
+    assert!(report.contains("response.png"), "{report}");
+    check_figure(
+        &dir.join("figures"),
+        "response",
+        &["lock-in", "theory H_k/(1 − H_k)"],
+    );
+}
