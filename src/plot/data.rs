@@ -88,6 +88,15 @@ impl Run {
         })
     }
 
+    /// The run's resolved config (the manifest's `config`).
+    pub fn config(&self) -> Result<crate::config::Config> {
+        let value =
+            self.manifest.get("config").cloned().ok_or_else(|| {
+                Error::input(self.dir.join("manifest.json"), "no `config` object")
+            })?;
+        crate::config::Config::from_value(value)
+    }
+
     /// A value of the resolved config, e.g. `config_str(&["network", "form"])`.
     pub fn config_value(&self, path: &[&str]) -> Option<&Value> {
         path.iter()

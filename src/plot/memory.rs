@@ -16,21 +16,16 @@
 //! `spectrum`, `patterns`; in a sweep the point first), the columns those of
 //! [`crate::analysis::memories`].
 
-mod panel;
-
 use std::path::Path;
 
 use plotters::style::RGBColor;
-use serde_json::Value;
 
-use self::panel::{Mark, Panel, Panels, Series};
 use super::data::{read_real, Array, Run, Sweep, Table};
+use super::panels::{Grid, Mark, Marker, Panel, Series, Stroke};
 use super::style::{self, BLUE, GREY, PALETTE, VERMILLION};
 use super::Outcome;
 use crate::analysis::memories::MEMORY_MEASURES;
-use crate::config::{
-    Config, InitialMemories, LotitoConfig, MemoryPatterns, Presentation, SoftmaxArgument,
-};
+use crate::config::{InitialMemories, LotitoConfig, MemoryPatterns, Presentation, SoftmaxArgument};
 use crate::error::{Error, Result};
 use crate::theory::lotito as theory;
 
@@ -40,11 +35,6 @@ const PURPLE: RGBColor = PALETTE[3];
 const MAX_ROWS: usize = 8;
 /// The band of the ensemble figures.
 const BAND: &str = "2.5–97.5% of replicas";
-
-/// Whether the config of a manifest or sweep is Lotito's memory dynamics.
-pub fn is_lotito(config: Option<&Value>) -> bool {
-    config.and_then(|c| c.get("model")).and_then(Value::as_str) == Some("lotito")
-}
 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
@@ -105,7 +95,8 @@ fn mean_and_band(
     c: RGBColor,
 ) {
     panel.push(Series::xy(Mark::Band(stats.2.clone()), c, x, &stats.1).label(BAND));
-    panel.push(Series::xy(Mark::Line(3), c, x, &stats.0).label("mean over replicas"));
+    panel
+        .push(Series::xy(Mark::Line(Stroke::Solid(3)), c, x, &stats.0).label("mean over replicas"));
 }
 
 fn n(v: f64) -> String {
@@ -163,21 +154,12 @@ fn closed_form_blocked(l: &LotitoConfig) -> Option<String> {
     }
 }
 
-fn render(fig: &Panels, out: &Path, stem: &str) -> Result<Outcome> {
-    Ok(Outcome::Written(style::render(fig, out, stem)?))
-}
-
 // ---------------------------------------------------------------------------------------------
 // Runs.
 
 /// The figures of a Lotito run.
 pub fn run_figures(run: &Run, out: &Path, replica: usize) -> Result<Vec<(String, Outcome)>> {
-    let config = run
-        .manifest
-        .get("config")
-        .cloned()
-        .ok_or_else(|| Error::input(run.dir.join("manifest.json"), "no `config` object"))?;
-    let config = Config::from_value(config)?;
+    let config = run.config()?;
     let l = &config.lotito;
     let dir = &run.dir;
     let h = l.hidden;
@@ -342,27 +324,38 @@ fn figure1(
         right.log_y = true;
         let one_minus = |v: &[f64]| v.iter().map(|x| 1.0 - x).collect::<Vec<f64>>();
         left.push(
-            Series::xy(Mark::Line(4), BLUE, &t, &data)
+            Series::xy(Mark::Line(Stroke::Solid(4)), BLUE, &t, &data)
                 .label(format!("simulation, replica {replica}")),
         );
-        right.push(Series::xy(Mark::Line(4), BLUE, &t, &one_minus(&data)).label("simulation"));
+        right.push(
+            Series::xy(Mark::Line(Stroke::Solid(4)), BLUE, &t, &one_minus(&data))
+                .label("simulation"),
+        );
         if let Some(why) = &blocked {
             left.push(Series::note(why.clone()));
         } else {
             let label = format!("paper: e = exp(−t/τ_μ), τ_μ = τ_Ξ/p_μ = {}", n(tau));
-            left.push(Series::xy(Mark::Dashed, VERMILLION, &t, &paper).label(label.clone()));
+            left.push(
+                Series::xy(Mark::Line(Stroke::Dashed(3)), VERMILLION, &t, &paper)
+                    .label(label.clone()),
+            );
             right.push(
-                Series::xy(Mark::Dashed, VERMILLION, &t, &one_minus(&paper))
-                    .label("paper's formula"),
+                Series::xy(
+                    Mark::Line(Stroke::Dashed(3)),
+                    VERMILLION,
+                    &t,
+                    &one_minus(&paper),
+                )
+                .label("paper's formula"),
             );
             match &exact {
                 Some((curve, how)) => {
                     left.push(
-                        Series::xy(Mark::Dotted, GREEN, &t, curve)
+                        Series::xy(Mark::Line(Stroke::Dotted(3)), GREEN, &t, curve)
                             .label("exact one-hot, discrete e_μ(t)"),
                     );
                     right.push(
-                        Series::xy(Mark::Dotted, GREEN, &t, &one_minus(curve))
+                        Series::xy(Mark::Line(Stroke::Dotted(3)), GREEN, &t, &one_minus(curve))
                             .label("exact one-hot"),
                     );
                     if mu == 0 {
@@ -382,7 +375,7 @@ fn figure1(
     } else {
         String::new()
     };
-    let fig = Panels::new(
+    let fig = Grid::new(
         format!(
             "Figure 1: memories approach their targets ({}, {}, replica {replica}){more}",
             setting(l),
@@ -391,7 +384,7 @@ fn figure1(
         2,
         panels,
     );
-    render(&fig, out, "figure1")
+    fig.render(out, "figure1")
 }
 
 /// **`figure1_ensemble`**: Figure 1 over all replicas, with the theory at nominal α.
@@ -444,27 +437,29 @@ fn figure1_ensemble(l: &LotitoConfig, cos: &Array, out: &Path) -> Result<Outcome
         } else {
             let om = |v: &[f64]| v.iter().map(|x| 1.0 - x).collect::<Vec<f64>>();
             left.push(
-                Series::xy(Mark::Dashed, VERMILLION, &t, &paper).label(format!(
+                Series::xy(Mark::Line(Stroke::Dashed(3)), VERMILLION, &t, &paper).label(format!(
                     "paper, nominal α = 1/√(1+σ²) = {}, τ_μ = {}",
                     n(alpha),
                     n(tau)
                 )),
             );
             left.push(
-                Series::xy(Mark::Dotted, GREEN, &t, &exact)
+                Series::xy(Mark::Line(Stroke::Dotted(3)), GREEN, &t, &exact)
                     .label("exact one-hot, nominal α and b/a = √(1+σ²)"),
             );
             right.push(
-                Series::xy(Mark::Dashed, VERMILLION, &t, &om(&paper)).label("paper, nominal α"),
+                Series::xy(Mark::Line(Stroke::Dashed(3)), VERMILLION, &t, &om(&paper))
+                    .label("paper, nominal α"),
             );
             right.push(
-                Series::xy(Mark::Dotted, GREEN, &t, &om(&exact)).label("exact one-hot, nominal"),
+                Series::xy(Mark::Line(Stroke::Dotted(3)), GREEN, &t, &om(&exact))
+                    .label("exact one-hot, nominal"),
             );
         }
         panels.push(left);
         panels.push(right);
     }
-    let fig = Panels::new(
+    let fig = Grid::new(
         format!(
             "Figure 1 over the ensemble ({}, {}; band: {BAND})",
             setting(l),
@@ -473,7 +468,7 @@ fn figure1_ensemble(l: &LotitoConfig, cos: &Array, out: &Path) -> Result<Outcome
         2,
         panels,
     );
-    render(&fig, out, "figure1_ensemble")
+    fig.render(out, "figure1_ensemble")
 }
 
 /// **`time_scales`**: e_μ(t) per memory on a log axis with exp(−t p_μ/τ_Ξ) and the exact
@@ -505,7 +500,7 @@ fn time_scales(l: &LotitoConfig, decay: &Array, out: &Path) -> Result<Outcome> {
         let tau = theory::time_scale(l.memory_time, p);
         let continuous: Vec<f64> = t.iter().map(|&x| (-x / tau).exp()).collect();
         panel.push(
-            Series::xy(Mark::Dashed, VERMILLION, &t, &continuous)
+            Series::xy(Mark::Line(Stroke::Dashed(3)), VERMILLION, &t, &continuous)
                 .label(format!("exp(−t p_μ/τ_Ξ), τ_μ = τ_Ξ/p_μ = {}", n(tau))),
         );
         let exact: Vec<f64> = times.iter().map(|&x| one_hot_decay(l, x, mu)).collect();
@@ -516,11 +511,11 @@ fn time_scales(l: &LotitoConfig, decay: &Array, out: &Path) -> Result<Outcome> {
                 n(theory::iid_time_scale(l.memory_time, p))
             ),
         };
-        panel.push(Series::xy(Mark::Dotted, GREEN, &t, &exact).label(label));
+        panel.push(Series::xy(Mark::Line(Stroke::Dotted(3)), GREEN, &t, &exact).label(label));
         panels.push(panel);
     }
     let cols = if h.min(MAX_ROWS) > 1 { 2 } else { 1 };
-    let fig = Panels::new(
+    let fig = Grid::new(
         format!(
             "Time scales τ_μ = τ_Ξ/p_μ of the decay factors ({}, {}; band: {BAND})",
             setting(l),
@@ -529,7 +524,7 @@ fn time_scales(l: &LotitoConfig, decay: &Array, out: &Path) -> Result<Outcome> {
         cols,
         panels,
     );
-    render(&fig, out, "time_scales")
+    fig.render(out, "time_scales")
 }
 
 /// **`softmax`**: the softmax weights and the couplings against t.
@@ -580,7 +575,7 @@ fn softmax(l: &LotitoConfig, m: &Array, out: &Path) -> Result<Outcome> {
             .map(|&x| distance.0[0] * (-x / tau).exp())
             .collect();
         hebb.push(
-            Series::xy(Mark::Dashed, VERMILLION, &t, &line)
+            Series::xy(Mark::Line(Stroke::Dashed(3)), VERMILLION, &t, &line)
                 .label(format!("∝ exp(−t/τ_μ), τ_μ = {} (one-hot slope)", n(tau))),
         );
     }
@@ -592,7 +587,7 @@ fn softmax(l: &LotitoConfig, m: &Array, out: &Path) -> Result<Outcome> {
     mean_and_band(&mut pair, &t, &series("pairwise_cosine"), BLUE);
     pair.push(Series::new(Mark::HLine, VERMILLION, at(1.0)).label("collapsed: 1"));
     pair.push(Series::new(Mark::HLine, GREY, at(0.0)).label("orthogonal: 0"));
-    let fig = Panels::new(
+    let fig = Grid::new(
         format!(
             "Softmax gate and couplings ({}, {}; band: {BAND})",
             setting(l),
@@ -601,7 +596,7 @@ fn softmax(l: &LotitoConfig, m: &Array, out: &Path) -> Result<Outcome> {
         2,
         vec![weight, number, hebb, pair],
     );
-    render(&fig, out, "softmax")
+    fig.render(out, "softmax")
 }
 
 /// **`spectrum`**: eigenvalues of the learned J pooled over replicas, with Marchenko–Pastur.
@@ -674,7 +669,7 @@ fn spectrum_figure(l: &LotitoConfig, s: &Array, out: &Path) -> Result<Outcome> {
     );
     panel.push(Series::new(Mark::Bars(width), BLUE, bars).label("learned J (histogram)"));
     panel.push(
-        Series::xy(Mark::Line(3), VERMILLION, &grid, &density).label(format!(
+        Series::xy(Mark::Line(Stroke::Solid(3)), VERMILLION, &grid, &density).label(format!(
             "Marchenko–Pastur, s² = 1 + σ² = {}, c = N_v/N_h = {}",
             n(s2),
             n(c)
@@ -699,7 +694,7 @@ fn spectrum_figure(l: &LotitoConfig, s: &Array, out: &Path) -> Result<Outcome> {
             n(theory::zero_fraction(c))
         )));
     }
-    let fig = Panels::new(
+    let fig = Grid::new(
         format!(
             "Spectrum of the learned couplings ({}, {})",
             setting(l),
@@ -708,7 +703,7 @@ fn spectrum_figure(l: &LotitoConfig, s: &Array, out: &Path) -> Result<Outcome> {
         1,
         vec![panel],
     );
-    render(&fig, out, "spectrum")
+    fig.render(out, "spectrum")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -763,7 +758,13 @@ pub fn sweep_figures(sweep: &Sweep, out: &Path) -> Result<Vec<(String, Outcome)>
 }
 
 fn error_bars(x: &[f64], data: &Ci, c: RGBColor, label: &str) -> Series {
-    Series::xy(Mark::ErrorBars(data.1.clone()), c, x, &data.0).label(label)
+    Series::xy(
+        Mark::ErrorBars(data.1.clone(), Marker::Disc(5)),
+        c,
+        x,
+        &data.0,
+    )
+    .label(label)
 }
 
 fn need(points: &Table, name: &str) -> Result<Ci> {
@@ -823,7 +824,7 @@ fn collapse(sweep: &Sweep, l: &LotitoConfig, out: &Path) -> Result<Outcome> {
         InitialMemories::Targets => "memories at their targets",
         InitialMemories::Random => "random memories",
     };
-    let fig = Panels::new(
+    let fig = Grid::new(
         format!(
             "Collapse of memories from {start} (N_v = {}, N_h = {}, τ_Ξ = {}, σ = {}, T = {})",
             l.visible,
@@ -835,7 +836,7 @@ fn collapse(sweep: &Sweep, l: &LotitoConfig, out: &Path) -> Result<Outcome> {
         1,
         panels,
     );
-    render(&fig, out, "collapse")
+    fig.render(out, "collapse")
 }
 
 /// **`fresh_noise`**: late deviation against σ_f²/(2τ_Ξ − 1), one series per τ_Ξ.
@@ -865,15 +866,22 @@ fn fresh_noise(sweep: &Sweep, l: &LotitoConfig, out: &Path) -> Result<Outcome> {
         let ys: Vec<f64> = rows.iter().map(|&j| data.0[j]).collect();
         let bars: Vec<(f64, f64)> = rows.iter().map(|&j| data.1[j]).collect();
         panel.push(
-            Series::xy(Mark::ErrorBars(bars), PALETTE[k % 5], &xs, &ys)
-                .label(format!("τ_Ξ = {} (95% CI)", n(tv))),
+            Series::xy(
+                Mark::ErrorBars(bars, Marker::Disc(5)),
+                PALETTE[k % 5],
+                &xs,
+                &ys,
+            )
+            .label(format!("τ_Ξ = {} (95% CI)", n(tv))),
         );
     }
     if let Some((lo, hi)) = style::bounds(x.iter().copied().filter(|v| *v > 0.0)) {
         let line = vec![(lo / 1.5, lo / 1.5), (hi * 1.5, hi * 1.5)];
-        panel.push(Series::new(Mark::Dashed, GREY, line).label("theory: identity (§5.5)"));
+        panel.push(
+            Series::new(Mark::Line(Stroke::Dashed(3)), GREY, line).label("theory: identity (§5.5)"),
+        );
     }
-    let fig = Panels::new(
+    let fig = Grid::new(
         format!(
             "Fresh noise: accuracy σ_f²/(2τ_Ξ − 1) (N_v = {}, N_h = {}, β = {}, T = {})",
             l.visible,
@@ -884,7 +892,7 @@ fn fresh_noise(sweep: &Sweep, l: &LotitoConfig, out: &Path) -> Result<Outcome> {
         1,
         vec![panel],
     );
-    render(&fig, out, "fresh_noise")
+    fig.render(out, "fresh_noise")
 }
 
 /// The one-hot overwrite time: steps until a memory at α' = 0, a = b reaches cosine `target`
@@ -934,7 +942,7 @@ fn replacement(sweep: &Sweep, l: &LotitoConfig, out: &Path) -> Result<Outcome> {
             })
             .collect();
         time.push(
-            Series::new(Mark::Dashed, VERMILLION, line)
+            Series::new(Mark::Line(Stroke::Dashed(3)), VERMILLION, line)
                 .label("one-hot: n* wins × 1/p_μ steps, α' = 0, a = b"),
         );
     }
@@ -968,18 +976,25 @@ fn replacement(sweep: &Sweep, l: &LotitoConfig, out: &Path) -> Result<Outcome> {
     );
     who.log_x = true;
     who.y_range = Some((-0.05, 1.05));
-    who.push(Series::xy(Mark::Line(2), BLUE, &x, &done).label("overwrote within the run"));
-    who.push(Series::xy(Mark::Points(6), BLUE, &x, &done));
     who.push(
-        Series::xy(Mark::Line(2), VERMILLION, &x, &own)
+        Series::xy(Mark::Line(Stroke::Solid(2)), BLUE, &x, &done).label("overwrote within the run"),
+    );
+    who.push(Series::xy(Mark::Points(Marker::Disc(6)), BLUE, &x, &done));
+    who.push(
+        Series::xy(Mark::Line(Stroke::Solid(2)), VERMILLION, &x, &own)
             .label(format!("… by the replaced memory μ = {}", r.pattern)),
     );
-    who.push(Series::xy(Mark::Points(6), VERMILLION, &x, &own));
+    who.push(Series::xy(
+        Mark::Points(Marker::Disc(6)),
+        VERMILLION,
+        &x,
+        &own,
+    ));
     who.push(
         Series::new(Mark::HLine, GREY, vec![(x[0], 1.0)])
             .label("one-hot: the replaced memory, always"),
     );
-    let fig = Panels::new(
+    let fig = Grid::new(
         format!(
             "Replacing target {} at step {} ({}, {})",
             r.pattern,
@@ -990,7 +1005,7 @@ fn replacement(sweep: &Sweep, l: &LotitoConfig, out: &Path) -> Result<Outcome> {
         1,
         vec![time, who],
     );
-    render(&fig, out, "replacement")
+    fig.render(out, "replacement")
 }
 
 /// **`hebbian_limit`**: the origin's exponent and retrieval against the gain.
@@ -1006,7 +1021,7 @@ fn hebbian_limit(sweep: &Sweep, l: &LotitoConfig, out: &Path) -> Result<Outcome>
     exponent.log_x = true;
     exponent.push(error_bars(&g, &measured, BLUE, "measured: mean, 95% CI"));
     exponent.push(
-        Series::xy(Mark::Dashed, VERMILLION, &g, &predicted)
+        Series::xy(Mark::Line(Stroke::Dashed(3)), VERMILLION, &g, &predicted)
             .label("ln|1 − a + a g λ_max(J)| (per replica λ_max)"),
     );
     exponent.push(Series::new(Mark::HLine, GREY, vec![(g[0], 0.0)]).label("0"));
@@ -1035,7 +1050,7 @@ fn hebbian_limit(sweep: &Sweep, l: &LotitoConfig, out: &Path) -> Result<Outcome>
         }
     }
     let hb = l.hebbian.clone().unwrap_or_default();
-    let fig = Panels::new(
+    let fig = Grid::new(
         format!(
             "Hebbian limit: h ← (1 − a)h + a J tanh(g h) with the learned J (a = {}, {})",
             n(hb.leak),
@@ -1044,7 +1059,7 @@ fn hebbian_limit(sweep: &Sweep, l: &LotitoConfig, out: &Path) -> Result<Outcome>
         1,
         vec![exponent, retrieval],
     );
-    render(&fig, out, "hebbian_limit")
+    fig.render(out, "hebbian_limit")
 }
 
 /// **`profiles`**: every varying `*_mean` column against the first axis.
@@ -1082,12 +1097,12 @@ fn profiles(sweep: &Sweep, l: &LotitoConfig, out: &Path) -> Result<Outcome> {
             "no column of points.csv varies over the sweep".into(),
         ));
     }
-    let fig = Panels::new(
+    let fig = Grid::new(
         format!("Lotito sweep over {} ({})", axis.key, setting(l)),
         3,
         panels,
     );
-    render(&fig, out, "profiles")
+    fig.render(out, "profiles")
 }
 
 #[cfg(test)]

@@ -59,6 +59,7 @@ mod eigenvalues;
 mod heatmap;
 mod lyapunov;
 mod memory;
+mod panels;
 mod route;
 mod sensitivity;
 mod sequence;
@@ -69,6 +70,7 @@ mod training;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::config::Model;
 use crate::error::{Error, Result};
 
 pub use data::{Axis, Run, Spacing, Sweep, Table};
@@ -186,21 +188,14 @@ pub fn plot_run(dir: &Path, options: &PlotOptions) -> Result<PlotReport> {
         ));
     }
     let run = Run::open(dir)?;
-    let jiang = sequence::is_jiang(run.manifest.get("config"));
-    let lotito = memory::is_lotito(run.manifest.get("config"));
-    let reservoir = training::is_reservoir(run.manifest.get("config"));
-    if (jiang || lotito || reservoir) && options.epochs.is_some() {
+    let model = model_of(run.manifest.get("config"));
+    let one_epoch = matches!(model, Model::Jiang | Model::Lotito | Model::Reservoir);
+    if one_epoch && options.epochs.is_some() {
         return Err(Error::input(
             dir,
             format!(
                 "--epochs chooses epochs of the eigenvalue figure; a \"{}\" run has one epoch",
-                if jiang {
-                    "jiang"
-                } else if lotito {
-                    "lotito"
-                } else {
-                    "reservoir"
-                }
+                model.name()
             ),
         ));
     }
@@ -222,40 +217,50 @@ pub fn plot_run(dir: &Path, options: &PlotOptions) -> Result<PlotReport> {
     }
     let out = options.out.clone().unwrap_or_else(|| dir.join("figures"));
     std::fs::create_dir_all(&out).map_err(|e| Error::output(&out, e))?;
-    if spiking::is_bms(run.manifest.get("config")) {
-        let figures = spiking::run_figures(&run, &out, options.replica)?;
-        return Ok(PlotReport { out, figures });
-    }
-    if jiang {
-        let figures = sequence::run_figures(&run, &out)?;
-        return Ok(PlotReport { out, figures });
-    }
-    if lotito {
-        let figures = memory::run_figures(&run, &out, options.replica)?;
-        return Ok(PlotReport { out, figures });
-    }
-    if reservoir {
-        let figures = training::run_figures(&run, &out, options.replica)?;
-        return Ok(PlotReport { out, figures });
-    }
+    let figures = match model {
+        Model::Bms => spiking::run_figures(&run, &out, options.replica)?,
+        Model::Jiang => sequence::run_figures(&run, &out)?,
+        Model::Lotito => memory::run_figures(&run, &out, options.replica)?,
+        Model::Reservoir => training::run_figures(&run, &out, options.replica)?,
+        Model::Analog => analog_run_figures(&run, &out, options)?,
+    };
+    Ok(PlotReport { out, figures })
+}
+
+/// The figures of an analog (Siri) run.
+fn analog_run_figures(
+    run: &Run,
+    out: &Path,
+    options: &PlotOptions,
+) -> Result<Vec<(String, Outcome)>> {
     let figures: Vec<(&str, Outcome)> = vec![
-        ("lyapunov", lyapunov::lyapunov(&run, &out)?),
-        ("contraction", lyapunov::contraction(&run, &out)?),
+        ("lyapunov", lyapunov::lyapunov(run, out)?),
+        ("contraction", lyapunov::contraction(run, out)?),
         (
             "eigenvalues",
-            eigenvalues::eigenvalues(&run, &out, options.epochs.as_deref())?,
+            eigenvalues::eigenvalues(run, out, options.epochs.as_deref())?,
         ),
         (
             "bifurcation",
-            bifurcation::bifurcation(&run, &out, options.replica)?,
+            bifurcation::bifurcation(run, out, options.replica)?,
         ),
-        ("sensitivity", sensitivity::sensitivity(&run, &out)?),
+        ("sensitivity", sensitivity::sensitivity(run, out)?),
     ];
-    let figures = figures
+    Ok(figures
         .into_iter()
         .map(|(name, outcome)| (name.to_string(), outcome))
-        .collect();
-    Ok(PlotReport { out, figures })
+        .collect())
+}
+
+/// The `"model"` a run's or sweep's config names (the analog family where it names none).
+fn model_of(config: Option<&serde_json::Value>) -> Model {
+    let name = config
+        .and_then(|c| c.get("model"))
+        .and_then(serde_json::Value::as_str);
+    Model::ALL
+        .into_iter()
+        .find(|m| Some(m.name()) == name)
+        .unwrap_or(Model::Analog)
 }
 
 /// The figures of the sweep in `dir` (see the module documentation).
@@ -268,45 +273,47 @@ fn plot_sweep(dir: &Path, options: &PlotOptions) -> Result<PlotReport> {
         ));
     }
     let sweep = Sweep::open(dir)?;
-    if sequence::is_jiang(Some(&sweep.base_config)) {
+    let model = model_of(Some(&sweep.base_config));
+    let prepare = || -> Result<PathBuf> {
         sweep.grid_indices()?;
         let out = options.out.clone().unwrap_or_else(|| dir.join("figures"));
         std::fs::create_dir_all(&out).map_err(|e| Error::output(&out, e))?;
-        let figures = sequence::sweep_figures(&sweep, &out, &options.observables)?;
-        return Ok(PlotReport { out, figures });
-    }
-    if memory::is_lotito(Some(&sweep.base_config)) && options.observables.is_empty() {
-        sweep.grid_indices()?;
-        let out = options.out.clone().unwrap_or_else(|| dir.join("figures"));
-        std::fs::create_dir_all(&out).map_err(|e| Error::output(&out, e))?;
-        let figures = memory::sweep_figures(&sweep, &out)?;
-        return Ok(PlotReport { out, figures });
-    }
-    if training::is_reservoir(Some(&sweep.base_config)) && options.observables.is_empty() {
-        sweep.grid_indices()?;
-        let out = options.out.clone().unwrap_or_else(|| dir.join("figures"));
-        std::fs::create_dir_all(&out).map_err(|e| Error::output(&out, e))?;
-        let figures = training::sweep_figures(&sweep, &out)?;
-        return Ok(PlotReport { out, figures });
-    }
-    let bms = spiking::is_bms(Some(&sweep.base_config));
-    if bms && sweep.axes.len() == 1 && options.observables.is_empty() {
-        sweep.grid_indices()?;
-        let out = options.out.clone().unwrap_or_else(|| dir.join("figures"));
-        std::fs::create_dir_all(&out).map_err(|e| Error::output(&out, e))?;
-        let figures = vec![("dhat_sigma".to_string(), spiking::dhat_sigma(&sweep, &out)?)];
-        return Ok(PlotReport { out, figures });
+        Ok(out)
+    };
+    // Each family's own sweep figures, unless --observable asks for heat maps (Jiang's
+    // figures take the observables themselves).
+    let own = options.observables.is_empty();
+    match model {
+        Model::Jiang => {
+            let out = prepare()?;
+            let figures = sequence::sweep_figures(&sweep, &out, &options.observables)?;
+            return Ok(PlotReport { out, figures });
+        }
+        Model::Lotito if own => {
+            let out = prepare()?;
+            let figures = memory::sweep_figures(&sweep, &out)?;
+            return Ok(PlotReport { out, figures });
+        }
+        Model::Reservoir if own => {
+            let out = prepare()?;
+            let figures = training::sweep_figures(&sweep, &out)?;
+            return Ok(PlotReport { out, figures });
+        }
+        Model::Bms if own && sweep.axes.len() == 1 => {
+            let out = prepare()?;
+            let figures = vec![("dhat_sigma".to_string(), spiking::dhat_sigma(&sweep, &out)?)];
+            return Ok(PlotReport { out, figures });
+        }
+        _ => {}
     }
     // A BMS sweep has no λ₁: its heat maps default to log₁₀ d̂.
-    let requested = if bms && options.observables.is_empty() {
+    let requested = if model == Model::Bms && own {
         vec![spiking::DEFAULT_OBSERVABLE.to_string()]
     } else {
         options.observables.clone()
     };
     let observables = heatmap::resolve_observables(&sweep, &requested)?;
-    sweep.grid_indices()?;
-    let out = options.out.clone().unwrap_or_else(|| dir.join("figures"));
-    std::fs::create_dir_all(&out).map_err(|e| Error::output(&out, e))?;
+    let out = prepare()?;
     let mut figures = heatmap::sweep_figures(&sweep, &out, &observables)?;
     if sweep.axes.len() == 1 && dir.join("record_activity.npy").is_file() {
         figures.push((

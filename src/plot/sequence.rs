@@ -29,8 +29,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use serde_json::Value;
-
 use super::data::{read_complex, read_real, Array, ComplexArray, Run, Sweep, Table};
 use super::heatmap::{self, Described, FamilyTheory};
 use super::style;
@@ -41,19 +39,9 @@ use crate::error::{Error, Result};
 /// The `points.csv` columns drawn as heat maps when none is asked for.
 pub const DEFAULT_OBSERVABLES: [&str; 3] = ["lyapunov", "grew_fraction", "chaos_fraction"];
 
-/// Whether the config of a manifest or sweep is Jiang et al.'s sequence network.
-pub fn is_jiang(config: Option<&Value>) -> bool {
-    config.and_then(|c| c.get("model")).and_then(Value::as_str) == Some("jiang")
-}
-
 /// The figures of a Jiang run, in place of the analog ones.
 pub fn run_figures(run: &Run, out: &Path) -> Result<Vec<(String, Outcome)>> {
-    let config = run
-        .manifest
-        .get("config")
-        .cloned()
-        .ok_or_else(|| Error::input(run.dir.join("manifest.json"), "no `config` object"))?;
-    let setting = Setting::from_config(&Config::from_value(config)?);
+    let setting = Setting::from_config(&run.config()?);
     let arrays = Arrays::new(&run.dir, false);
     let replicas = run.replicas()?;
     let source = Source {

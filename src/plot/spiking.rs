@@ -35,11 +35,6 @@ const GREEN: RGBColor = PALETTE[2];
 const PURPLE: RGBColor = PALETTE[3];
 const DASH: RGBColor = RGBColor(40, 40, 40);
 
-/// Whether the config of a manifest or sweep is Cessac's spiking network.
-pub fn is_bms(config: Option<&Value>) -> bool {
-    config.and_then(|c| c.get("model")).and_then(Value::as_str) == Some("bms")
-}
-
 /// The figures of a BMS run, in place of the analog ones.
 pub fn run_figures(run: &Run, out: &Path, replica: usize) -> Result<Vec<(String, Outcome)>> {
     Ok(vec![

@@ -15,17 +15,15 @@
 //! fields [`ATTRACTOR_FIELDS`], `spectrum` (R, K, N) complex, `readout_series` (R, K, kicks,
 //! samples + 1)), the columns those of [`crate::analysis::training`].
 
-mod chart;
 mod pairs;
 mod sweep;
 
 use std::path::Path;
 
 use plotters::style::RGBColor;
-use serde_json::Value;
 
-use self::chart::{Grid, Layer, Marker, Panel, Series, Stroke};
 use super::data::{read_complex, read_real, Array, ComplexArray, Run, Sweep};
+use super::panels::{Grid, Marker, Panel, Series, Stroke};
 use super::style::{self, BLUE, GREY, PALETTE, VERMILLION};
 use super::Outcome;
 use crate::analysis::training::ATTRACTOR_FIELDS;
@@ -45,11 +43,6 @@ pub(crate) const CURVES: [RGBColor; 6] = [
 const KICKS: [RGBColor; 4] = [BLUE, GREEN, PURPLE, PALETTE[4]];
 /// Replicas drawn in `returns`.
 const RETURN_REPLICAS: usize = 4;
-
-/// Whether the config of a manifest or sweep is a trained reservoir.
-pub fn is_reservoir(config: Option<&Value>) -> bool {
-    config.and_then(|c| c.get("model")).and_then(Value::as_str) == Some("reservoir")
-}
 
 fn n(v: f64) -> String {
     style::number_tick(&v)
@@ -125,10 +118,6 @@ fn median(values: &[f64]) -> f64 {
     crate::analysis::training::median(values)
 }
 
-fn render(fig: &Grid, out: &Path, stem: &str) -> Result<Outcome> {
-    Ok(Outcome::Written(style::render(fig, out, stem)?))
-}
-
 /// A circle in the complex plane as a closed polyline.
 fn circle(centre: f64, radius: f64) -> Vec<(f64, f64)> {
     (0..=180)
@@ -153,12 +142,7 @@ fn columns(k: usize) -> usize {
 
 /// The figures of a reservoir run: `spectrum` and `returns` (starting at replica `replica`).
 pub fn run_figures(run: &Run, out: &Path, replica: usize) -> Result<Vec<(String, Outcome)>> {
-    let config = run
-        .manifest
-        .get("config")
-        .cloned()
-        .ok_or_else(|| Error::input(run.dir.join("manifest.json"), "no `config` object"))?;
-    let config = Config::from_value(config)?;
+    let config = run.config()?;
     let k = config.reservoir.targets.len();
     let attractors = match run.array_path("attractors.npy") {
         Some(path) => {
@@ -290,13 +274,13 @@ fn response_figure(config: &Config, a: &Array, out: &Path) -> Result<Outcome> {
         }
         let target = n(config.reservoir.targets[k]);
         panel.push(
-            Series::new(Layer::ErrorBars(mean, bars, Marker::Disc(5)), color).label(format!(
+            Series::error_bars(mean, bars, Marker::Disc(5), color).label(format!(
                 "A_{} = {target}: lock-in, mean ± sd over replicas",
                 k + 1
             )),
         );
         panel.push(
-            Series::new(Layer::Line(theory, Stroke::Dashed(3)), color)
+            Series::line(theory, Stroke::Dashed(3), color)
                 .label(format!("A_{} = {target}: theory H_k/(1 − H_k)", k + 1)),
         );
     }
@@ -305,7 +289,7 @@ fn response_figure(config: &Config, a: &Array, out: &Path) -> Result<Outcome> {
             "response.npy: no trained attractor".into(),
         ));
     }
-    let fig = Grid::new(
+    let fig = Grid::with_cells(
         format!(
             "State-dependent frequency selectivity ({}, ε = {})",
             setting(config),
@@ -319,7 +303,7 @@ fn response_figure(config: &Config, a: &Array, out: &Path) -> Result<Outcome> {
         vec![panel],
         (900, 640),
     );
-    render(&fig, out, "response")
+    fig.render(out, "response")
 }
 
 /// **`spectrum`**: the closed-loop spectra at every attractor with the MFT bulk and outlier.
@@ -354,26 +338,21 @@ fn spectrum_figure(
             "Im λ",
         );
         panel.equal = true;
-        panel.push(
-            Series::new(Layer::Markers(eig, Marker::Disc(2)), BLUE).label(format!(
-                "λ(M_k), {spectra} replica{}",
-                if spectra == 1 { "" } else { "s" }
-            )),
-        );
+        panel.push(Series::markers(eig, Marker::Disc(2), BLUE).label(format!(
+            "λ(M_k), {spectra} replica{}",
+            if spectra == 1 { "" } else { "s" }
+        )));
         let rho = at.theory(k, "predicted_bulk_radius");
         if rho.is_finite() {
             panel.push(
-                Series::new(
-                    Layer::Line(circle(-1.0, rho), Stroke::Dashed(3)),
-                    VERMILLION,
-                )
-                .label(format!("MFT bulk: |λ + 1| = ρ_k = {}", n(rho))),
+                Series::line(circle(-1.0, rho), Stroke::Dashed(3), VERMILLION)
+                    .label(format!("MFT bulk: |λ + 1| = ρ_k = {}", n(rho))),
             );
         }
         let measured = at.mean(k, "bulk_radius");
         if measured.is_finite() {
             panel.push(
-                Series::new(Layer::Line(circle(-1.0, measured), Stroke::Solid(1)), GREY)
+                Series::line(circle(-1.0, measured), Stroke::Solid(1), GREY)
                     .label(format!("measured mean ρ_k = {}", n(measured))),
             );
         }
@@ -386,8 +365,7 @@ fn spectrum_figure(
             })
             .collect();
         panel.push(
-            Series::new(Layer::Markers(leading, Marker::Square(4)), GREEN)
-                .label("leading λ(M_k) per replica"),
+            Series::markers(leading, Marker::Square(4), GREEN).label("leading λ(M_k) per replica"),
         );
         let (re, im) = (
             at.theory(k, "predicted_outlier_real"),
@@ -404,14 +382,14 @@ fn spectrum_figure(
                 format!("{} ± {}i", n(re), n(im.abs()))
             };
             panel.push(
-                Series::new(Layer::Markers(points, Marker::Ring(11)), VERMILLION)
+                Series::markers(points, Marker::Ring(11), VERMILLION)
                     .label(format!("MFT outlier max eig L_k = {text}")),
             );
         }
         if !rho.is_finite() {
             panel.push(Series::note("MFT: no finite solution at this config"));
         }
-        panel.push(Series::new(Layer::VLine(0.0), GREY).label("Re λ = 0"));
+        panel.push(Series::vline(0.0, GREY).label("Re λ = 0"));
         panels.push(panel);
     }
     if !any {
@@ -419,7 +397,7 @@ fn spectrum_figure(
             "spectrum.npy holds no finite eigenvalue (no replica was trained)".into(),
         ));
     }
-    let fig = Grid::new(
+    let fig = Grid::with_cells(
         format!(
             "Closed-loop spectra M_k = −I + (J + u wᵀ) D_k at the trained attractors ({}, R = {r_count})",
             setting(config)
@@ -428,7 +406,7 @@ fn spectrum_figure(
         panels,
         (760, 760),
     );
-    render(&fig, out, "spectrum")
+    fig.render(out, "spectrum")
 }
 
 /// **`returns`**: |z(t) − z*| of every kick of a few replicas per attractor, with the rates of
@@ -479,8 +457,9 @@ fn returns_figure(
                     ceiling = ceiling.max(v);
                 }
                 let c = kinds.iter().position(|x| x == kind).unwrap_or(0);
-                let mut series = Series::new(
-                    Layer::Line(t.iter().copied().zip(dev).collect(), Stroke::Solid(2)),
+                let mut series = Series::line(
+                    t.iter().copied().zip(dev).collect(),
+                    Stroke::Solid(2),
                     KICKS[c % KICKS.len()],
                 );
                 if !labelled[c] {
@@ -501,15 +480,16 @@ fn returns_figure(
         let predicted = at.theory(k, "predicted_outlier_real");
         if predicted.is_finite() && start.is_finite() && start > 0.0 {
             panel.push(
-                Series::new(Layer::Line(slope(predicted), Stroke::Dashed(3)), VERMILLION).label(
-                    format!("MFT: ∝ exp(t · max Re eig L_k), rate {}", n(predicted)),
-                ),
+                Series::line(slope(predicted), Stroke::Dashed(3), VERMILLION).label(format!(
+                    "MFT: ∝ exp(t · max Re eig L_k), rate {}",
+                    n(predicted)
+                )),
             );
         }
         let measured = at.mean(k, "max_real_eigenvalue");
         if measured.is_finite() && start.is_finite() && start > 0.0 {
             panel.push(
-                Series::new(Layer::Line(slope(measured), Stroke::Dotted(3)), GREY).label(format!(
+                Series::line(slope(measured), Stroke::Dotted(3), GREY).label(format!(
                     "∝ exp(t · max Re λ(M_k)), rate {} (replica mean)",
                     n(measured)
                 )),
@@ -531,7 +511,7 @@ fn returns_figure(
         [a, .., b] => format!("replicas {a}–{b}"),
         [] => String::new(),
     };
-    let fig = Grid::new(
+    let fig = Grid::with_cells(
         format!(
             "Returns of the readout after kicks, z* = wᵀφ(x^k) ({}, {replicas}{precision})",
             setting(config)
@@ -540,7 +520,7 @@ fn returns_figure(
         panels,
         (760, 680),
     );
-    render(&fig, out, "returns")
+    fig.render(out, "returns")
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use super::chart::{Grid, Layer, Marker, Panel, Series, Stroke};
-use super::{n, render, CURVES};
+use super::{n, CURVES};
 use crate::error::{Error, Result};
 use crate::plot::data::{Sweep, Table};
+use crate::plot::panels::{Grid, Marker, Panel, Series, Stroke};
 use plotters::chart::SeriesLabelPosition;
 use plotters::style::RGBColor;
 
@@ -104,12 +104,10 @@ fn measured(
     } else {
         curve.label.clone()
     };
-    Series::new(
-        Layer::ErrorBars(
-            zip(x, &pick(y, &curve.rows)),
-            pick(bars, &curve.rows),
-            marker,
-        ),
+    Series::error_bars(
+        zip(x, &pick(y, &curve.rows)),
+        pick(bars, &curve.rows),
+        marker,
         color,
     )
     .label(label)
@@ -297,17 +295,14 @@ fn success(
             ));
             if let Some(pr) = &predicted {
                 let line = steps(&x, &pick(pr, &curve.rows));
-                let mut s =
-                    Series::new(Layer::Line(line, Stroke::Dashed(3)), theory(curves, color));
+                let mut s = Series::line(line, Stroke::Dashed(3), theory(curves, color));
                 if c == 0 {
                     s = s.label("MFT: predicted success (dashed step)");
                 }
                 theory_lines.push(s);
             }
         }
-        for s in theory_lines {
-            panel.push(s);
-        }
+        panel.series.extend(theory_lines);
         panels.push(panel);
     }
     if panels.is_empty() {
@@ -316,13 +311,13 @@ fn success(
         ));
     }
     let cols = panels.len();
-    let fig = Grid::new(
+    let fig = Grid::with_cells(
         format!("Training success against g ({setting})"),
         cols,
         panels,
         (800, 760),
     );
-    render(&fig, out, "success")
+    fig.render(out, "success")
 }
 
 /// **`time_constant`**: τ against 1 − ρ, measured and MFT.
@@ -367,8 +362,7 @@ fn time_constant(sweep: &Sweep, curves: &[Curve], setting: &str, out: &Path) -> 
             line.retain(|q| q.0.is_finite() && q.1.is_finite());
             line.sort_by(|a, b| a.0.total_cmp(&b.0));
             if !line.is_empty() {
-                let mut s =
-                    Series::new(Layer::Line(line, Stroke::Dashed(3)), theory(curves, color));
+                let mut s = Series::line(line, Stroke::Dashed(3), theory(curves, color));
                 if c == 0 {
                     s = s.label("MFT: τ = 1/(1 − g²⟨φ′² + φφ″⟩) against 1 − ρ_MFT");
                 }
@@ -376,17 +370,13 @@ fn time_constant(sweep: &Sweep, curves: &[Curve], setting: &str, out: &Path) -> 
             }
         }
     }
-    for s in theory_lines {
-        panel.push(s);
-    }
-    panel.push(Series::new(Layer::VLine(0.0), GREY).label("ρ = 1"));
-    let fig = Grid::new(
+    panel.series.extend(theory_lines);
+    panel.push(Series::vline(0.0, GREY).label("ρ = 1"));
+    let fig = Grid::single(
         format!("Time constant against the distance to the edge of chaos ({setting})"),
-        1,
-        vec![panel],
-        (1200, 800),
+        panel,
     );
-    render(&fig, out, "time_constant")
+    fig.render(out, "time_constant")
 }
 
 /// **`lyapunov`**: the clamped open loop's largest exponent against g, with where the MFT's ρ
@@ -437,22 +427,18 @@ fn lyapunov(
                 format!(" ({})", curve.label)
             };
             edges.push(
-                Series::new(Layer::VLine(edge), theory(curves, color))
+                Series::vline(edge, theory(curves, color))
                     .label(format!("MFT ρ = 1 at g = {}{at}", n(edge))),
             );
         }
     }
-    for s in edges {
-        panel.push(s);
-    }
-    panel.push(Series::new(Layer::HLine(0.0), GREY).label("λ₁ = 0"));
-    let fig = Grid::new(
+    panel.series.extend(edges);
+    panel.push(Series::hline(0.0, GREY).label("λ₁ = 0"));
+    let fig = Grid::single(
         format!("Chaos suppressed by the clamped input ({setting})"),
-        1,
-        vec![panel],
-        (1200, 800),
+        panel,
     );
-    render(&fig, out, "lyapunov")
+    fig.render(out, "lyapunov")
 }
 
 #[cfg(test)]
