@@ -16,9 +16,7 @@
 //!   `Σ_μ (G_μμ − 2X_μμ + F_μμ)/(N_h N_v)` (under fresh noise its stationary value is
 //!   σ_f²/(2τ_Ξ − 1), models/lotito.md §5.5).
 
-use std::collections::BTreeMap;
-
-use super::summary::{group_start, grouped, mean_ci};
+use super::summary::{group_start, grouped_or_whole, mean_ci};
 use crate::model::lotito::{Trace, SOFTMAX_STATS};
 
 /// Per-sample measures of a replica (`measures.npy`, last axis), in order.
@@ -208,17 +206,8 @@ pub fn summarised() -> impl Iterator<Item = &'static str> {
 /// `group`: `group,<carry…>,replicas`, then `<column>_mean,<column>_ci95_low,<column>_ci95_high`
 /// for every column but `replica` (binary columns' means are fractions).
 pub fn summarize_by(csv: &str, group: &str, carry: &[&str]) -> String {
-    let (header, mut groups): (Vec<&str>, BTreeMap<usize, Vec<Vec<&str>>>) = grouped(csv, group);
+    let (header, groups) = grouped_or_whole(csv, group);
     let col = |name: &str| header.iter().position(|h| *h == name);
-    if col(group).is_none() {
-        // A run's table: every row is one group.
-        let rows: Vec<Vec<&str>> = csv
-            .lines()
-            .skip(1)
-            .map(|l| l.split(',').collect())
-            .collect();
-        groups = BTreeMap::from([(0, rows)]);
-    }
     let mut out = String::from(group);
     for c in carry {
         out.push(',');

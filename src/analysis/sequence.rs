@@ -229,21 +229,8 @@ pub const SEQUENCE_SUMMARY: [&str; 16] = [
 /// networks whose initial conditions ended in different states (by class, or by leading
 /// pattern for retrieving fixed points).
 pub fn summarize_by(csv: &str, group: &str, carry: &[&str]) -> String {
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+    let (header, groups) = super::summary::grouped_or_whole(csv, group);
     let col = |name: &str| header.iter().position(|h| *h == name);
-    let group_col = col(group);
-    let mut groups: BTreeMap<usize, Vec<Vec<&str>>> = BTreeMap::new();
-    for line in lines {
-        let fields: Vec<&str> = line.split(',').collect();
-        let key = match group_col {
-            Some(c) => fields.get(c).and_then(|v| v.parse().ok()),
-            None => Some(0),
-        };
-        if let Some(k) = key {
-            groups.entry(k).or_default().push(fields);
-        }
-    }
     let mut out = String::from(group);
     for c in carry {
         out.push(',');

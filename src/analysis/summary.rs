@@ -139,6 +139,24 @@ pub fn grouped<'a>(
     (header, groups)
 }
 
+/// [`grouped`] for a family whose table is one row per replica: a table without the column
+/// `group` (a run's, not a sweep's) is one group, 0.
+pub fn grouped_or_whole<'a>(
+    csv: &'a str,
+    group: &str,
+) -> (Vec<&'a str>, BTreeMap<usize, Vec<Vec<&'a str>>>) {
+    let header: Vec<&str> = csv.lines().next().unwrap_or("").split(',').collect();
+    if header.contains(&group) {
+        return grouped(csv, group);
+    }
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    (header, BTreeMap::from([(0, rows)]))
+}
+
 /// `key,<carry…>,replicas` of one group: the carried columns from its first row (NaN where
 /// absent), then the number of rows.
 pub fn group_start(key: usize, header: &[&str], rows: &[Vec<&str>], carry: &[&str]) -> String {

@@ -2,7 +2,7 @@
 //! row of `epochs.csv` ([`TRAINING_COLUMNS`]), the per-attractor record of `attractors.npy`
 //! ([`ATTRACTOR_FIELDS`]), and the per-point summary with binomial errors on the fractions.
 
-use super::summary::{group_start, grouped, mean_ci};
+use super::summary::{group_start, grouped_or_whole, mean_ci};
 
 /// Columns of a reservoir replica's row. Per-attractor values are combined over the K
 /// attractors as the worst case (the largest max Re λ, ρ, return ratio, error, exponent); the
@@ -91,17 +91,8 @@ pub const FLAGS: [&str; 7] = [
 /// `<column>_mean,<column>_ci95_low,<column>_ci95_high` (Student t over the finite values),
 /// for the flags also `<column>_se` (binomial), and `return_ratio_median`.
 pub fn summarize_by(csv: &str, group: &str, carry: &[&str]) -> String {
-    let (header, mut groups) = grouped(csv, group);
+    let (header, groups) = grouped_or_whole(csv, group);
     let col = |name: &str| header.iter().position(|h| *h == name);
-    if col(group).is_none() {
-        // A run's table: all rows are one group.
-        let rows: Vec<Vec<&str>> = csv
-            .lines()
-            .skip(1)
-            .map(|l| l.split(',').collect())
-            .collect();
-        groups = std::collections::BTreeMap::from([(0, rows)]);
-    }
     let mut out = String::from(group);
     for c in carry {
         out.push(',');

@@ -92,12 +92,17 @@ pub trait Family: Send + Sync {
         row_prefix: &dyn Fn(usize) -> String,
     ) -> Result<String>;
 
-    /// The run's summary file from its whole table (header included).
-    fn summarize(&self, table: &str) -> String;
+    /// The run's summary file from its whole table (header included); by default the
+    /// per-point summary with the whole run as one point, `run`.
+    fn summarize(&self, table: &str) -> String {
+        self.summarize_by(table, "run", &[])
+    }
 
     /// Whether a row (its family columns, split at commas) is one a sweep summarises: one per
-    /// replica (the analog family: the final epoch).
-    fn is_summary_row(&self, config: &Config, fields: &[&str]) -> bool;
+    /// replica (by default every row; the analog and BMS families: the final epoch's).
+    fn is_summary_row(&self, _config: &Config, _fields: &[&str]) -> bool {
+        true
+    }
 
     /// The sweep's per-point summary from its summary rows (`group` the point column, `carry`
     /// the axis columns copied through).

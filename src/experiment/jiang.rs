@@ -239,14 +239,6 @@ impl Family for Jiang {
         Ok(csv)
     }
 
-    fn summarize(&self, table: &str) -> String {
-        sequence::summarize_by(table, "run", &[])
-    }
-
-    fn is_summary_row(&self, _config: &Config, _fields: &[&str]) -> bool {
-        true
-    }
-
     fn summarize_by(&self, rows: &str, group: &str, carry: &[&str]) -> String {
         sequence::summarize_by(rows, group, carry)
     }

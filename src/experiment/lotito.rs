@@ -244,14 +244,6 @@ impl Family for Lotito {
         Ok(csv)
     }
 
-    fn summarize(&self, table: &str) -> String {
-        memories::summarize_by(table, "run", &[])
-    }
-
-    fn is_summary_row(&self, _config: &Config, _fields: &[&str]) -> bool {
-        true
-    }
-
     fn summarize_by(&self, rows: &str, group: &str, carry: &[&str]) -> String {
         memories::summarize_by(rows, group, carry)
     }

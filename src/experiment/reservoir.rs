@@ -341,14 +341,6 @@ impl Family for Reservoirs {
         Ok(csv)
     }
 
-    fn summarize(&self, table: &str) -> String {
-        training::summarize_by(table, "run", &[])
-    }
-
-    fn is_summary_row(&self, _config: &Config, _fields: &[&str]) -> bool {
-        true
-    }
-
     fn summarize_by(&self, rows: &str, group: &str, carry: &[&str]) -> String {
         training::summarize_by(rows, group, carry)
     }
