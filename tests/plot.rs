@@ -2,8 +2,10 @@
 //! is missing are skipped with a note; a directory that is not a finished run is refused with
 //! exit code 2.
 
+mod common;
+
+use common::cli::{check_figure, hebbnet, text};
 use std::path::Path;
-use std::process::{Command, Output};
 
 const FIGURES: [&str; 5] = [
     "lyapunov",
@@ -12,18 +14,6 @@ const FIGURES: [&str; 5] = [
     "bifurcation",
     "sensitivity",
 ];
-
-fn hebbnet(args: &[&str], runtime_dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hebbnet"))
-        .args(args)
-        .env("XDG_RUNTIME_DIR", runtime_dir)
-        .output()
-        .expect("the hebbnet binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// A small run with every analysis the figures use (3 replicas, 3 epochs, short windows).
 fn small_run(dir: &Path, runtime_dir: &Path) {
@@ -58,30 +48,6 @@ fn small_run(dir: &Path, runtime_dir: &Path) {
         out.status.success(),
         "hebbnet run failed: {}",
         text(&out.stderr)
-    );
-}
-
-fn check_figure(dir: &Path, stem: &str, svg_text: &[&str]) {
-    let svg_path = dir.join(format!("{stem}.svg"));
-    let svg = std::fs::read_to_string(&svg_path)
-        .unwrap_or_else(|e| panic!("{}: {e}", svg_path.display()));
-    assert!(svg.starts_with("<svg"), "{stem}.svg is not an SVG");
-    for want in svg_text {
-        assert!(svg.contains(want), "{stem}.svg has no text `{want}`");
-    }
-    let png_path = dir.join(format!("{stem}.png"));
-    let png = std::fs::read(&png_path).unwrap_or_else(|e| panic!("{}: {e}", png_path.display()));
-    assert!(
-        png.starts_with(b"\x89PNG\r\n\x1a\n"),
-        "{stem}.png has no PNG signature"
-    );
-    assert!(png.len() > 10_000, "{stem}.png is only {} bytes", png.len());
-    // The IHDR chunk: width and height, big-endian, at bytes 16..24.
-    let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
-    let height = u32::from_be_bytes(png[20..24].try_into().unwrap());
-    assert!(
-        width >= 1200 && height >= 500,
-        "{stem}.png is {width}×{height}"
     );
 }
 

@@ -3,30 +3,10 @@
 //! saved, and a one-axis sweep's `dhat_sigma`; a two-axis BMS sweep keeps the heat maps, of
 //! log₁₀ d̂ by default.
 
+mod common;
+
+use common::cli::{check_figure, hebbnet, ok, setup};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn hebbnet(args: &[&str], runtime_dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hebbnet"))
-        .args(args)
-        .env("XDG_RUNTIME_DIR", runtime_dir)
-        .output()
-        .expect("the hebbnet binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok(out: &Output, what: &str) -> String {
-    let stdout = text(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{what} failed: {}\n{stdout}",
-        text(&out.stderr)
-    );
-    stdout
-}
 
 /// A tiny BMS run (N = 20, short windows, learning on) of `epochs` epochs into `dir`.
 fn bms_run(dir: &Path, runtime: &Path, epochs: usize, save_raster: bool) {
@@ -87,27 +67,6 @@ fn bms_sweep(dir: &Path, runtime: &Path, axes: serde_json::Value) {
         ),
         "hebbnet sweep",
     );
-}
-
-/// `STEM.svg` (with each of `svg_text`) and `STEM.png` exist and are not empty.
-fn check_figure(dir: &Path, stem: &str, svg_text: &[&str]) {
-    let svg_path = dir.join(format!("{stem}.svg"));
-    let svg = std::fs::read_to_string(&svg_path)
-        .unwrap_or_else(|e| panic!("{}: {e}", svg_path.display()));
-    assert!(svg.starts_with("<svg"), "{stem}.svg is not an SVG");
-    for want in svg_text {
-        assert!(svg.contains(want), "{stem}.svg has no text `{want}`");
-    }
-    let png = std::fs::read(dir.join(format!("{stem}.png"))).unwrap();
-    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{stem}.png");
-    assert!(png.len() > 10_000, "{stem}.png is only {} bytes", png.len());
-}
-
-fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let runtime = tmp.path().join("xdg");
-    std::fs::create_dir_all(&runtime).unwrap();
-    (tmp, runtime)
 }
 
 #[test]

@@ -4,37 +4,10 @@
 //! attractor slices, the plateau and the heat maps (with γ_c) of a sweep — and the figures that
 //! must be skipped, skipped with their reason.
 
+mod common;
+
+use common::cli::{check_figure, hebbnet, ok, setup, text};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn hebbnet(args: &[&str], runtime_dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hebbnet"))
-        .args(args)
-        .env("XDG_RUNTIME_DIR", runtime_dir)
-        .output()
-        .expect("the hebbnet binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok(out: &Output, what: &str) -> String {
-    let stdout = text(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{what} failed: {}\n{stdout}",
-        text(&out.stderr)
-    );
-    stdout
-}
-
-fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let runtime = tmp.path().join("xdg");
-    std::fs::create_dir_all(&runtime).unwrap();
-    (tmp, runtime)
-}
 
 /// A tiny Jiang run (N = 200, P = 10) of `jiang` settings over the defaults below.
 fn jiang_run(dir: &Path, runtime: &Path, jiang: serde_json::Value, save: &[&str]) {
@@ -107,20 +80,6 @@ fn jiang_sweep(dir: &Path, runtime: &Path, base: serde_json::Value, axes: serde_
         ),
         "hebbnet sweep",
     );
-}
-
-/// `STEM.svg` (with each of `svg_text`) and `STEM.png` exist and are not empty.
-fn check_figure(dir: &Path, stem: &str, svg_text: &[&str]) {
-    let svg_path = dir.join(format!("{stem}.svg"));
-    let svg = std::fs::read_to_string(&svg_path)
-        .unwrap_or_else(|e| panic!("{}: {e}", svg_path.display()));
-    assert!(svg.starts_with("<svg"), "{stem}.svg is not an SVG");
-    for want in svg_text {
-        assert!(svg.contains(want), "{stem}.svg has no text `{want}`");
-    }
-    let png = std::fs::read(dir.join(format!("{stem}.png"))).unwrap();
-    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{stem}.png");
-    assert!(png.len() > 10_000, "{stem}.png is only {} bytes", png.len());
 }
 
 #[test]

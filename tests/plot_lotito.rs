@@ -3,47 +3,12 @@
 //! replica and over the ensemble, the time scales, the softmax measures and the spectrum of a
 //! run; the collapse, fresh-noise, replacement and Hebbian-limit figures of the sweeps.
 
+mod common;
+
+use common::cli::{bundled, check_figure, hebbnet, ok, setup};
 use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::Value;
-
-fn hebbnet(args: &[&str], runtime_dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hebbnet"))
-        .args(args)
-        .env("XDG_RUNTIME_DIR", runtime_dir)
-        .output()
-        .expect("the hebbnet binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok(out: &Output, what: &str) -> String {
-    let stdout = text(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{what} failed: {}\n{stdout}",
-        text(&out.stderr)
-    );
-    stdout
-}
-
-fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let runtime = tmp.path().join("xdg");
-    std::fs::create_dir_all(&runtime).unwrap();
-    (tmp, runtime)
-}
-
-/// A bundled config of configs/lotito2025, as JSON.
-fn bundled(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("configs/lotito2025")
-        .join(format!("{name}.json"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-}
 
 /// Set `lotito.KEY = value` for each pair in the `lotito` section of `config`.
 fn shrink(section: &mut Value, changes: &[(&str, Value)]) {
@@ -78,24 +43,10 @@ fn make_and_plot(config: &Value, dir: &Path, runtime: &Path, sweep: bool) -> Str
     )
 }
 
-/// `STEM.svg` (with each of `svg_text`) and `STEM.png` exist and are not empty.
-fn check_figure(dir: &Path, stem: &str, svg_text: &[&str]) {
-    let svg_path = dir.join(format!("{stem}.svg"));
-    let svg = std::fs::read_to_string(&svg_path)
-        .unwrap_or_else(|e| panic!("{}: {e}", svg_path.display()));
-    assert!(svg.starts_with("<svg"), "{stem}.svg is not an SVG");
-    for want in svg_text {
-        assert!(svg.contains(want), "{stem}.svg has no text `{want}`");
-    }
-    let png = std::fs::read(dir.join(format!("{stem}.png"))).unwrap();
-    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{stem}.png");
-    assert!(png.len() > 10_000, "{stem}.png is only {} bytes", png.len());
-}
-
 #[test]
 fn a_figure1_run_gets_figure1_time_scales_softmax_and_spectrum_with_theory() {
     let (tmp, runtime) = setup();
-    let mut config = bundled("figure1");
+    let mut config = bundled("lotito2025", "figure1");
     shrink(
         &mut config,
         &[("steps", 300.into()), ("record_every", 5.into())],
@@ -134,7 +85,7 @@ fn a_figure1_run_gets_figure1_time_scales_softmax_and_spectrum_with_theory() {
 #[test]
 fn an_iid_run_draws_the_iid_time_scales() {
     let (tmp, runtime) = setup();
-    let mut config = bundled("time_scales");
+    let mut config = bundled("lotito2025", "time_scales");
     shrink(&mut config, &[("steps", 400.into())]);
     config["ensemble"]["replicas"] = 4.into();
     let dir = tmp.path().join("time_scales");
@@ -148,7 +99,7 @@ fn an_iid_run_draws_the_iid_time_scales() {
 
 /// A bundled sweep with fewer steps and replicas, and the values of its axes cut to `values`.
 fn small_sweep(name: &str, changes: &[(&str, Value)], values: &[Value]) -> Value {
-    let mut spec = bundled(name);
+    let mut spec = bundled("lotito2025", name);
     shrink(&mut spec["base"], changes);
     spec["replicas"] = 3.into();
     for (axis, v) in spec["axes"].as_array_mut().unwrap().iter_mut().zip(values) {

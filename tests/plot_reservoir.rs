@@ -4,47 +4,12 @@
 //! exponent against g of a sweep (one curve per threshold for ReLU), and the K = 2 map of a
 //! target-pair sweep.
 
+mod common;
+
+use common::cli::{bundled, check_figure, hebbnet, ok, setup};
 use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::{json, Value};
-
-fn hebbnet(args: &[&str], runtime_dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hebbnet"))
-        .args(args)
-        .env("XDG_RUNTIME_DIR", runtime_dir)
-        .output()
-        .expect("the hebbnet binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok(out: &Output, what: &str) -> String {
-    let stdout = text(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{what} failed: {}\n{stdout}",
-        text(&out.stderr)
-    );
-    stdout
-}
-
-fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let runtime = tmp.path().join("xdg");
-    std::fs::create_dir_all(&runtime).unwrap();
-    (tmp, runtime)
-}
-
-/// A bundled config of configs/rivkind2017, as JSON.
-fn bundled(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("configs/rivkind2017")
-        .join(format!("{name}.json"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-}
 
 /// The short-run overrides: N = 30, short open and closed loops.
 const SMALL: [&str; 4] = [
@@ -79,23 +44,9 @@ fn make_and_plot(config: &Value, dir: &Path, runtime: &Path, sweep: bool, set: &
     )
 }
 
-/// `STEM.svg` (with each of `svg_text`) and `STEM.png` exist and are not trivial.
-fn check_figure(dir: &Path, stem: &str, svg_text: &[&str]) {
-    let svg_path = dir.join(format!("{stem}.svg"));
-    let svg = std::fs::read_to_string(&svg_path)
-        .unwrap_or_else(|e| panic!("{}: {e}", svg_path.display()));
-    assert!(svg.starts_with("<svg"), "{stem}.svg is not an SVG");
-    for want in svg_text {
-        assert!(svg.contains(want), "{stem}.svg has no text `{want}`");
-    }
-    let png = std::fs::read(dir.join(format!("{stem}.png"))).unwrap();
-    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{stem}.png");
-    assert!(png.len() > 10_000, "{stem}.png is only {} bytes", png.len());
-}
-
 /// A bundled sweep with `replicas` per point and its axes' values cut to `values`.
 fn small_sweep(name: &str, replicas: u64, values: &[Value]) -> Value {
-    let mut spec = bundled(name);
+    let mut spec = bundled("rivkind2017", name);
     spec["replicas"] = replicas.into();
     for (axis, v) in spec["axes"].as_array_mut().unwrap().iter_mut().zip(values) {
         let object = axis.as_object_mut().unwrap();
@@ -111,7 +62,7 @@ fn a_run_gets_its_spectra_and_returns_with_theory() {
     let (tmp, runtime) = setup();
     let dir = tmp.path().join("spectrum");
     let report = make_and_plot(
-        &bundled("spectrum"),
+        &bundled("rivkind2017", "spectrum"),
         &dir,
         &runtime,
         false,
@@ -181,7 +132,7 @@ fn a_driven_run_gets_its_response_beside_the_theory() {
     let (tmp, runtime) = setup();
     let dir = tmp.path().join("response");
     let report = make_and_plot(
-        &bundled("response"),
+        &bundled("rivkind2017", "response"),
         &dir,
         &runtime,
         false,

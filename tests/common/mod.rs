@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use hebbnet::backend::cpu::CpuBackend;
 use hebbnet::backend::gpu::{GpuBackend, GpuOptions};
 use hebbnet::backend::{Backend, BackendInfo, BatchOutput, KernelVariant, Schedule, TraceObserver};
