@@ -83,14 +83,7 @@ impl Family for Analog {
                 _ => vec![n],
             };
             let dtype = dtype(config.backend.precision);
-            out.push((
-                s.file_stem().to_string(),
-                ArrayKind {
-                    shape,
-                    part_dtype: dtype,
-                    dtype,
-                },
-            ));
+            out.push((s.file_stem().to_string(), ArrayKind::real(shape, dtype)));
         }
         out.extend(record_arrays(config));
         out
@@ -243,14 +236,11 @@ fn write_arrays(
     let count = inits.len();
     for &array in save {
         let dtype = dtype(config.backend.precision);
-        let kind = ArrayKind {
-            shape: match array {
-                SavedArray::Weights => vec![n, n],
-                _ => vec![n],
-            },
-            part_dtype: dtype,
-            dtype,
+        let shape = match array {
+            SavedArray::Weights => vec![n, n],
+            _ => vec![n],
         };
+        let kind = ArrayKind::real(shape, dtype);
         write_part_array(parts, name, array.file_stem(), &kind, count, &mut |push| {
             for (k, init) in inits.iter().enumerate() {
                 match array {
@@ -289,11 +279,7 @@ fn record_arrays(config: &Config) -> Vec<(String, ArrayKind)> {
         config.schedule.epochs,
         config.schedule.recorded_steps / r.every.max(1),
     );
-    let kind = |shape: Vec<usize>| ArrayKind {
-        shape,
-        part_dtype: npy::Dtype::F64,
-        dtype: npy::Dtype::F64,
-    };
+    let kind = |shape: Vec<usize>| ArrayKind::real(shape, npy::Dtype::F64);
     let mut out = Vec::new();
     if !r.neurons.is_empty() {
         out.push((

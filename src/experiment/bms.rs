@@ -117,11 +117,7 @@ impl Family for Bms {
             config.schedule.epochs,
             config.schedule.recorded_steps,
         );
-        let kind = |shape: Vec<usize>, dtype: npy::Dtype| ArrayKind {
-            shape,
-            part_dtype: dtype,
-            dtype,
-        };
+        let kind = ArrayKind::real;
         let mut out = vec![
             ("rates".to_string(), kind(vec![e, n], npy::Dtype::F64)),
             (

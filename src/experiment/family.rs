@@ -41,6 +41,26 @@ pub struct ArrayKind {
 }
 
 impl ArrayKind {
+    /// Real values of `dtype`, stored as they are in parts and merged file.
+    pub fn real(shape: Vec<usize>, dtype: npy::Dtype) -> ArrayKind {
+        ArrayKind {
+            shape,
+            part_dtype: dtype,
+            dtype,
+        }
+    }
+
+    /// Complex values of per-replica `shape`: (re, im) pairs of f64 in the parts (a trailing
+    /// axis of 2), complex128 in the merged file.
+    pub fn complex(mut shape: Vec<usize>) -> ArrayKind {
+        shape.push(2);
+        ArrayKind {
+            shape,
+            part_dtype: npy::Dtype::F64,
+            dtype: npy::Dtype::C128,
+        }
+    }
+
     /// The per-replica shape of the merged file (complex pairs folded into one element).
     pub fn element_shape(&self) -> Vec<usize> {
         let mut s = self.shape.clone();

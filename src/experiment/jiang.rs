@@ -116,19 +116,7 @@ impl Family for Jiang {
         let total = config.schedule.transient_steps + config.schedule.recorded_steps;
         let samples = j.samples(total);
         let eigen = if j.reducible() { p } else { n };
-        let real = |shape: Vec<usize>, dtype: npy::Dtype| ArrayKind {
-            shape,
-            part_dtype: dtype,
-            dtype,
-        };
-        let complex = |mut shape: Vec<usize>| {
-            shape.push(2);
-            ArrayKind {
-                shape,
-                part_dtype: npy::Dtype::F64,
-                dtype: npy::Dtype::C128,
-            }
-        };
+        let (real, complex) = (ArrayKind::real, ArrayKind::complex);
         let mut out = vec![
             (
                 "overlaps".to_string(),

@@ -125,16 +125,7 @@ impl Family for Lotito {
     fn arrays(&self, config: &Config) -> Vec<(String, ArrayKind)> {
         let l = &config.lotito;
         let (h, n, s) = (l.hidden, l.visible, l.samples());
-        let real = |shape: Vec<usize>, dtype: npy::Dtype| {
-            (
-                ArrayKind {
-                    shape,
-                    part_dtype: dtype,
-                    dtype,
-                },
-                dtype,
-            )
-        };
+        let real = |shape: Vec<usize>, dtype: npy::Dtype| (ArrayKind::real(shape, dtype), dtype);
         let mut out = vec![
             ("cosines", real(vec![s, h], npy::Dtype::F64)),
             ("decay", real(vec![s, h], npy::Dtype::F64)),

@@ -205,11 +205,7 @@ impl Family for Reservoirs {
     fn arrays(&self, config: &Config) -> Vec<(String, ArrayKind)> {
         let r = &config.reservoir;
         let (n, k) = (config.network.neurons, r.targets.len());
-        let f64s = |shape: Vec<usize>| ArrayKind {
-            shape,
-            part_dtype: npy::Dtype::F64,
-            dtype: npy::Dtype::F64,
-        };
+        let f64s = |shape: Vec<usize>| ArrayKind::real(shape, npy::Dtype::F64);
         let mut out = vec![
             (
                 "attractors".to_string(),
@@ -228,14 +224,7 @@ impl Family for Reservoirs {
             ));
         }
         if r.spectrum {
-            out.push((
-                "spectrum".to_string(),
-                ArrayKind {
-                    shape: vec![k, n, 2],
-                    part_dtype: npy::Dtype::F64,
-                    dtype: npy::Dtype::C128,
-                },
-            ));
+            out.push(("spectrum".to_string(), ArrayKind::complex(vec![k, n])));
         }
         for a in saved(config) {
             let (shape, dtype) = match a {
@@ -244,14 +233,7 @@ impl Family for Reservoirs {
                 SavedArray::Input => (vec![n], npy::Dtype::F64),
                 other => unreachable!("validated: {} is not a reservoir array", other.file_stem()),
             };
-            out.push((
-                a.file_stem().to_string(),
-                ArrayKind {
-                    shape,
-                    part_dtype: dtype,
-                    dtype,
-                },
-            ));
+            out.push((a.file_stem().to_string(), ArrayKind::real(shape, dtype)));
         }
         out
     }
