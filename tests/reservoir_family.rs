@@ -316,3 +316,55 @@ fn driven_response_follows_the_theory_per_attractor() {
     }
     assert!(gains[0][0] > 1.8 * gains[1][0], "{gains:?}");
 }
+
+/// Three tanh targets (configs/rivkind2017/resonance.json at N = 200): the theory puts an
+/// unstable real outlier at A = −2, a complex pair −0.07 ± 0.38i at A = −1 and a real −0.20 at
+/// A = 3. Only the attractors the judge finds stable are driven (the others' T is NaN); where
+/// A = −1 is stable its gain peaks near ω = 0.4, and A = 3 is a low-pass filter.
+#[test]
+fn only_stable_attractors_are_driven_and_a_complex_outlier_resonates() {
+    let c = config(json!({
+        "network": {"neurons": 200, "activation": "tanh"},
+        "weights": {"std": 1.25},
+        "backend": {"precision": "f64"},
+        "ensemble": {"replicas": 4},
+        "reservoir": {"targets": [-2.0, -1.0, 3.0], "kicks": {"kinds": ["combined"]},
+                      "response": {"amplitude": 0.005, "frequencies": [0.05, 0.4],
+                                   "time": 400, "transient": 100}}
+    }));
+    let mut cpu = CpuBackend::new(2).unwrap();
+    let t = trained(&mut cpu, &c);
+    let tolerance = c.reservoir.marginal_tolerance;
+    let mut driven = [0; 3];
+    let mut mean = [[0.0; 2]; 3];
+    for r in &t {
+        assert!(r.trained);
+        for (k, a) in r.attractors.iter().enumerate() {
+            let stable = a.is_stable(tolerance);
+            for g in &a.response {
+                assert_eq!(
+                    g.norm().is_finite(),
+                    stable,
+                    "attractor {k}: {g}, stable {stable}"
+                );
+            }
+            if stable {
+                driven[k] += 1;
+                for (f, g) in a.response.iter().enumerate() {
+                    mean[k][f] += g.norm();
+                }
+            }
+        }
+    }
+    assert_eq!(driven[0], 0, "A = −2 is unstable: {driven:?}");
+    assert!(driven[1] >= 2 && driven[2] == 4, "{driven:?}");
+    let m = |k: usize, f: usize| mean[k][f] / driven[k] as f64;
+    assert!(
+        m(1, 1) > 1.8 * m(1, 0),
+        "A = −1 resonates: {mean:?} over {driven:?}"
+    );
+    assert!(
+        m(2, 1) < 0.7 * m(2, 0),
+        "A = 3 is low-pass: {mean:?} over {driven:?}"
+    );
+}

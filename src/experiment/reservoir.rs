@@ -1,8 +1,8 @@
 //! The reservoir family's side of the engine (`"model": "reservoir"`, src/model/reservoir;
 //! models/rivkind_barak.md): train each replica's readout, then judge its attractors.
 //!
-//! Per batch, in four passes, each over every (replica, target) or (replica, target, kick) at
-//! once:
+//! Per batch, in up to five passes, each over every (replica, target), (replica, target, kick)
+//! or (replica, target, ω) at once:
 //!
 //! 1. **Open loop on the backend.** z clamped at A_k is the constant input `ξ = u A_k` of the
 //!    analog current form `h ← (1 − a) h + a (J φ(h) + ξ − θ)` (h = x − θ, a =
@@ -17,6 +17,9 @@
 //! 4. **Closed loop on the backend**: W_eff with no input from every kick (`reservoir.kicks`),
 //!    z(t) = wᵀφ(x(t)) read at `kicks.samples` times (one epoch per sample, so the device is read
 //!    once per sample, never per step): return ratio, late rate, final error.
+//! 5. **Driven closed loop on the backend** (with `reservoir.response`): from x^k of every
+//!    stable attractor, `ε sin(ωt) u` added, one run per ω; the kernel's lock-in sums give
+//!    T_k(iω) ([`respond`]).
 //!
 //! The mean-field theory ([`crate::theory::reservoir`]) is solved once per distinct config and
 //! written beside the measurement in every row.
@@ -100,6 +103,16 @@ impl Attractor {
             .copied()
             .max_by(|a, b| a.re.total_cmp(&b.re))
             .unwrap_or(c64::new(f64::NAN, f64::NAN))
+    }
+
+    /// Whether the closed loop holds this attractor: all eigenvalues of M_k in
+    /// Re λ < −`marginal` when the spectrum was computed, else every kick returned.
+    pub fn is_stable(&self, marginal: f64) -> bool {
+        if self.spectrum.is_empty() {
+            !self.kicks.is_empty() && self.kicks.iter().all(|k| k.returned)
+        } else {
+            self.leading().re < -marginal
+        }
     }
 
     /// Eigenvalues outside the bulk disc |λ + 1| ≤ ρ_k (with a 5% + 0.02 margin for finite N).
@@ -567,6 +580,10 @@ pub fn response_steps(config: &Config) -> Option<(usize, usize)> {
 /// answers the input of the steps before it, so `T = (p + i q)/ε` is the closed loop's
 /// transfer function at the Euler map's s = (e^{iωdt} − 1)/dt, which the theory is evaluated
 /// at too ([`crate::theory::reservoir::predictions::response_of_map`]).
+///
+/// T_k is the linear response of a stable state: an attractor the judge finds unstable or
+/// marginal ([`Attractor::is_stable`]) is not driven (its state would leave x^k, and the
+/// lock-in would measure whatever it went to), and its T_k is NaN.
 fn respond(
     backend: &mut dyn Backend,
     members: &[Member<'_>],
@@ -588,7 +605,11 @@ fn respond(
         // This member's own frequencies and amplitude (points of a sweep may differ in them;
         // the batch key holds only their number and the run lengths).
         let own = c.reservoir.response.as_ref().unwrap_or(resp);
+        let tolerance = c.reservoir.marginal_tolerance;
         for (a, at) in t.attractors.iter().enumerate() {
+            if !at.is_stable(tolerance) {
+                continue;
+            }
             for (f, &omega) in own.frequencies.iter().enumerate() {
                 inits.push(ReplicaInit {
                     index: m.replica,
@@ -607,6 +628,11 @@ fn respond(
             }
         }
     }
+    for t in trained.iter_mut() {
+        for at in &mut t.attractors {
+            at.response = vec![c64::new(f64::NAN, f64::NAN); resp.frequencies.len()];
+        }
+    }
     if inits.is_empty() {
         return Ok(());
     }
@@ -618,11 +644,6 @@ fn respond(
     };
     let out = backend.run_batch(&schedule, config.backend.precision, &inits, false, &mut [])?;
     let e = &out.epochs[0];
-    for t in trained.iter_mut() {
-        for at in &mut t.attractors {
-            at.response = vec![c64::new(f64::NAN, f64::NAN); resp.frequencies.len()];
-        }
-    }
     for (run, &(i, a, f, omega, amplitude)) in owners.iter().enumerate() {
         let t = &mut trained[i];
         let span = run * n..(run + 1) * n;

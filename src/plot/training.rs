@@ -225,7 +225,7 @@ pub fn run_figures(run: &Run, out: &Path, replica: usize) -> Result<Vec<(String,
                     ),
                 ));
             }
-            response_figure(&config, &a, out)?
+            response_figure(&config, &attractors, &a, out)?
         }
         None => Outcome::Skipped("no response.npy in the run (no reservoir.response)".into()),
     };
@@ -236,57 +236,107 @@ pub fn run_figures(run: &Run, out: &Path, replica: usize) -> Result<Vec<(String,
     ])
 }
 
-/// **`response`**: |T_k(iω)| per attractor, the replica mean with its spread (±1 sd) against
-/// the theory's, on log–log axes (ω on a log₁₀ scale drawn as its exponent).
-fn response_figure(config: &Config, a: &Array, out: &Path) -> Result<Outcome> {
+/// **`response`**: the closed-loop response T_k(iω) per attractor — |T_k| on log–log axes (ω
+/// on a log₁₀ scale drawn as its exponent) and arg T_k — the replica mean with its spread (±1 sd)
+/// against the theory's. An attractor unstable in every replica has no linear response (it is
+/// not driven: NaN in response.npy) and gets a note; the theory's curve is drawn where the
+/// theory predicts a stable state.
+fn response_figure(config: &Config, at: &Attractors, a: &Array, out: &Path) -> Result<Outcome> {
     let (r_count, k_count, f_count, fields) = (a.shape[0], a.shape[1], a.shape[2], a.shape[3]);
     let get = |r: usize, k: usize, f: usize, field: usize| {
         a.data[((r * k_count + k) * f_count + f) * fields + field]
     };
-    let mut panel = Panel::new(
-        "closed-loop response |T_k(iω)| to ε sin(ωt) u",
-        "log₁₀ ω",
-        "|T_k(iω)|",
-    );
-    panel.log_y = true;
+    let mut gain = Panel::new("gain |T_k(iω)|", "log₁₀ ω", "|T_k(iω)|");
+    gain.log_y = true;
+    let mut phase = Panel::new("phase arg T_k(iω)", "log₁₀ ω", "arg T_k (rad)");
+    // Frequencies in ascending order, along which phases are unwrapped.
+    let mut order: Vec<usize> = (0..f_count).collect();
+    order.sort_by(|&x, &y| get(0, 0, x, 0).total_cmp(&get(0, 0, y, 0)));
     let mut any = false;
     for k in 0..k_count {
         let color = KICKS[k % KICKS.len()];
-        let mut mean = Vec::new();
-        let mut bars = Vec::new();
-        let mut theory = Vec::new();
-        for f in 0..f_count {
+        let target = n(config.reservoir.targets[k]);
+        // Per replica (and the theory, last), the phases unwrapped along ω.
+        let phases: Vec<Vec<f64>> = (0..=r_count)
+            .map(|r| {
+                let (r, field) = if r == r_count { (0, 4) } else { (r, 2) };
+                let mut p = vec![f64::NAN; f_count];
+                let unwrapped = unwrap(order.iter().map(|&f| get(r, k, f, field)));
+                for (&f, v) in order.iter().zip(unwrapped) {
+                    p[f] = v;
+                }
+                p
+            })
+            .collect();
+        let value = |r: usize, f: usize, field: usize| match field {
+            2 => phases[r][f],
+            4 => phases[r_count][f],
+            _ => get(r, k, f, field),
+        };
+        // Mean ± sd over the replicas where the attractor was driven; (gain, phase).
+        let mut measured = [(Vec::new(), Vec::new()), (Vec::new(), Vec::new())];
+        let mut theory = [Vec::new(), Vec::new()];
+        let mut driven = 0;
+        for &f in &order {
             let x = get(0, k, f, 0).log10();
-            let values: Vec<f64> = (0..r_count)
-                .map(|r| get(r, k, f, 1))
-                .filter(|v| v.is_finite() && *v > 0.0)
-                .collect();
-            if !values.is_empty() {
-                let m = values.iter().sum::<f64>() / values.len() as f64;
+            for (j, field) in [1, 2].into_iter().enumerate() {
+                let values: Vec<f64> = (0..r_count)
+                    .map(|r| value(r, f, field))
+                    .filter(|v| v.is_finite() && (field != 1 || *v > 0.0))
+                    .collect();
+                driven = driven.max(values.len());
+                if values.is_empty() {
+                    continue;
+                }
+                let m = mean(&values);
                 let sd = (values.iter().map(|v| (v - m).powi(2)).sum::<f64>()
                     / values.len() as f64)
                     .sqrt();
-                mean.push((x, m));
-                bars.push(((m - sd).max(m * 0.05), m + sd));
-                any = true;
+                measured[j].0.push((x, m));
+                measured[j].1.push(if field == 1 {
+                    ((m - sd).max(m * 0.05), m + sd)
+                } else {
+                    (m - sd, m + sd)
+                });
+                theory[j].push((x, value(0, f, field + 2)));
             }
-            theory.push((x, get(0, k, f, 3)));
         }
-        let target = n(config.reservoir.targets[k]);
-        panel.push(
-            Series::error_bars(mean, bars, Marker::Disc(5), color).label(format!(
-                "A_{} = {target}: lock-in, mean ± sd over replicas",
-                k + 1
-            )),
-        );
-        panel.push(
-            Series::line(theory, Stroke::Dashed(3), color)
-                .label(format!("A_{} = {target}: theory H_k/(1 − H_k)", k + 1)),
-        );
+        let predicted_stable = at.theory(k, "predicted_outlier_real") < 0.0;
+        let panels = [&mut gain, &mut phase];
+        for (j, panel) in panels.into_iter().enumerate() {
+            let first = j == 0;
+            if driven == 0 {
+                if first {
+                    panel.push(Series::note(format!(
+                        "A_{} = {target}: unstable in every replica, no linear response",
+                        k + 1
+                    )));
+                }
+                continue;
+            }
+            any = true;
+            let (points, bars) = std::mem::take(&mut measured[j]);
+            let mut s = Series::error_bars(points, bars, Marker::Disc(5), color);
+            if first {
+                s = s.label(format!(
+                    "A_{} = {target}: lock-in, mean ± sd over {driven} replica{}",
+                    k + 1,
+                    if driven == 1 { "" } else { "s" }
+                ));
+            }
+            panel.push(s);
+            if predicted_stable {
+                let mut s = Series::line(std::mem::take(&mut theory[j]), Stroke::Dashed(3), color);
+                if first {
+                    s = s.label(format!("A_{} = {target}: theory H_k/(1 − H_k)", k + 1));
+                }
+                panel.push(s);
+            }
+        }
     }
     if !any {
         return Ok(Outcome::Skipped(
-            "response.npy: no trained attractor".into(),
+            "response.npy: no stable trained attractor was driven".into(),
         ));
     }
     let fig = Grid::with_cells(
@@ -299,11 +349,30 @@ fn response_figure(config: &Config, a: &Array, out: &Path) -> Result<Outcome> {
                 .as_ref()
                 .map_or(f64::NAN, |d| d.amplitude))
         ),
-        1,
-        vec![panel],
-        (900, 640),
+        2,
+        vec![gain, phase],
+        (800, 700),
     );
     fig.render(out, "response")
+}
+
+/// Phases made continuous: each moved by a multiple of 2π to within π of the last finite one
+/// before it.
+fn unwrap(phases: impl Iterator<Item = f64>) -> Vec<f64> {
+    let mut last: Option<f64> = None;
+    phases
+        .map(|p| {
+            if !p.is_finite() {
+                return p;
+            }
+            let q = match last {
+                Some(l) => p - std::f64::consts::TAU * ((p - l) / std::f64::consts::TAU).round(),
+                None => p,
+            };
+            last = Some(q);
+            q
+        })
+        .collect()
 }
 
 /// **`spectrum`**: the closed-loop spectra at every attractor with the MFT bulk and outlier.
@@ -538,6 +607,21 @@ pub fn sweep_figures(sweep: &Sweep, out: &Path) -> Result<Vec<(String, Outcome)>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::f64::consts::PI;
+
+    #[test]
+    fn phases_are_unwrapped_along_the_frequencies() {
+        // A lag growing through −π comes back as +π − δ from atan2; unwrapped it keeps going.
+        let wrapped = [-0.5, -2.5, 3.0, f64::NAN, 2.0, -0.1];
+        let u = unwrap(wrapped.into_iter());
+        assert_eq!(u[0], -0.5);
+        assert_eq!(u[1], -2.5);
+        assert!((u[2] - (3.0 - 2.0 * PI)).abs() < 1e-12);
+        assert!(u[3].is_nan());
+        assert!((u[4] - (2.0 - 2.0 * PI)).abs() < 1e-12);
+        // Within π of 2 − 2π ≈ −4.28 is −0.1 − 2π ≈ −6.38.
+        assert!((u[5] - (-0.1 - 2.0 * PI)).abs() < 1e-12);
+    }
 
     #[test]
     fn circles_close_and_columns_fill_rows() {
