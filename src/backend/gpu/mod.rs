@@ -494,6 +494,59 @@ fn dispatch_table_entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupE
     }
 }
 
+/// The dispatch table of `list`: one 32-byte record per dispatch, each at a multiple of
+/// `align` bytes (the device's uniform offset alignment), read through a dynamic offset.
+fn dispatch_table<T: bytemuck::Pod>(
+    device: &wgpu::Device,
+    label: &str,
+    list: &[T],
+    align: usize,
+) -> wgpu::Buffer {
+    use wgpu::util::DeviceExt;
+    debug_assert_eq!(
+        std::mem::size_of::<T>(),
+        32,
+        "a dispatch record is 32 bytes"
+    );
+    let mut bytes = vec![0u8; list.len().max(1) * align];
+    for (k, d) in list.iter().enumerate() {
+        bytes[k * align..k * align + 32].copy_from_slice(bytemuck::bytes_of(d));
+    }
+    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some(label),
+        contents: &bytes,
+        usage: wgpu::BufferUsages::UNIFORM,
+    })
+}
+
+/// One compute pass running `pipeline` once per dispatch-table record (`count` of them,
+/// `align` bytes apart), each over `grid` workgroups.
+fn dispatch_each(
+    encoder: &mut wgpu::CommandEncoder,
+    pipeline: &wgpu::ComputePipeline,
+    bind_group: &wgpu::BindGroup,
+    count: usize,
+    align: usize,
+    grid: (u32, u32),
+) {
+    let mut pass = encoder.begin_compute_pass(&Default::default());
+    pass.set_pipeline(pipeline);
+    for k in 0..count {
+        pass.set_bind_group(0, bind_group, &[(k * align) as u32]);
+        pass.dispatch_workgroups(grid.0, grid.1, 1);
+    }
+}
+
+/// Submit `encoder`'s commands; a validation error becomes [`Error::Gpu`].
+fn submit(device: &wgpu::Device, queue: &wgpu::Queue, encoder: wgpu::CommandEncoder) -> Result<()> {
+    let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    queue.submit([encoder.finish()]);
+    match pollster::block_on(validation.pop()) {
+        Some(e) => Err(Error::Gpu(format!("GPU command failed: {e}"))),
+        None => Ok(()),
+    }
+}
+
 /// Map a MAP_READ buffer after the queue's work and copy out `size` bytes.
 fn read_buffer(device: &wgpu::Device, buffer: &wgpu::Buffer, size: u64) -> Result<Vec<u8>> {
     let slice = buffer.slice(..size);

@@ -3,7 +3,8 @@
 
 use super::*;
 use crate::backend::gpu::{
-    dispatch_table_entry, entry, read_buffer, read_copy, staging, GpuBackend,
+    dispatch_table, dispatch_table_entry, entry, read_buffer, read_copy, staging, submit,
+    GpuBackend,
 };
 
 use wgpu::util::DeviceExt;
@@ -330,15 +331,7 @@ impl Backend for GpuBackend {
         let hebbian_offset = offset_of(dispatch(0, 0, hebbian_grid.0, false, 0));
         let pack_grid = self.grid((half_words as u64).div_ceil(PACK_WG as u64));
         let pack_offset = offset_of(dispatch(0, 0, pack_grid.0, false, 0));
-        let mut table_bytes = vec![0u8; table.len() * align];
-        for (k, p) in table.iter().enumerate() {
-            table_bytes[k * align..k * align + 32].copy_from_slice(bytemuck::bytes_of(p));
-        }
-        let table_buf = dev.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("dispatch_table"),
-            contents: &table_bytes,
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
+        let table_buf = dispatch_table(dev, "dispatch_table", &table, align);
         let bind_group = dev.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("hebbnet.batch"),
             layout: &self.layout,
@@ -434,14 +427,7 @@ impl Backend for GpuBackend {
                 pack(encoder);
             }
         };
-        let submit = |encoder: wgpu::CommandEncoder| -> Result<()> {
-            let validation = dev.push_error_scope(wgpu::ErrorFilter::Validation);
-            queue.submit([encoder.finish()]);
-            match pollster::block_on(validation.pop()) {
-                Some(e) => Err(Error::Gpu(format!("GPU command failed: {e}"))),
-                None => Ok(()),
-            }
-        };
+        let submit = |encoder: wgpu::CommandEncoder| submit(dev, queue, encoder);
 
         let mut outputs = Vec::with_capacity(schedule.epochs);
         let mut epoch = 0;

@@ -64,7 +64,8 @@ use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt;
 
 use crate::backend::gpu::{
-    dispatch_table_entry, entry, read_buffer, staging, GpuBackend, BACKEDGE_BUDGET,
+    dispatch_each, dispatch_table, dispatch_table_entry, entry, read_buffer, staging, submit,
+    GpuBackend, BACKEDGE_BUDGET,
 };
 use crate::config::Precision;
 use crate::error::{Error, Result};
@@ -538,15 +539,7 @@ fn run_group(
     let align = backend.limits.min_uniform_buffer_offset_alignment.max(32) as usize;
     let t_start = steps.first_step as u32; // the noise counter keeps the low 32 bits
     let table = |list: &[BmsDispatch]| -> wgpu::BindGroup {
-        let mut bytes = vec![0u8; list.len().max(1) * align];
-        for (k, d) in list.iter().enumerate() {
-            bytes[k * align..k * align + 32].copy_from_slice(bytemuck::bytes_of(d));
-        }
-        let buf = dev.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("bms.dispatch_table"),
-            contents: &bytes,
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
+        let buf = dispatch_table(dev, "bms.dispatch_table", list, align);
         dev.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("hebbnet.bms"),
             layout,
@@ -589,21 +582,16 @@ fn run_group(
             return;
         }
         let bind_group = table(list);
-        let mut pass = encoder.begin_compute_pass(&Default::default());
-        pass.set_pipeline(&kernel.pipeline);
-        for k in 0..list.len() {
-            pass.set_bind_group(0, &bind_group, &[(k * align) as u32]);
-            pass.dispatch_workgroups(grid.0, grid.1, 1);
-        }
+        dispatch_each(
+            encoder,
+            &kernel.pipeline,
+            &bind_group,
+            list.len(),
+            align,
+            grid,
+        );
     };
-    let submit = |encoder: wgpu::CommandEncoder| -> Result<()> {
-        let validation = dev.push_error_scope(wgpu::ErrorFilter::Validation);
-        queue.submit([encoder.finish()]);
-        match pollster::block_on(validation.pop()) {
-            Some(e) => Err(Error::Gpu(format!("GPU command failed: {e}"))),
-            None => Ok(()),
-        }
-    };
+    let submit = |encoder: wgpu::CommandEncoder| submit(dev, queue, encoder);
 
     let mut traces: Vec<Trace> = (0..r)
         .map(|_| Trace {

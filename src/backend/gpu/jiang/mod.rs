@@ -106,7 +106,8 @@ use wgpu::util::DeviceExt;
 use super::bms::groups;
 pub use super::bms::RunLimits;
 use crate::backend::gpu::{
-    dispatch_table_entry, entry, read_buffer, staging, GpuBackend, BACKEDGE_BUDGET,
+    dispatch_each, dispatch_table, dispatch_table_entry, entry, read_buffer, staging, submit,
+    GpuBackend, BACKEDGE_BUDGET,
 };
 use crate::config::Precision;
 use crate::error::{Error, Result};
@@ -972,20 +973,15 @@ fn run_group(
         if list.is_empty() {
             return;
         }
-        let mut bytes = vec![0u8; list.len() * align];
-        for (k, d) in list.iter().enumerate() {
-            let d = JiangDispatch {
+        let list: Vec<JiangDispatch> = list
+            .iter()
+            .map(|d| JiangDispatch {
                 trajectories: r as u32,
                 grid_x: grid.0,
                 ..*d
-            };
-            bytes[k * align..k * align + 32].copy_from_slice(bytemuck::bytes_of(&d));
-        }
-        let table = dev.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("jiang.dispatch_table"),
-            contents: &bytes,
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
+            })
+            .collect();
+        let table = dispatch_table(dev, "jiang.dispatch_table", &list, align);
         let bind_group = dev.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("hebbnet.jiang"),
             layout,
@@ -1000,21 +996,16 @@ fn run_group(
                 dispatch_table_entry(7, &table),
             ],
         });
-        let mut pass = encoder.begin_compute_pass(&Default::default());
-        pass.set_pipeline(&kernel.pipeline);
-        for k in 0..list.len() {
-            pass.set_bind_group(0, &bind_group, &[(k * align) as u32]);
-            pass.dispatch_workgroups(grid.0, grid.1, 1);
-        }
+        dispatch_each(
+            encoder,
+            &kernel.pipeline,
+            &bind_group,
+            list.len(),
+            align,
+            grid,
+        );
     };
-    let submit = |encoder: wgpu::CommandEncoder| -> Result<()> {
-        let validation = dev.push_error_scope(wgpu::ErrorFilter::Validation);
-        queue.submit([encoder.finish()]);
-        match pollster::block_on(validation.pop()) {
-            Some(e) => Err(Error::Gpu(format!("GPU command failed: {e}"))),
-            None => Ok(()),
-        }
-    };
+    let submit = |encoder: wgpu::CommandEncoder| submit(dev, queue, encoder);
 
     let samples = batch.samples();
     let mut traces: Vec<Trace> = trajectories

@@ -81,7 +81,8 @@ use wgpu::util::DeviceExt;
 pub use super::bms::RunLimits;
 use super::jiang::plan;
 use crate::backend::gpu::{
-    dispatch_table_entry, entry, read_buffer, staging, GpuBackend, BACKEDGE_BUDGET,
+    dispatch_each, dispatch_table, dispatch_table_entry, entry, read_buffer, staging, submit,
+    GpuBackend, BACKEDGE_BUDGET,
 };
 use crate::config::{Precision, SoftmaxArgument};
 use crate::error::{Error, Result};
@@ -654,15 +655,7 @@ fn run_group(
         if list.is_empty() {
             return;
         }
-        let mut bytes = vec![0u8; list.len() * align];
-        for (q, d) in list.iter().enumerate() {
-            bytes[q * align..q * align + 32].copy_from_slice(bytemuck::bytes_of(d));
-        }
-        let table = dev.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("lotito.dispatch_table"),
-            contents: &bytes,
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
+        let table = dispatch_table(dev, "lotito.dispatch_table", list, align);
         let bind_group = dev.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("hebbnet.lotito"),
             layout,
@@ -676,21 +669,16 @@ fn run_group(
                 dispatch_table_entry(6, &table),
             ],
         });
-        let mut pass = encoder.begin_compute_pass(&Default::default());
-        pass.set_pipeline(&kernel.pipeline);
-        for q in 0..list.len() {
-            pass.set_bind_group(0, &bind_group, &[(q * align) as u32]);
-            pass.dispatch_workgroups(grid.0, grid.1, 1);
-        }
+        dispatch_each(
+            encoder,
+            &kernel.pipeline,
+            &bind_group,
+            list.len(),
+            align,
+            grid,
+        );
     };
-    let submit = |encoder: wgpu::CommandEncoder| -> Result<()> {
-        let validation = dev.push_error_scope(wgpu::ErrorFilter::Validation);
-        queue.submit([encoder.finish()]);
-        match pollster::block_on(validation.pop()) {
-            Some(e) => Err(Error::Gpu(format!("GPU command failed: {e}"))),
-            None => Ok(()),
-        }
-    };
+    let submit = |encoder: wgpu::CommandEncoder| submit(dev, queue, encoder);
 
     let mut traces: Vec<Trace> = (0..r)
         .map(|_| Trace {
