@@ -16,7 +16,7 @@
 //!   `Σ_μ (G_μμ − 2X_μμ + F_μμ)/(N_h N_v)` (under fresh noise its stationary value is
 //!   σ_f²/(2τ_Ξ − 1), models/lotito.md §5.5).
 
-use super::summary::{group_start, grouped_or_whole, mean_ci};
+use super::summary::{column_values, group_header, group_start, grouped_or_whole, mean_ci};
 use crate::model::lotito::{Trace, SOFTMAX_STATS};
 
 /// Per-sample measures of a replica (`measures.npy`, last axis), in order.
@@ -207,13 +207,7 @@ pub fn summarised() -> impl Iterator<Item = &'static str> {
 /// for every column but `replica` (binary columns' means are fractions).
 pub fn summarize_by(csv: &str, group: &str, carry: &[&str]) -> String {
     let (header, groups) = grouped_or_whole(csv, group);
-    let col = |name: &str| header.iter().position(|h| *h == name);
-    let mut out = String::from(group);
-    for c in carry {
-        out.push(',');
-        out.push_str(c);
-    }
-    out.push_str(",replicas");
+    let mut out = group_header(group, carry);
     for name in summarised() {
         out.push_str(&format!(",{name}_mean,{name}_ci95_low,{name}_ci95_high"));
     }
@@ -221,11 +215,7 @@ pub fn summarize_by(csv: &str, group: &str, carry: &[&str]) -> String {
     for (key, rows) in groups {
         out.push_str(&group_start(key, &header, &rows, carry));
         for name in summarised() {
-            let values: Vec<f64> = col(name).map_or_else(Vec::new, |c| {
-                rows.iter()
-                    .map(|r| r.get(c).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN))
-                    .collect()
-            });
+            let values = column_values(&header, &rows, name);
             let (m, lo, hi, _) = mean_ci(&values);
             out.push_str(&format!(",{m},{lo},{hi}"));
         }

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use super::summary::mean_ci;
+use super::summary::{column_values, group_header, grouped_or_whole, mean_ci};
 use crate::model::jiang::{Trace, MEASURES};
 
 /// The columns of the table after the engine's leading ones.
@@ -229,27 +229,16 @@ pub const SEQUENCE_SUMMARY: [&str; 16] = [
 /// networks whose initial conditions ended in different states (by class, or by leading
 /// pattern for retrieving fixed points).
 pub fn summarize_by(csv: &str, group: &str, carry: &[&str]) -> String {
-    let (header, groups) = super::summary::grouped_or_whole(csv, group);
+    let (header, groups) = grouped_or_whole(csv, group);
     let col = |name: &str| header.iter().position(|h| *h == name);
-    let mut out = String::from(group);
-    for c in carry {
-        out.push(',');
-        out.push_str(c);
-    }
-    out.push_str(",replicas");
+    let mut out = group_header(group, carry);
     for s in SEQUENCE_SUMMARY {
         out.push(',');
         out.push_str(s);
     }
     out.push('\n');
     for (key, rows) in groups {
-        let values = |name: &str| -> Vec<f64> {
-            col(name).map_or_else(Vec::new, |c| {
-                rows.iter()
-                    .map(|r| r.get(c).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN))
-                    .collect()
-            })
-        };
+        let values = |name: &str| column_values(&header, &rows, name);
         let text = |name: &str| -> Vec<&str> {
             col(name).map_or_else(Vec::new, |c| {
                 rows.iter()

@@ -3,7 +3,7 @@
 //! of the raster, ISI statistics and the exact Lyapunov spectrum — and the ensemble summary of
 //! a run or sweep point (§7).
 
-use super::summary::{group_start, grouped, mean_ci};
+use super::summary::{column_values, group_header, group_start, grouped, mean_ci};
 use crate::model::bms::{lyapunov_spectrum, Trace};
 
 /// Bins of the ISI histogram: intervals 1, 2, …, `ISI_BINS − 1`, and `≥ ISI_BINS`.
@@ -207,26 +207,14 @@ const SUMMARY_STATS: [&str; 13] = [
 /// detected period (NaN if none).
 pub fn summarize_by(csv: &str, group: &str, carry: &[&str]) -> String {
     let (header, groups) = grouped(csv, group);
-    let col = |name: &str| header.iter().position(|h| *h == name);
-    let mut out = String::from(group);
-    for c in carry {
-        out.push(',');
-        out.push_str(c);
-    }
-    out.push_str(",replicas");
+    let mut out = group_header(group, carry);
     for s in SUMMARY_STATS {
         out.push(',');
         out.push_str(s);
     }
     out.push('\n');
     for (key, rows) in groups {
-        let values = |name: &str| -> Vec<f64> {
-            col(name).map_or_else(Vec::new, |c| {
-                rows.iter()
-                    .map(|r| r.get(c).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN))
-                    .collect()
-            })
-        };
+        let values = |name: &str| column_values(&header, &rows, name);
         let log_d: Vec<f64> = values("d_hat").iter().map(|d| d.log10()).collect();
         let periods: Vec<f64> = values("period").into_iter().filter(|&p| p > 0.0).collect();
         let count = rows.len() as f64;

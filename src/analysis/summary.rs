@@ -81,12 +81,7 @@ pub fn summarize_by(csv: &str, group: &str, carry: &[&str]) -> String {
     let (header, groups) = grouped(csv, group);
     let col = |name: &str| header.iter().position(|h| *h == name);
     let attractor_col = col("attractor");
-    let mut out = String::from(group);
-    for c in carry {
-        out.push(',');
-        out.push_str(c);
-    }
-    out.push_str(",replicas");
+    let mut out = group_header(group, carry);
     for name in SUMMARISED {
         out.push_str(&format!(",{name}_mean,{name}_ci95_low,{name}_ci95_high"));
     }
@@ -97,13 +92,7 @@ pub fn summarize_by(csv: &str, group: &str, carry: &[&str]) -> String {
     for (key, rows) in groups {
         out.push_str(&group_start(key, &header, &rows, carry));
         for name in SUMMARISED {
-            let values: Vec<f64> = match col(name) {
-                Some(c) => rows
-                    .iter()
-                    .map(|r| r.get(c).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN))
-                    .collect(),
-                None => Vec::new(),
-            };
+            let values = column_values(&header, &rows, name);
             let (m, lo, hi, _) = mean_ci(&values);
             out.push_str(&format!(",{m},{lo},{hi}"));
         }
@@ -155,6 +144,30 @@ pub fn grouped_or_whole<'a>(
         .map(|l| l.split(',').collect())
         .collect();
     (header, BTreeMap::from([(0, rows)]))
+}
+
+/// `group,<carry…>,replicas`: the leading columns of a per-group summary's header.
+pub fn group_header(group: &str, carry: &[&str]) -> String {
+    let mut out = String::from(group);
+    for c in carry {
+        out.push(',');
+        out.push_str(c);
+    }
+    out.push_str(",replicas");
+    out
+}
+
+/// The column `name` of `rows` as numbers (NaN where a cell does not parse); empty when the
+/// header has no such column.
+pub fn column_values(header: &[&str], rows: &[Vec<&str>], name: &str) -> Vec<f64> {
+    header
+        .iter()
+        .position(|h| *h == name)
+        .map_or_else(Vec::new, |c| {
+            rows.iter()
+                .map(|r| r.get(c).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN))
+                .collect()
+        })
 }
 
 /// `key,<carry…>,replicas` of one group: the carried columns from its first row (NaN where

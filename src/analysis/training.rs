@@ -2,7 +2,7 @@
 //! row of `epochs.csv` ([`TRAINING_COLUMNS`]), the per-attractor record of `attractors.npy`
 //! ([`ATTRACTOR_FIELDS`]), and the per-point summary with binomial errors on the fractions.
 
-use super::summary::{group_start, grouped_or_whole, mean_ci};
+use super::summary::{column_values, group_header, group_start, grouped_or_whole, mean_ci};
 
 /// Columns of a reservoir replica's row. Per-attractor values are combined over the K
 /// attractors as the worst case (the largest max Re λ, ρ, return ratio, error, exponent); the
@@ -92,13 +92,7 @@ pub const FLAGS: [&str; 7] = [
 /// for the flags also `<column>_se` (binomial), and `return_ratio_median`.
 pub fn summarize_by(csv: &str, group: &str, carry: &[&str]) -> String {
     let (header, groups) = grouped_or_whole(csv, group);
-    let col = |name: &str| header.iter().position(|h| *h == name);
-    let mut out = String::from(group);
-    for c in carry {
-        out.push(',');
-        out.push_str(c);
-    }
-    out.push_str(",replicas");
+    let mut out = group_header(group, carry);
     for name in TRAINING_COLUMNS.iter().skip(1) {
         out.push_str(&format!(",{name}_mean,{name}_ci95_low,{name}_ci95_high"));
         if FLAGS.contains(name) {
@@ -108,13 +102,7 @@ pub fn summarize_by(csv: &str, group: &str, carry: &[&str]) -> String {
     out.push_str(",return_ratio_median\n");
     for (key, rows) in groups {
         out.push_str(&group_start(key, &header, &rows, carry));
-        let values = |name: &str| -> Vec<f64> {
-            col(name).map_or_else(Vec::new, |c| {
-                rows.iter()
-                    .map(|r| r.get(c).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN))
-                    .collect()
-            })
-        };
+        let values = |name: &str| column_values(&header, &rows, name);
         for name in TRAINING_COLUMNS.iter().skip(1) {
             let v = values(name);
             let (m, lo, hi, n) = mean_ci(&v);
