@@ -147,6 +147,45 @@ fn a_driven_run_gets_its_response_beside_the_theory() {
     check_figure(
         &dir.join("figures"),
         "response",
-        &["lock-in", "theory H_k/(1 − H_k)"],
+        &[
+            "lock-in",
+            "theory H_k/(1 − H_k)",
+            "gain |T_k(iω)|",
+            "phase arg T_k(iω)",
+        ],
+    );
+}
+
+/// The bundled resonance (three targets, N = 200 here): the A = −2 state is unstable in every
+/// replica, so the figure notes it in place of a lock-in; the other two are drawn with the
+/// theory.
+#[test]
+fn a_resonance_run_notes_its_unstable_state() {
+    let (tmp, runtime) = setup();
+    let dir = tmp.path().join("resonance");
+    let report = make_and_plot(
+        &bundled("rivkind2017", "resonance"),
+        &dir,
+        &runtime,
+        false,
+        &[
+            "network.neurons=200",
+            "reservoir.open_loop.time=200",
+            "ensemble.replicas=2",
+            "reservoir.response.frequencies=[0.05, 0.4]",
+            "reservoir.response.time=300",
+            "reservoir.response.transient=60",
+        ],
+    );
+    assert!(report.contains("response.png"), "{report}");
+    check_figure(
+        &dir.join("figures"),
+        "response",
+        &[
+            "A_1 = −2: unstable in every replica, no linear response",
+            "A_2 = −1: lock-in",
+            "A_2 = −1: theory",
+            "A_3 = 3: lock-in",
+        ],
     );
 }
