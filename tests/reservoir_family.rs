@@ -368,3 +368,49 @@ fn only_stable_attractors_are_driven_and_a_complex_outlier_resonates() {
         "A = 3 is low-pass: {mean:?} over {driven:?}"
     );
 }
+
+/// `hebbnet theory` lists every eigenvalue of L_k with K ≥ 2: for the bundled resonance, the
+/// A = −1 attractor's complex pair (−0.072 ± 0.376i, the resonance) and a real third mode.
+#[test]
+fn theory_lists_every_eigenvalue_of_the_local_system() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/configs/rivkind2017/resonance.json"
+    );
+    let out = hebbnet(&["theory", path, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let note = v["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["key"] == "reservoir.outlier_real_2")
+        .and_then(|p| p["note"].as_str())
+        .expect("a note on attractor 2's outlier")
+        .to_string();
+    let eig: Vec<(f64, f64)> = note
+        .split("eig L_k = ")
+        .nth(1)
+        .unwrap()
+        .split(", ")
+        .map(|z| {
+            let z = z.trim_end_matches('i');
+            let cut = z[1..].find(['+', '-']).unwrap() + 1;
+            (z[..cut].parse().unwrap(), z[cut..].parse().unwrap())
+        })
+        .collect();
+    assert_eq!(eig.len(), 3, "{note}");
+    assert!(
+        (eig[0].0 + 0.0721).abs() < 2e-3 && (eig[0].1 - 0.3762).abs() < 2e-3,
+        "{note}"
+    );
+    assert!(
+        eig[1].0 == eig[0].0 && eig[1].1 == -eig[0].1,
+        "a conjugate pair: {note}"
+    );
+    assert!(eig[2].1 == 0.0 && eig[2].0 < eig[0].0, "{note}");
+}

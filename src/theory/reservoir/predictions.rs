@@ -162,6 +162,17 @@ pub fn predictions(config: &Config) -> Vec<Prediction> {
             SOURCE,
             None,
         ));
+        // With K ≥ 2, every eigenvalue of L_k (each a predicted outlier, or a mode of δz
+        // inside the bulk at finite N), by decreasing real part.
+        let all = solution.as_ref().ok().filter(|_| k > 1).map(|s| {
+            let mut l = s.attractors[a].eigenvalues.clone();
+            l.sort_by(|x, y| y.re.total_cmp(&x.re));
+            let l: Vec<String> = l
+                .iter()
+                .map(|z| format!("{:.6}{:+.6}i", z.re, z.im))
+                .collect();
+            format!("attractor {}: eig L_k = {}", a + 1, l.join(", "))
+        });
         out.push(row(
             OUT_RE[a],
             "real part of the leading outlier at attractor k",
@@ -169,7 +180,7 @@ pub fn predictions(config: &Config) -> Vec<Prediction> {
             at(&|s| leading(s, a).re),
             "L_k = −I + g²(diag(a) + e ê_kᵀ) + b vᵀ",
             SOURCE,
-            None,
+            all,
         ));
         out.push(row(
             OUT_IM[a],
