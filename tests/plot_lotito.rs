@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::cli::{bundled, check_figure, hebbnet, ok, setup};
+use common::cli::{bundled, check_figure, hebbnet, ok, set_axis_values, setup};
 use std::path::Path;
 
 use serde_json::Value;
@@ -102,12 +102,7 @@ fn small_sweep(name: &str, changes: &[(&str, Value)], values: &[Value]) -> Value
     let mut spec = bundled("lotito2025", name);
     shrink(&mut spec["base"], changes);
     spec["replicas"] = 3.into();
-    for (axis, v) in spec["axes"].as_array_mut().unwrap().iter_mut().zip(values) {
-        let object = axis.as_object_mut().unwrap();
-        object.remove("geomspace");
-        object.remove("linspace");
-        object.insert("values".into(), v.clone());
-    }
+    set_axis_values(&mut spec, values);
     spec
 }
 

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::cli::{bundled, check_figure, hebbnet, ok, setup};
+use common::cli::{bundled, check_figure, hebbnet, ok, set_axis_values, setup};
 use std::path::Path;
 
 use serde_json::{json, Value};
@@ -48,12 +48,7 @@ fn make_and_plot(config: &Value, dir: &Path, runtime: &Path, sweep: bool, set: &
 fn small_sweep(name: &str, replicas: u64, values: &[Value]) -> Value {
     let mut spec = bundled("rivkind2017", name);
     spec["replicas"] = replicas.into();
-    for (axis, v) in spec["axes"].as_array_mut().unwrap().iter_mut().zip(values) {
-        let object = axis.as_object_mut().unwrap();
-        object.remove("linspace");
-        object.remove("geomspace");
-        object.insert("values".into(), v.clone());
-    }
+    set_axis_values(&mut spec, values);
     spec
 }
 

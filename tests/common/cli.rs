@@ -46,6 +46,18 @@ pub fn bundled(dir: &str, name: &str) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Cut a sweep spec's axes to `values` (one list per axis, in axis order), in place of their
+/// `linspace` or `geomspace`.
+pub fn set_axis_values(spec: &mut serde_json::Value, values: &[serde_json::Value]) {
+    let axes = spec["axes"].as_array_mut().expect("a sweep spec has axes");
+    for (axis, v) in axes.iter_mut().zip(values) {
+        let object = axis.as_object_mut().expect("an axis is an object");
+        object.remove("linspace");
+        object.remove("geomspace");
+        object.insert("values".into(), v.clone());
+    }
+}
+
 /// `DIR/STEM.svg` holds each of `svg_text`; `DIR/STEM.png` is a PNG of at least 1200×500.
 pub fn check_figure(dir: &Path, stem: &str, svg_text: &[&str]) {
     let svg_path = dir.join(format!("{stem}.svg"));
